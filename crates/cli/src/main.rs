@@ -1,0 +1,43 @@
+//! The `coffer` binary: commands, output formats and exit codes. Logic lives in the
+//! library crates; this crate parses arguments, calls them and prints.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Coffer keeps an AWS cross-account backup topology in one YAML file and makes AWS match it.
+#[derive(Debug, Parser)]
+#[command(name = "coffer", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a topology file: its shape, its references and AWS's rules. Touches no AWS account.
+    Validate(commands::validate::Args),
+    /// Print the JSON Schema of the topology file format.
+    Schema,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Validate(args) => commands::validate::run(&args),
+        Command::Schema => commands::schema::run(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,126 @@
+//! Diagnostics: what is wrong, where, and what to do about it.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::yaml::Pos;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+/// One finding about the topology file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Stable code, e.g. `E102`; see [`crate::codes`].
+    pub code: &'static str,
+    pub pos: Pos,
+    pub message: String,
+    /// What to do about it.
+    pub help: String,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, pos: Pos, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            pos,
+            message: message.into(),
+            help: String::new(),
+        }
+    }
+
+    pub fn warning(code: &'static str, pos: Pos, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, pos, message)
+        }
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = help.into();
+        self
+    }
+
+    /// `FILE:LINE:COL: error[CODE]: message`, the offending source line with a caret, and a
+    /// `help:` line.
+    pub fn render(&self, file: &str, source: &str) -> String {
+        let mut out = format!(
+            "{file}:{}:{}: {}[{}]: {}\n",
+            self.pos.line, self.pos.col, self.severity, self.code, self.message
+        );
+        if let Some(line) = source_line(source, self.pos.line) {
+            let number = self.pos.line.to_string();
+            let pad = " ".repeat(number.len());
+            let caret_at = (self.pos.col as usize).saturating_sub(1);
+            let indent: String = line
+                .chars()
+                .take(caret_at)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            out.push_str(&format!("{pad} |\n{number} | {line}\n{pad} | {indent}^\n"));
+        }
+        if !self.help.is_empty() {
+            out.push_str(&format!("  help: {}\n", self.help));
+        }
+        out
+    }
+}
+
+fn source_line(source: &str, line: u32) -> Option<&str> {
+    if line == 0 {
+        return None;
+    }
+    source.lines().nth(line as usize - 1)
+}
+
+/// All diagnostics of one load, sorted by position.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.0.push(diagnostic);
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter().filter(|d| d.severity == Severity::Error)
+    }
+
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter().filter(|d| d.severity == Severity::Warning)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn sort(&mut self) {
+        self.0
+            .sort_by(|a, b| (a.pos, a.code, &a.message).cmp(&(b.pos, b.code, &b.message)));
+        self.0.dedup();
+    }
+
+    pub fn render(&self, file: &str, source: &str) -> String {
+        self.0.iter().map(|d| d.render(file, source)).collect()
+    }
+}

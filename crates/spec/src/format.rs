@@ -1,0 +1,352 @@
+//! The topology file format: the serde types a platform team writes.
+//!
+//! These types are a boundary: they say what may be written, keep positions for error
+//! messages, and generate the JSON Schema (doc comments become descriptions). The planner
+//! never sees them; it gets the resolved [`crate::Topology`].
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::yaml::Located;
+
+/// A raw IAM policy statement (`Sid`, `Effect`, `Principal`, `Action`, `Resource`,
+/// `Condition`, ...), merged into a generated policy.
+pub type Statement = serde_json::Map<String, serde_json::Value>;
+
+/// Tags as key → value.
+pub type Tags = BTreeMap<String, String>;
+
+/// A Coffer topology: the accounts, KMS keys, AWS Backup vaults and backup plans of one
+/// cross-account backup setup. Every logical name is a map key and is referred to by that
+/// name elsewhere in the file.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopologyFile {
+    /// Format version of this file. Only `1` exists.
+    pub version: Located<u32>,
+    /// Name of the topology, 1–64 characters of letters, digits, `-` and `_`. Coffer tags
+    /// everything it creates with `coffer:topology=<name>` and only ever changes resources
+    /// carrying that tag.
+    pub name: Located<String>,
+    /// The AWS Organization the accounts belong to. Needed for cross-account copies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<Located<OrganizationSpec>>,
+    /// Values that apply wherever a resource or account does not set its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defaults: Option<Located<DefaultsSpec>>,
+    /// AWS accounts by logical name.
+    pub accounts: BTreeMap<String, Located<AccountSpec>>,
+    /// Customer managed KMS keys by logical name.
+    #[serde(default)]
+    pub keys: BTreeMap<String, Located<KeySpec>>,
+    /// AWS Backup vaults by logical name.
+    #[serde(default)]
+    pub vaults: BTreeMap<String, Located<VaultSpec>>,
+    /// AWS Backup plans by logical name.
+    #[serde(default)]
+    pub backup_plans: BTreeMap<String, Located<BackupPlanSpec>>,
+}
+
+/// The organization and its cross-account backup switch.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationSpec {
+    /// Organization ID, `o-` followed by 10–32 lowercase letters or digits.
+    pub id: Located<String>,
+    /// Logical name (under `accounts`) of the organization's management account.
+    pub management_account: Located<String>,
+    /// Whether Coffer turns cross-account backup on (`enabled`), off (`disabled`) in the
+    /// management account's AWS Backup settings, or leaves it alone (`unmanaged`, the default).
+    #[serde(default)]
+    pub cross_account_backup: Located<CrossAccountBackup>,
+}
+
+/// What Coffer does with the management account's cross-account backup setting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CrossAccountBackup {
+    /// Cross-account backup is switched on and kept on.
+    Enabled,
+    /// Cross-account backup is switched off and kept off.
+    Disabled,
+    /// Coffer reads the setting but never changes it.
+    #[default]
+    Unmanaged,
+}
+
+/// Defaults for accounts and resources.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultsSpec {
+    /// Region of every key, vault and plan that does not name its own, e.g. `eu-west-1`.
+    #[serde(default)]
+    pub region: Option<Located<String>>,
+    /// IAM role Coffer assumes in each account: a role name such as `CofferDeployRole`
+    /// (optionally with a path, `ops/CofferDeployRole`). Defaults to
+    /// `OrganizationAccountAccessRole`.
+    #[serde(default)]
+    pub role: Option<Located<String>>,
+    /// External ID passed when assuming the role, if the role's trust policy requires one.
+    #[serde(default)]
+    pub external_id: Option<Located<String>>,
+    /// Tags added to every resource Coffer creates (besides its ownership tags).
+    #[serde(default)]
+    pub tags: Located<Tags>,
+}
+
+/// An AWS account.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSpec {
+    /// The 12-digit account ID, quoted (`"011122223333"`) so YAML keeps it as text.
+    pub id: Located<String>,
+    /// Role to assume in this account, overriding `defaults.role`: a role name or a full
+    /// role ARN in this account.
+    #[serde(default)]
+    pub role: Option<Located<String>>,
+    /// External ID for this account's role, overriding `defaults.external_id`.
+    #[serde(default)]
+    pub external_id: Option<Located<String>>,
+    /// Extra regions Coffer reads in this account. The regions of the account's own
+    /// resources are always read.
+    #[serde(default)]
+    pub regions: Vec<Located<String>>,
+}
+
+/// A customer managed, symmetric KMS key with its alias and generated key policy.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeySpec {
+    /// Logical name of the account that owns the key.
+    pub account: Located<String>,
+    /// Region of the key; defaults to `defaults.region`.
+    #[serde(default)]
+    pub region: Option<Located<String>>,
+    /// Alias, e.g. `alias/backup/central`. Must start with `alias/` and not with
+    /// `alias/aws/` (reserved for AWS managed keys).
+    pub alias: Located<String>,
+    /// Key description (at most 8192 characters).
+    #[serde(default)]
+    pub description: Option<Located<String>>,
+    /// Automatic rotation; on with a 365-day period when omitted.
+    #[serde(default)]
+    pub rotation: Option<Located<RotationSpec>>,
+    /// Logical names of other accounts whose principals may use the key for cryptography
+    /// (encrypt, decrypt, re-encrypt, generate data keys, describe) and for grants to AWS
+    /// services. This is what lets a backup account copy recovery points encrypted with
+    /// this key.
+    #[serde(default)]
+    pub usable_by: Vec<Located<String>>,
+    /// IAM principal ARNs that administer the key (all `kms:*` management actions except
+    /// cryptographic use).
+    #[serde(default)]
+    pub admins: Vec<Located<String>>,
+    /// Extra key policy statements, merged into the generated policy. Each needs a unique `Sid`.
+    #[serde(default)]
+    pub statements: Vec<Located<Statement>>,
+    /// Waiting period, 7–30 days, if the key is ever scheduled for deletion. Default 30.
+    #[serde(default)]
+    pub deletion_window_days: Option<Located<u32>>,
+    /// Take over an existing key that has this alias but no Coffer ownership tags.
+    #[serde(default)]
+    pub adopt: bool,
+    /// Extra tags for this key.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// Automatic key rotation.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotationSpec {
+    /// Whether KMS rotates the key material automatically. Default `true`.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Days between rotations, 90–2560. Default 365.
+    #[serde(default)]
+    pub period_days: Option<Located<u32>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// An AWS Backup vault.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VaultSpec {
+    /// Logical name of the account that owns the vault.
+    pub account: Located<String>,
+    /// Region of the vault; defaults to `defaults.region`.
+    #[serde(default)]
+    pub region: Option<Located<String>>,
+    /// Vault name in AWS: 2–50 letters, digits, `-` and `_`; unique per account and region.
+    pub name: Located<String>,
+    /// Logical name of the key (under `keys`) that encrypts the vault, in the vault's account
+    /// and region. Omitted: AWS Backup's default key. It can never be changed afterwards.
+    #[serde(default)]
+    pub key: Option<Located<String>>,
+    /// The vault's access policy. Omitted: Coffer leaves the policy alone.
+    #[serde(default)]
+    pub access_policy: Option<Located<AccessPolicySpec>>,
+    /// AWS Backup Vault Lock. With `changeable_for_days` it is compliance mode, which becomes
+    /// irreversible once that many days have passed; without it, governance mode.
+    #[serde(default)]
+    pub lock: Option<Located<LockSpec>>,
+    /// Take over an existing vault with this name that has no Coffer ownership tags.
+    #[serde(default)]
+    pub adopt: bool,
+    /// Extra tags for this vault.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// The generated vault access policy.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccessPolicySpec {
+    /// Logical account names (or 12-digit IDs of accounts outside the topology) allowed to
+    /// copy recovery points into this vault (`backup:CopyIntoBackupVault`).
+    #[serde(default)]
+    pub allow_copy_from: Vec<Located<String>>,
+    /// Allow every account of the organization to copy in (condition `aws:PrincipalOrgID`).
+    #[serde(default)]
+    pub organization: bool,
+    /// Allow accounts under these organization paths to copy in (condition
+    /// `aws:PrincipalOrgPaths`), e.g. `o-abc1234567/r-ab12/ou-ab12-11111111/`.
+    #[serde(default)]
+    pub org_paths: Vec<Located<String>>,
+    /// Deny `backup:DeleteRecoveryPoint` and `backup:UpdateRecoveryPointLifecycle` to
+    /// everyone except Coffer's own role and `break_glass_principals`.
+    #[serde(default)]
+    pub deny_recovery_point_deletion: bool,
+    /// Principal ARNs exempt from the deletion guard.
+    #[serde(default)]
+    pub break_glass_principals: Vec<Located<String>>,
+    /// Extra statements, merged into the generated policy. Each needs a unique `Sid`.
+    #[serde(default)]
+    pub statements: Vec<Located<Statement>>,
+}
+
+/// Backup Vault Lock settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LockSpec {
+    /// Shortest retention, in days (at least 1), a backup or copy into the vault may have.
+    #[serde(default)]
+    pub min_retention_days: Option<Located<i64>>,
+    /// Longest retention, in days (at most 36500), a backup or copy into the vault may have.
+    #[serde(default)]
+    pub max_retention_days: Option<Located<i64>>,
+    /// Compliance mode: days (3–36500) during which the lock can still be changed or removed.
+    /// After that, no one (not AWS, not the root user) can remove it.
+    #[serde(default)]
+    pub changeable_for_days: Option<Located<i64>>,
+}
+
+/// An AWS Backup plan with its rules and resource selections.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackupPlanSpec {
+    /// Logical name of the account that owns the plan.
+    pub account: Located<String>,
+    /// Region of the plan; defaults to `defaults.region`.
+    #[serde(default)]
+    pub region: Option<Located<String>>,
+    /// Plan name in AWS (1–50 letters, digits, `-`, `_`, `.`); defaults to the logical name.
+    #[serde(default)]
+    pub name: Option<Located<String>>,
+    /// The plan's rules (at most 10 are expected by AWS's quota).
+    pub rules: Vec<Located<RuleSpec>>,
+    /// Which resources the plan backs up.
+    #[serde(default)]
+    pub selections: Vec<Located<SelectionSpec>>,
+    /// Take over an existing plan with this name that has no Coffer ownership tags.
+    #[serde(default)]
+    pub adopt: bool,
+    /// Extra tags for this plan.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// One backup rule.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Rule name: 1–50 letters, digits, `-`, `_`, `.`; unique within the plan.
+    pub name: Located<String>,
+    /// Logical name of the vault the backups go to, in the plan's account and region.
+    pub vault: Located<String>,
+    /// AWS cron expression, e.g. `cron(0 5 ? * * *)` (daily at 05:00). At most hourly.
+    /// Default `cron(0 5 ? * * *)`.
+    #[serde(default)]
+    pub schedule: Option<Located<String>>,
+    /// IANA time zone of the schedule, e.g. `Europe/Paris`. Default UTC.
+    #[serde(default)]
+    pub schedule_timezone: Option<Located<String>>,
+    /// Minutes after the scheduled time within which the job must start; at least 60.
+    #[serde(default)]
+    pub start_window_minutes: Option<Located<i64>>,
+    /// Minutes after the start within which the job must complete.
+    #[serde(default)]
+    pub completion_window_minutes: Option<Located<i64>>,
+    /// When recovery points move to cold storage and expire.
+    #[serde(default)]
+    pub lifecycle: Option<Located<LifecycleSpec>>,
+    /// Copies of every recovery point to other vaults (other accounts or regions); at most 5.
+    #[serde(default)]
+    pub copy_to: Vec<Located<CopySpec>>,
+    /// Continuous backup (point-in-time restore) for resources that support it.
+    #[serde(default)]
+    pub continuous_backup: bool,
+    /// Tags put on the recovery points this rule creates.
+    #[serde(default)]
+    pub recovery_point_tags: Tags,
+}
+
+/// A recovery point's lifecycle.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleSpec {
+    /// Days after creation when the recovery point moves to cold storage.
+    #[serde(default)]
+    pub move_to_cold_storage_after_days: Option<Located<i64>>,
+    /// Days after creation when the recovery point is deleted (1–36500); at least 90 days
+    /// after the move to cold storage.
+    #[serde(default)]
+    pub delete_after_days: Option<Located<i64>>,
+}
+
+/// A copy action of a rule.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CopySpec {
+    /// Logical name of the destination vault.
+    pub vault: Located<String>,
+    /// Lifecycle of the copy in the destination vault; must fit that vault's lock.
+    #[serde(default)]
+    pub lifecycle: Option<Located<LifecycleSpec>>,
+}
+
+/// A resource selection (backup selections cannot be changed in place: Coffer replaces them).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SelectionSpec {
+    /// Selection name: 1–50 letters, digits, `-`, `_`, `.`; unique within the plan.
+    pub name: Located<String>,
+    /// IAM role AWS Backup uses: a role ARN in the plan's account, or `service-default` for
+    /// `service-role/AWSBackupDefaultServiceRole`. Default `service-default`.
+    #[serde(default)]
+    pub role: Option<Located<String>>,
+    /// Resource ARNs to back up; `*` may only end an ARN.
+    #[serde(default)]
+    pub resources: Vec<Located<String>>,
+    /// Resource ARNs to leave out.
+    #[serde(default)]
+    pub not_resources: Vec<Located<String>>,
+    /// Back up resources carrying any of these tags (key: value, exact match).
+    #[serde(default)]
+    pub tags: Located<Tags>,
+}

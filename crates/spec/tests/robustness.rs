@@ -1,0 +1,190 @@
+//! Arbitrary input never panics, never hangs, and always yields either a topology or at
+//! least one positioned error.
+
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+
+const SEED: &str = include_str!("../../../examples/seed/topology.yaml");
+const MULTI: &str = include_str!("../../../examples/multi-account/topology.yaml");
+
+fn check_outcome(text: &str) {
+    let started = Instant::now();
+    let loaded = coffer_spec::load_str(text);
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(2),
+        "loading took {elapsed:?} for {text:?}"
+    );
+    match &loaded.topology {
+        Some(_) => assert!(!loaded.diagnostics.has_errors()),
+        None => {
+            assert!(
+                loaded.diagnostics.has_errors(),
+                "no topology and no error for {text:?}"
+            );
+            let lines = text.lines().count().max(1) as u32;
+            for error in loaded.diagnostics.errors() {
+                assert!(
+                    error.pos.line >= 1 && error.pos.line <= lines + 1 && error.pos.col >= 1,
+                    "error without a position inside the file: {error:?} for {text:?}"
+                );
+                assert!(!error.help.is_empty(), "error without help: {error:?}");
+            }
+        }
+    }
+    // Rendering never panics either.
+    let _ = loaded.render("t.yaml");
+}
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    Delete { at: usize, len: usize },
+    Insert { at: usize, text: String },
+    DuplicateLine(usize),
+    SwapLines(usize, usize),
+    ReplaceToken { at: usize, token: &'static str },
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    let tokens = prop::sample::select(vec![
+        "",
+        "-",
+        ":",
+        "[",
+        "]",
+        "{",
+        "}",
+        "&a",
+        "*a",
+        "!!str",
+        "\"",
+        "'",
+        "  ",
+        "\t",
+        "~",
+        "null",
+        "true",
+        "0x1f",
+        "1e9",
+        "-1",
+        "999999999999999999999999",
+        "alias/aws/x",
+        "central",
+        "source",
+        "backup",
+        "<<: *a",
+        "? ",
+        "|",
+        ">",
+        "#",
+    ]);
+    prop_oneof![
+        (any::<usize>(), 0usize..40).prop_map(|(at, len)| Mutation::Delete { at, len }),
+        (any::<usize>(), "[ -~\n]{0,12}").prop_map(|(at, text)| Mutation::Insert { at, text }),
+        any::<usize>().prop_map(Mutation::DuplicateLine),
+        (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
+        (any::<usize>(), tokens).prop_map(|(at, token)| Mutation::ReplaceToken { at, token }),
+    ]
+}
+
+fn apply(text: &str, mutation: &Mutation) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let n = chars.len().max(1);
+    let mut lines: Vec<&str> = text.lines().collect();
+    match mutation {
+        Mutation::Delete { at, len } => {
+            let at = at % n;
+            let end = (at + len).min(chars.len());
+            chars[..at].iter().chain(&chars[end..]).collect()
+        }
+        Mutation::Insert { at, text: insert } => {
+            let at = at % n;
+            let mut out: String = chars[..at.min(chars.len())].iter().collect();
+            out.push_str(insert);
+            out.extend(&chars[at.min(chars.len())..]);
+            out
+        }
+        Mutation::DuplicateLine(i) => {
+            if !lines.is_empty() {
+                let i = i % lines.len();
+                lines.insert(i, lines[i]);
+            }
+            lines.join("\n")
+        }
+        Mutation::SwapLines(a, b) => {
+            if !lines.is_empty() {
+                let (a, b) = (a % lines.len(), b % lines.len());
+                lines.swap(a, b);
+            }
+            lines.join("\n")
+        }
+        Mutation::ReplaceToken { at, token } => {
+            // Replace the word starting at the nearest word boundary.
+            let at = at % n;
+            let start = (0..=at.min(chars.len()))
+                .rev()
+                .find(|&i| i == 0 || chars[i - 1].is_whitespace())
+                .unwrap_or(0);
+            let end = (start..chars.len())
+                .find(|&i| chars[i].is_whitespace())
+                .unwrap_or(chars.len());
+            let mut out: String = chars[..start].iter().collect();
+            out.push_str(token);
+            out.extend(&chars[end..]);
+            out
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        check_outcome(&String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
+    fn yamlish_text(text in "([a-z_]{1,8}: ?|  |- |\\[|\\]|\\{|\\}|\"|'|[0-9]{1,13}|\n|&a |\\*a|#){0,60}") {
+        check_outcome(&text);
+    }
+
+    #[test]
+    fn mutated_valid_files(
+        base in prop::sample::select(vec![SEED, MULTI]),
+        mutations in prop::collection::vec(mutation(), 1..5),
+    ) {
+        let mut text = base.to_string();
+        for m in &mutations {
+            text = apply(&text, m);
+        }
+        check_outcome(&text);
+    }
+}
+
+#[test]
+fn alias_bomb_is_refused_quickly() {
+    let mut text = String::from(
+        "version: 1\nname: x\naccounts: {}\nbomb0: &a0 [x, x, x, x, x, x, x, x, x, x]\n",
+    );
+    for i in 1..12 {
+        let prev = i - 1;
+        text.push_str(&format!(
+            "bomb{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"
+        ));
+    }
+    check_outcome(&text);
+    assert!(coffer_spec::load_str(&text).topology.is_none());
+}
+
+#[test]
+fn deep_nesting_is_refused_quickly() {
+    let text = format!(
+        "version: 1\nname: x\naccounts: {}{}\n",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    check_outcome(&text);
+    assert!(coffer_spec::load_str(&text).topology.is_none());
+}

@@ -1,0 +1,55 @@
+"""AWS Backup service errors, in the restJson wire shape (``X-Amzn-ErrorType`` + JSON body).
+
+AWS Backup's modeled exceptions carry ``Code``, ``Message``, ``Type`` and ``Context``
+members; ``Code`` holds values such as ``ERROR_9101``.  [source: BOTO-BACKUP
+``InvalidRequestException``; https://github.com/gruntwork-io/cloud-nuke/issues/730]
+"""
+
+import json
+
+from moto.core.exceptions import JsonRESTError
+
+
+class BackupError(JsonRESTError):
+    def __init__(self, error_type: str, message: str, aws_code: str | None = None):
+        super().__init__(error_type, message)
+        body: dict[str, str] = {"__type": error_type, "Message": message}
+        if aws_code is not None:
+            body["Code"] = aws_code
+        self.description = json.dumps(body)
+
+
+class ResourceNotFound(BackupError):
+    def __init__(self, message: str):
+        super().__init__("ResourceNotFoundException", message)
+
+
+class InvalidParameterValue(BackupError):
+    def __init__(self, message: str):
+        super().__init__("InvalidParameterValueException", message)
+
+
+class MissingParameterValue(BackupError):
+    def __init__(self, name: str):
+        super().__init__("MissingParameterValueException", f"Missing required parameter: {name}")
+
+
+class InvalidRequest(BackupError):
+    def __init__(self, message: str, aws_code: str | None = None):
+        super().__init__("InvalidRequestException", message, aws_code)
+
+
+class AlreadyExists(BackupError):
+    def __init__(self, message: str):
+        super().__init__("AlreadyExistsException", message)
+
+
+class NotInOrganization(InvalidRequest):
+    """DescribeGlobalSettings / UpdateGlobalSettings from an account outside any organization.
+
+    Observed from AWS: ``ERROR_9601: Your account is not a member of an organization.``
+    [source: https://github.com/cloudquery/cq-provider-aws/issues/817]
+    """
+
+    def __init__(self) -> None:
+        super().__init__("Your account is not a member of an organization.", "ERROR_9601")

@@ -1,0 +1,375 @@
+"""Backup, copy and restore jobs.
+
+A job is created in its initial state (``CREATED``; ``PENDING`` for restore jobs, whose
+state enum has no ``CREATED``), reports ``RUNNING`` after half the job delay and ends
+``COMPLETED`` or ``FAILED`` once the delay has passed, so clients must poll as with AWS.
+The state is computed lazily from timestamps on the emulator clock: the first time
+anybody looks at a job that is due (any request to the emulator settles due jobs), the
+job's checks run and its effects (a new recovery point, a restored DB instance) are
+applied, exactly once.  [source: BOTO-BACKUP BackupJobState, CopyJobState, RestoreJobStatus]
+"""
+
+import threading
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from moto.backup.models import backup_backends
+from moto.core.parse import XFormedDict
+from moto.rds.exceptions import RDSClientError
+from moto.rds.models import rds_backends
+
+from .. import copy_rules
+from ..clock import CLOCK
+from .models import RecoveryPoint, Vault
+
+_SETTLE_LOCK = threading.RLock()
+
+
+class Job:
+    initial_state = "CREATED"
+    success_state = "COMPLETED"
+
+    def __init__(
+        self, account: str, region: str, iam_role_arn: str, idempotency_token: str | None, delay_seconds: float
+    ):
+        self.job_id = str(uuid.uuid4()).upper()
+        self.account = account
+        self.region = region
+        self.iam_role_arn = iam_role_arn
+        self.idempotency_token = idempotency_token
+        self.creation_date = CLOCK.now()
+        self.due = self.creation_date + timedelta(seconds=delay_seconds)
+        self._halfway = self.creation_date + timedelta(seconds=delay_seconds / 2)
+        self.final_state: str | None = None
+        self.status_message: str | None = None
+
+    def run(self) -> str | None:
+        """Check the job's prerequisites and apply its effects; return a failure message or None."""
+        raise NotImplementedError
+
+    def settle_if_due(self, now: datetime) -> None:
+        if self.final_state is not None or now < self.due:
+            return
+        with _SETTLE_LOCK:
+            if self.final_state is None:
+                failure = self.run()
+                self.status_message = failure
+                self.final_state = "FAILED" if failure else self.success_state
+
+    def state(self) -> str:
+        now = CLOCK.now()
+        self.settle_if_due(now)
+        if self.final_state is not None:
+            return self.final_state
+        return "RUNNING" if now >= self._halfway else self.initial_state
+
+    def progress(self) -> dict[str, Any]:
+        state = self.state()
+        percent = {"RUNNING": "50.0", "COMPLETED": "100.0"}.get(state, "0.0")
+        return {
+            "State": state,
+            "StatusMessage": self.status_message,
+            "PercentDone": percent,
+            "CompletionDate": self.due if self.final_state is not None else None,
+        }
+
+
+def _vault(account: str, region: str, name: str) -> Vault | None:
+    return backup_backends[account][region].vaults.get(name)
+
+
+class BackupJob(Job):
+    """An on-demand backup of an RDS DB instance.
+
+    RDS is not fully managed by AWS Backup, so the recovery point is encrypted with the
+    source DB instance's key (unencrypted DBs give unencrypted recovery points), not with
+    the vault's key. [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html]
+    """
+
+    def __init__(
+        self,
+        account: str,
+        region: str,
+        iam_role_arn: str,
+        idempotency_token: str | None,
+        delay_seconds: float,
+        vault: Vault,
+        resource_arn: str,
+        lifecycle: dict[str, Any] | None,
+        snapshot: dict[str, Any] | None,
+    ):
+        super().__init__(account, region, iam_role_arn, idempotency_token, delay_seconds)
+        self.vault_name = vault.backup_vault_name
+        self.vault_arn = vault.backup_vault_arn
+        self.resource_arn = resource_arn
+        self.lifecycle = lifecycle
+        # The DB instance as it was when the job started (None if it did not exist).
+        self.snapshot = snapshot
+        self.recovery_point_arn = f"arn:aws:rds:{region}:{account}:snapshot:awsbackup:job-{self.job_id.lower()}"
+
+    def run(self) -> str | None:
+        vault = _vault(self.account, self.region, self.vault_name)
+        if vault is None:
+            return f"Backup job failed. Backup vault {self.vault_name} does not exist."
+        if self.snapshot is None:
+            return f"Backup job failed. Resource {self.resource_arn} was not found."
+        violation = vault.lock.retention_violation(self.lifecycle) if vault.lock else None
+        if violation:
+            return f"Backup job failed. {violation} on backup vault {self.vault_name}."
+        vault.recovery_points[self.recovery_point_arn] = RecoveryPoint(
+            arn=self.recovery_point_arn,
+            vault_name=vault.backup_vault_name,
+            vault_arn=vault.backup_vault_arn,
+            resource_arn=self.resource_arn,
+            resource_name=self.snapshot["DBInstanceIdentifier"],
+            iam_role_arn=self.iam_role_arn,
+            creation_date=self.creation_date,
+            completion_date=self.due,
+            encryption_key_arn=self.snapshot["KmsKeyArn"],
+            lifecycle=self.lifecycle,
+            snapshot=self.snapshot,
+        )
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        key = (self.snapshot or {}).get("KmsKeyArn")
+        vault = _vault(self.account, self.region, self.vault_name)
+        progress = self.progress()
+        return {
+            "AccountId": self.account,
+            "BackupJobId": self.job_id,
+            "BackupVaultName": self.vault_name,
+            "BackupVaultArn": self.vault_arn,
+            "VaultType": "BACKUP_VAULT",
+            "VaultLockState": vault.lock_state(CLOCK.now()) if vault else None,
+            "RecoveryPointArn": self.recovery_point_arn,
+            "RecoveryPointLifecycle": self.lifecycle,
+            "EncryptionKeyArn": key,
+            "IsEncrypted": key is not None,
+            "ResourceArn": self.resource_arn,
+            "ResourceName": (self.snapshot or {}).get("DBInstanceIdentifier"),
+            "ResourceType": "RDS",
+            "CreationDate": self.creation_date,
+            "InitiationDate": self.creation_date,
+            "IamRoleArn": self.iam_role_arn,
+            "BackupSizeInBytes": 21474836480,
+            "IsParent": False,
+            **progress,
+        }
+
+
+class CopyJob(Job):
+    """A copy of a recovery point into another vault, possibly in another account or Region.
+
+    The job is started by the account that owns the source vault. On success the copy is a
+    new recovery point in the destination vault, re-encrypted with the destination vault's
+    key, carrying the copy's ``Lifecycle`` and the source's creation date.
+    [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html#copy-encryption]
+    [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/recov-point-create-a-copy.html]
+    """
+
+    def __init__(
+        self,
+        account: str,
+        region: str,
+        iam_role_arn: str,
+        idempotency_token: str | None,
+        delay_seconds: float,
+        source_vault: Vault,
+        recovery_point: RecoveryPoint,
+        destination_vault_arn: str,
+        destination_account: str,
+        destination_region: str,
+        destination_vault_name: str,
+        lifecycle: dict[str, Any] | None,
+    ):
+        super().__init__(account, region, iam_role_arn, idempotency_token, delay_seconds)
+        self.source_vault_name = source_vault.backup_vault_name
+        self.source_vault_arn = source_vault.backup_vault_arn
+        self.source_recovery_point_arn = recovery_point.arn
+        self.resource_arn = recovery_point.resource_arn
+        self.resource_name = recovery_point.resource_name
+        self.destination_vault_arn = destination_vault_arn
+        self.destination_account = destination_account
+        self.destination_region = destination_region
+        self.destination_vault_name = destination_vault_name
+        self.lifecycle = lifecycle
+        self.destination_recovery_point_arn: str | None = None
+        self.destination_encryption_key_arn: str | None = None
+
+    def run(self) -> str | None:
+        source_vault = _vault(self.account, self.region, self.source_vault_name)
+        point = source_vault.recovery_points.get(self.source_recovery_point_arn) if source_vault else None
+        if point is None:
+            return f"Copy job failed. Source recovery point {self.source_recovery_point_arn} was not found."
+        failure = copy_rules.first_failure(
+            copy_rules.CopyAttempt(
+                source_account=self.account,
+                source_region=self.region,
+                destination_account=self.destination_account,
+                destination_region=self.destination_region,
+                destination_vault_name=self.destination_vault_name,
+                destination_vault_arn=self.destination_vault_arn,
+                iam_role_arn=self.iam_role_arn,
+                recovery_point_key_arn=point.encryption_key_arn,
+            )
+        )
+        if failure:
+            return failure
+        destination = _vault(self.destination_account, self.destination_region, self.destination_vault_name)
+        assert destination is not None  # checked by copy_rules.destination_vault_exists
+        violation = destination.lock.retention_violation(self.lifecycle) if destination.lock else None
+        if violation:
+            return f"Copy job failed. {violation} on destination backup vault {destination.backup_vault_arn}."
+        arn = (
+            f"arn:aws:rds:{self.destination_region}:{self.destination_account}:snapshot:"
+            f"awsbackup:copyjob-{self.job_id.lower()}"
+        )
+        destination.recovery_points[arn] = RecoveryPoint(
+            arn=arn,
+            vault_name=destination.backup_vault_name,
+            vault_arn=destination.backup_vault_arn,
+            resource_arn=point.resource_arn,
+            resource_name=point.resource_name,
+            iam_role_arn=self.iam_role_arn,
+            creation_date=point.creation_date,
+            completion_date=self.due,
+            encryption_key_arn=destination.encryption_key_arn,
+            lifecycle=self.lifecycle,
+            snapshot={**point.snapshot, "KmsKeyArn": destination.encryption_key_arn},
+            source_vault_arn=self.source_vault_arn,
+        )
+        self.destination_recovery_point_arn = arn
+        self.destination_encryption_key_arn = destination.encryption_key_arn
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        progress = self.progress()
+        destination = _vault(self.destination_account, self.destination_region, self.destination_vault_name)
+        return {
+            "AccountId": self.account,
+            "CopyJobId": self.job_id,
+            "SourceBackupVaultArn": self.source_vault_arn,
+            "SourceRecoveryPointArn": self.source_recovery_point_arn,
+            "DestinationBackupVaultArn": self.destination_vault_arn,
+            "DestinationVaultType": "BACKUP_VAULT",
+            "DestinationVaultLockState": destination.lock_state(CLOCK.now()) if destination else None,
+            "DestinationRecoveryPointArn": self.destination_recovery_point_arn,
+            "DestinationEncryptionKeyArn": self.destination_encryption_key_arn,
+            "DestinationRecoveryPointLifecycle": self.lifecycle,
+            "ResourceArn": self.resource_arn,
+            "ResourceName": self.resource_name,
+            "ResourceType": "RDS",
+            "CreationDate": self.creation_date,
+            "IamRoleArn": self.iam_role_arn,
+            "BackupSizeInBytes": 21474836480,
+            "IsParent": False,
+            **progress,
+        }
+
+
+class RestoreJob(Job):
+    """A restore of an RDS recovery point into a new DB instance in the vault's account.
+
+    A restore always creates a new resource; the DB identifier comes from the
+    ``DBInstanceIdentifier`` metadata key (keys are case-insensitive). The new instance is
+    encrypted with the recovery point's key: passing ``KmsKeyId`` does not re-key it.
+    [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/restoring-rds.html]
+    [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/restoring-a-backup.html]
+    """
+
+    initial_state = "PENDING"
+
+    # Metadata keys (lower-cased) copied onto the new instance, with their RDS parameter names.
+    METADATA_PARAMETERS = {
+        "dbinstanceclass": "DBInstanceClass",
+        "dbname": "DBName",
+        "port": "Port",
+        "multiaz": "MultiAZ",
+        "publiclyaccessible": "PubliclyAccessible",
+        "allocatedstorage": "AllocatedStorage",
+    }
+
+    def __init__(
+        self,
+        account: str,
+        region: str,
+        iam_role_arn: str,
+        idempotency_token: str | None,
+        delay_seconds: float,
+        vault: Vault,
+        recovery_point: RecoveryPoint,
+        metadata: dict[str, str],
+    ):
+        super().__init__(account, region, iam_role_arn, idempotency_token, delay_seconds)
+        self.vault_name = vault.backup_vault_name
+        self.vault_arn = vault.backup_vault_arn
+        self.recovery_point_arn = recovery_point.arn
+        self.recovery_point_creation_date = recovery_point.creation_date
+        self.source_resource_arn = recovery_point.resource_arn
+        self.metadata = {k.lower(): v for k, v in metadata.items()}
+        self.created_resource_arn: str | None = None
+
+    def run(self) -> str | None:
+        vault = _vault(self.account, self.region, self.vault_name)
+        point = vault.recovery_points.get(self.recovery_point_arn) if vault else None
+        if point is None:
+            return f"Restore job failed. Recovery point {self.recovery_point_arn} was not found."
+        snapshot = point.snapshot
+        parameters: dict[str, Any] = {
+            "DBInstanceIdentifier": self.metadata["dbinstanceidentifier"],
+            "Engine": snapshot["Engine"],
+            "EngineVersion": snapshot["EngineVersion"],
+            "DBInstanceClass": snapshot["DBInstanceClass"],
+            "AllocatedStorage": snapshot["AllocatedStorage"],
+            "StorageEncrypted": point.encryption_key_arn is not None,
+        }
+        if point.encryption_key_arn is not None:
+            parameters["KmsKeyId"] = point.encryption_key_arn
+        for key, name in self.METADATA_PARAMETERS.items():
+            if key in self.metadata:
+                parameters[name] = self._typed(name, self.metadata[key])
+        try:
+            instance = rds_backends[self.account][self.region].create_db_instance(XFormedDict(parameters))
+        except RDSClientError as error:
+            return f"Restore job failed. {error.message}"
+        self.created_resource_arn = instance.db_instance_arn
+        return None
+
+    @staticmethod
+    def _typed(name: str, value: str) -> Any:
+        if name in ("Port", "AllocatedStorage"):
+            return int(value)
+        if name in ("MultiAZ", "PubliclyAccessible"):
+            return value.lower() == "true"
+        return value
+
+    def describe(self) -> dict[str, Any]:
+        progress = self.progress()
+        return {
+            "AccountId": self.account,
+            "RestoreJobId": self.job_id,
+            "RecoveryPointArn": self.recovery_point_arn,
+            "SourceResourceArn": self.source_resource_arn,
+            "BackupVaultArn": self.vault_arn,
+            "CreationDate": self.creation_date,
+            "CompletionDate": progress["CompletionDate"],
+            "Status": progress["State"],
+            "StatusMessage": progress["StatusMessage"],
+            "PercentDone": progress["PercentDone"],
+            "BackupSizeInBytes": 21474836480,
+            "IamRoleArn": self.iam_role_arn,
+            "CreatedResourceArn": self.created_resource_arn,
+            "ResourceType": "RDS",
+            "RecoveryPointCreationDate": self.recovery_point_creation_date,
+            "IsParent": False,
+        }
+
+
+def settle_due_jobs() -> None:
+    """Finish every job whose time has come, so other services (e.g. RDS) see its effects."""
+    now = CLOCK.now()
+    for _account, _region, backend in list(backup_backends.iter_backends()):
+        for job in backend.all_jobs():
+            job.settle_if_due(now)

@@ -1,0 +1,284 @@
+"""HTTP handlers of the extended Backup service.
+
+moto dispatches a restJson request to the method named after the operation (resolved from
+method and path with the botocore service model) and parses its parameters from the model
+(``automated_parameter_parsing``); handlers return plain dicts named as in the API, which
+moto serializes with the operation's output shape.  Handlers moto already implements
+correctly (tags, report plans) are inherited.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from moto.backup.models import backup_backends
+from moto.backup.responses import BackupResponse
+from moto.core.responses import ActionResult, EmptyResult
+
+from .errors import InvalidParameterValue, MissingParameterValue
+
+if TYPE_CHECKING:
+    from .backend import CofferBackupBackend
+
+DEFAULT_PAGE_SIZE = 1000
+
+
+class CofferBackupResponse(BackupResponse):
+    def __init__(self) -> None:
+        super().__init__()
+        self.automated_parameter_parsing = True
+
+    @property
+    def backend(self) -> "CofferBackupBackend":
+        return backup_backends[self.current_account][self.region]  # type: ignore[return-value]
+
+    def _required(self, name: str) -> Any:
+        value = self._get_param(name)
+        if value in (None, ""):
+            raise MissingParameterValue(name)
+        return value
+
+    def _page(self, items: list[dict[str, Any]], key: str) -> ActionResult:
+        """One page of ``items``: ``NextToken`` is the index of the next item."""
+        size = int(self._get_param("MaxResults") or DEFAULT_PAGE_SIZE)
+        token = self._get_param("NextToken")
+        if token is not None and not str(token).isdigit():
+            raise InvalidParameterValue(f"Invalid NextToken: {token}")
+        start = int(token or 0)
+        result: dict[str, Any] = {key: items[start : start + size]}
+        if start + size < len(items):
+            result["NextToken"] = str(start + size)
+        return ActionResult(result)
+
+    def _filtered(self, items: list[dict[str, Any]], filters: dict[str, str]) -> list[dict[str, Any]]:
+        """Keep items whose field equals each given ``By...`` parameter (filters: parameter -> field)."""
+        wanted = {field: self._get_param(param) for param, field in filters.items()}
+        return [i for i in items if all(v is None or i.get(f) == v for f, v in wanted.items())]
+
+    # ----------------------------------------------------------------- vaults
+
+    def create_backup_vault(self) -> ActionResult:  # type: ignore[override]
+        vault = self.backend.create_backup_vault(
+            backup_vault_name=self._required("BackupVaultName"),
+            backup_vault_tags=self._get_param("BackupVaultTags"),
+            encryption_key_arn=self._get_param("EncryptionKeyArn"),
+            creator_request_id=self._get_param("CreatorRequestId"),
+        )
+        return ActionResult(
+            {
+                "BackupVaultName": vault.backup_vault_name,
+                "BackupVaultArn": vault.backup_vault_arn,
+                "CreationDate": vault.creation_date,
+            }
+        )
+
+    def describe_backup_vault(self) -> ActionResult:
+        return ActionResult(self.backend.describe_backup_vault(self._required("BackupVaultName")).describe())
+
+    def list_backup_vaults(self) -> ActionResult:  # type: ignore[override]
+        return self._page([v.describe() for v in self.backend.list_backup_vaults()], "BackupVaultList")
+
+    def delete_backup_vault(self) -> EmptyResult:
+        self.backend.delete_backup_vault(self._required("BackupVaultName"))
+        return EmptyResult()
+
+    def put_backup_vault_access_policy(self) -> EmptyResult:
+        self.backend.put_backup_vault_access_policy(self._required("BackupVaultName"), self._get_param("Policy"))
+        return EmptyResult()
+
+    def get_backup_vault_access_policy(self) -> ActionResult:
+        vault = self.backend.get_backup_vault_access_policy(self._required("BackupVaultName"))
+        return ActionResult(
+            {
+                "BackupVaultName": vault.backup_vault_name,
+                "BackupVaultArn": vault.backup_vault_arn,
+                "Policy": vault.access_policy,
+            }
+        )
+
+    def delete_backup_vault_access_policy(self) -> EmptyResult:
+        self.backend.delete_backup_vault_access_policy(self._required("BackupVaultName"))
+        return EmptyResult()
+
+    def put_backup_vault_lock_configuration(self) -> EmptyResult:  # type: ignore[override]
+        self.backend.put_backup_vault_lock_configuration(
+            backup_vault_name=self._required("BackupVaultName"),
+            min_retention_days=self._get_param("MinRetentionDays"),
+            max_retention_days=self._get_param("MaxRetentionDays"),
+            changeable_for_days=self._get_param("ChangeableForDays"),
+        )
+        return EmptyResult()
+
+    def delete_backup_vault_lock_configuration(self) -> EmptyResult:  # type: ignore[override]
+        self.backend.delete_backup_vault_lock_configuration(self._required("BackupVaultName"))
+        return EmptyResult()
+
+    # -------------------------------------------------------- global settings
+
+    def describe_global_settings(self) -> ActionResult:
+        settings, updated = self.backend.describe_global_settings()
+        return ActionResult({"GlobalSettings": settings, "LastUpdateTime": updated})
+
+    def update_global_settings(self) -> EmptyResult:
+        self.backend.update_global_settings(self._get_param("GlobalSettings"))
+        return EmptyResult()
+
+    # ------------------------------------------------------------------ plans
+
+    def create_backup_plan(self) -> ActionResult:  # type: ignore[override]
+        plan = self.backend.create_backup_plan(
+            backup_plan=self._get_param("BackupPlan"),
+            backup_plan_tags=self._get_param("BackupPlanTags"),
+            creator_request_id=self._get_param("CreatorRequestId"),
+        )
+        return ActionResult(plan.summary(plan.current))
+
+    def update_backup_plan(self) -> ActionResult:
+        plan = self.backend.update_backup_plan(self._required("BackupPlanId"), self._get_param("BackupPlan"))
+        return ActionResult(plan.summary(plan.current))
+
+    def get_backup_plan(self) -> ActionResult:  # type: ignore[override]
+        plan, version = self.backend.get_backup_plan(self._required("BackupPlanId"), self._get_param("VersionId"))
+        return ActionResult(plan.describe(version))
+
+    def list_backup_plans(self) -> ActionResult:  # type: ignore[override]
+        plans = self.backend.list_backup_plans(bool(self._get_param("IncludeDeleted")))
+        return self._page([p.list_entry(p.current) for p in plans], "BackupPlansList")
+
+    def list_backup_plan_versions(self) -> ActionResult:
+        plan, _ = self.backend.get_backup_plan(self._required("BackupPlanId"), None)
+        return self._page([plan.list_entry(v) for v in reversed(plan.versions)], "BackupPlanVersionsList")
+
+    def delete_backup_plan(self) -> ActionResult:  # type: ignore[override]
+        plan = self.backend.delete_backup_plan(self._required("BackupPlanId"))
+        return ActionResult(
+            {
+                "BackupPlanId": plan.backup_plan_id,
+                "BackupPlanArn": plan.backup_plan_arn,
+                "DeletionDate": plan.deletion_date,
+                "VersionId": plan.current.version_id,
+            }
+        )
+
+    # ------------------------------------------------------------- selections
+
+    def create_backup_selection(self) -> ActionResult:
+        selection = self.backend.create_backup_selection(
+            backup_plan_id=self._required("BackupPlanId"),
+            document=self._get_param("BackupSelection"),
+            creator_request_id=self._get_param("CreatorRequestId"),
+        )
+        return ActionResult(
+            {
+                "SelectionId": selection.selection_id,
+                "BackupPlanId": selection.backup_plan_id,
+                "CreationDate": selection.creation_date,
+            }
+        )
+
+    def get_backup_selection(self) -> ActionResult:
+        selection = self.backend.get_backup_selection(self._required("BackupPlanId"), self._required("SelectionId"))
+        return ActionResult(selection.describe())
+
+    def list_backup_selections(self) -> ActionResult:
+        selections = self.backend.list_backup_selections(self._required("BackupPlanId"))
+        return self._page([s.list_entry() for s in selections], "BackupSelectionsList")
+
+    def delete_backup_selection(self) -> EmptyResult:
+        self.backend.delete_backup_selection(self._required("BackupPlanId"), self._required("SelectionId"))
+        return EmptyResult()
+
+    # -------------------------------------------------------- recovery points
+
+    def list_recovery_points_by_backup_vault(self) -> ActionResult:
+        vault = self.backend.describe_backup_vault(self._required("BackupVaultName"))
+        points = [p.describe() for p in vault.recovery_points.values()]
+        points = self._filtered(points, {"ByResourceArn": "ResourceArn", "ByResourceType": "ResourceType"})
+        return self._page(points, "RecoveryPoints")
+
+    def describe_recovery_point(self) -> ActionResult:
+        _, point = self.backend.recovery_point(self._required("BackupVaultName"), self._required("RecoveryPointArn"))
+        return ActionResult(point.describe())
+
+    def delete_recovery_point(self) -> EmptyResult:
+        self.backend.delete_recovery_point(self._required("BackupVaultName"), self._required("RecoveryPointArn"))
+        return EmptyResult()
+
+    # ------------------------------------------------------------------- jobs
+
+    def start_backup_job(self) -> ActionResult:
+        job = self.backend.start_backup_job(
+            backup_vault_name=self._required("BackupVaultName"),
+            resource_arn=self._required("ResourceArn"),
+            iam_role_arn=self._required("IamRoleArn"),
+            idempotency_token=self._get_param("IdempotencyToken"),
+            lifecycle=self._get_param("Lifecycle"),
+        )
+        return ActionResult(
+            {
+                "BackupJobId": job.job_id,
+                "RecoveryPointArn": job.recovery_point_arn,
+                "CreationDate": job.creation_date,
+                "IsParent": False,
+            }
+        )
+
+    def describe_backup_job(self) -> ActionResult:
+        return ActionResult(self.backend.describe_backup_job(self._required("BackupJobId")).describe())
+
+    def list_backup_jobs(self) -> ActionResult:
+        jobs = [j.describe() for j in self.backend.backup_jobs.values()]
+        jobs = self._filtered(
+            jobs,
+            {
+                "ByResourceArn": "ResourceArn",
+                "ByState": "State",
+                "ByBackupVaultName": "BackupVaultName",
+                "ByResourceType": "ResourceType",
+            },
+        )
+        return self._page(jobs, "BackupJobs")
+
+    def start_copy_job(self) -> ActionResult:
+        job = self.backend.start_copy_job(
+            recovery_point_arn=self._required("RecoveryPointArn"),
+            source_backup_vault_name=self._required("SourceBackupVaultName"),
+            destination_backup_vault_arn=self._required("DestinationBackupVaultArn"),
+            iam_role_arn=self._required("IamRoleArn"),
+            idempotency_token=self._get_param("IdempotencyToken"),
+            lifecycle=self._get_param("Lifecycle"),
+        )
+        return ActionResult({"CopyJobId": job.job_id, "CreationDate": job.creation_date, "IsParent": False})
+
+    def describe_copy_job(self) -> ActionResult:
+        return ActionResult({"CopyJob": self.backend.describe_copy_job(self._required("CopyJobId")).describe()})
+
+    def list_copy_jobs(self) -> ActionResult:
+        jobs = [j.describe() for j in self.backend.copy_jobs.values()]
+        jobs = self._filtered(
+            jobs,
+            {
+                "ByResourceArn": "ResourceArn",
+                "ByState": "State",
+                "ByDestinationVaultArn": "DestinationBackupVaultArn",
+                "BySourceRecoveryPointArn": "SourceRecoveryPointArn",
+                "ByResourceType": "ResourceType",
+            },
+        )
+        return self._page(jobs, "CopyJobs")
+
+    def start_restore_job(self) -> ActionResult:
+        job = self.backend.start_restore_job(
+            recovery_point_arn=self._required("RecoveryPointArn"),
+            metadata=self._required("Metadata"),
+            iam_role_arn=self._required("IamRoleArn"),
+            idempotency_token=self._get_param("IdempotencyToken"),
+            resource_type=self._get_param("ResourceType"),
+        )
+        return ActionResult({"RestoreJobId": job.job_id})
+
+    def describe_restore_job(self) -> ActionResult:
+        return ActionResult(self.backend.describe_restore_job(self._required("RestoreJobId")).describe())
+
+    def list_restore_jobs(self) -> ActionResult:
+        jobs = [j.describe() for j in self.backend.restore_jobs.values()]
+        jobs = self._filtered(jobs, {"ByStatus": "Status", "ByResourceType": "ResourceType"})
+        return self._page(jobs, "RestoreJobs")

@@ -1,0 +1,236 @@
+"""Prerequisites of an AWS Backup copy job, checked in a fixed order when the job runs.
+
+A cross-account copy must pass, in this order (the first failure ends the job as ``FAILED``
+with that rule's ``StatusMessage``):
+
+(a) both accounts belong to the same organization;
+(b) cross-account backup is enabled in the organization's management account;
+(c) the destination vault is not the ``Default`` vault;
+    the destination vault must also exist;
+(d) the destination vault's access policy allows ``backup:CopyIntoBackupVault`` to the source;
+(e) the recovery point's KMS key is a customer managed key whose key policy lets the
+    destination account use it.
+
+A copy inside one account (e.g. cross-Region) only needs the destination vault to exist.
+Where AWS's own wording of a failure is known it is used; otherwise the message is the
+emulator's and names the cause.  The destination vault's lock bounds are checked after
+these rules, by the job itself.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from moto.backup.models import backup_backends
+
+from . import keys, orgs, policy
+
+COPY_INTO_VAULT = "backup:CopyIntoBackupVault"
+# The minimal key permissions the destination account needs on a shared source key
+# (aws-rules.md section 1.3: at least kms:DescribeKey, kms:Decrypt and kms:CreateGrant).
+REQUIRED_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant")
+
+
+@dataclass(frozen=True)
+class CopyAttempt:
+    """What a copy job needs to know to check its prerequisites."""
+
+    source_account: str
+    source_region: str
+    destination_account: str
+    destination_region: str
+    destination_vault_name: str
+    destination_vault_arn: str
+    iam_role_arn: str
+    recovery_point_key_arn: str | None  # None: the recovery point is not encrypted
+
+    @property
+    def cross_account(self) -> bool:
+        return self.source_account != self.destination_account
+
+
+def first_failure(attempt: CopyAttempt) -> str | None:
+    """The ``StatusMessage`` of the first prerequisite the copy misses, or None if it may proceed."""
+    rules: tuple[Callable[[CopyAttempt], str | None], ...]
+    if attempt.cross_account:
+        rules = (
+            same_organization,
+            cross_account_backup_enabled,
+            not_default_vault,
+            destination_vault_exists,
+            vault_policy_allows_copy,
+            source_key_shared,
+        )
+    else:
+        rules = (destination_vault_exists,)
+    for rule in rules:
+        message = rule(attempt)
+        if message is not None:
+            return message
+    return None
+
+
+def same_organization(attempt: CopyAttempt) -> str | None:
+    """(a) Source and destination accounts must belong to the same AWS Organization.
+
+    AWS's message, verbatim.
+    [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/create-cross-account-backup.html]
+    [source: https://repost.aws/knowledge-center/backup-troubleshoot-cross-account-copy]
+    """
+    source = orgs.membership(attempt.source_account)
+    destination = orgs.membership(attempt.destination_account)
+    if source is None or destination is None or source.org_id != destination.org_id:
+        return "Copy job failed. Both source and destination account must be a member of the same organization"
+    return None
+
+
+def cross_account_backup_enabled(attempt: CopyAttempt) -> str | None:
+    """(b) Cross-account backup must be turned on by the organization's management account.
+
+    The setting is ``isCrossAccountBackupEnabled`` of ``UpdateGlobalSettings``; it is read
+    from the management account in the copy's source Region (the API is regional; whether
+    the setting is per Region is UNCONFIRMED in aws-rules.md section 1.1).
+    [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/create-cross-account-backup.html]
+    """
+    membership = orgs.membership(attempt.source_account)
+    assert membership is not None  # checked by same_organization
+    settings = backup_backends[membership.management_account][attempt.source_region].global_settings
+    if settings.get("isCrossAccountBackupEnabled") != "true":
+        return (
+            "Copy job failed. Cross-account backup is not enabled for the organization: the "
+            f"management account {membership.management_account} must turn on "
+            "isCrossAccountBackupEnabled (UpdateGlobalSettings)."
+        )
+    return None
+
+
+def not_default_vault(attempt: CopyAttempt) -> str | None:
+    """(c) The destination of a cross-account copy cannot be the ``Default`` vault.
+
+    The default vault's key cannot be shared with other accounts.
+    [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/create-cross-account-backup.html]
+    """
+    if attempt.destination_vault_name == "Default":
+        return (
+            "Copy job failed. The destination of a cross-account copy cannot be the Default "
+            "backup vault, because its key cannot be shared with other accounts."
+        )
+    return None
+
+
+def destination_vault_exists(attempt: CopyAttempt) -> str | None:
+    """The destination account must have the destination vault in the destination Region.
+    [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/create-cross-account-backup.html]
+    """
+    vaults = backup_backends[attempt.destination_account][attempt.destination_region].vaults
+    if attempt.destination_vault_name not in vaults:
+        return f"Copy job failed. Destination backup vault {attempt.destination_vault_arn} does not exist."
+    return None
+
+
+def vault_policy_allows_copy(attempt: CopyAttempt) -> str | None:
+    """(d) The destination vault's access policy must allow ``backup:CopyIntoBackupVault`` to the source.
+
+    Accepted principals are the ones AWS documents: the source account root ARN (or bare
+    account ID), a role ARN, or ``"*"`` restricted by ``aws:PrincipalOrgID`` or
+    ``aws:PrincipalOrgPaths``; a ``"*"`` statement without such a condition also matches
+    here, as IAM evaluation would. An explicit Deny wins. AWS reports a denied copy as
+    ``Access Denied trying to call AWS Backup service``.
+    [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/create-cross-account-backup.html#share-vault-cab]
+    [source: https://repost.aws/knowledge-center/backup-resolve-access-denied-error]
+    """
+    vault = backup_backends[attempt.destination_account][attempt.destination_region].vaults[
+        attempt.destination_vault_name
+    ]
+    prefix = "Access Denied trying to call AWS Backup service: "
+    if vault.access_policy is None:
+        return prefix + f"destination vault {vault.backup_vault_arn} has no access policy allowing {COPY_INTO_VAULT}."
+    request = policy.Request(
+        action=COPY_INTO_VAULT,
+        account=attempt.source_account,
+        resource=vault.backup_vault_arn,
+        principal_arns=(attempt.iam_role_arn,),
+        context=_principal_context(attempt.source_account),
+    )
+    decision = policy.evaluate(vault.access_policy, request)
+    if decision is policy.Decision.ALLOW:
+        return None
+    how = "explicitly denies" if decision is policy.Decision.EXPLICIT_DENY else "does not allow"
+    return (
+        prefix + f"the access policy of destination vault {vault.backup_vault_arn} {how} "
+        f"{COPY_INTO_VAULT} for source account {attempt.source_account}."
+    )
+
+
+def source_key_shared(attempt: CopyAttempt) -> str | None:
+    """(e) The recovery point's key must be a customer managed key shared with the destination.
+
+    RDS is not fully managed by AWS Backup, so its recovery points keep the source DB's key
+    and a cross-account copy needs that key to be a customer managed key (``KeyManager``
+    ``CUSTOMER``) whose policy allows the destination account (its root ARN, its ID, or
+    ``"*"`` with an org condition): here at least ``kms:Decrypt``, ``kms:DescribeKey`` and
+    ``kms:CreateGrant`` (wildcards such as ``kms:*`` count). AWS managed keys (``aws/rds``)
+    can never be shared. The message starts with the error AWS reports for RDS snapshots.
+    Unencrypted recovery points pass (AWS Backup encrypts the copy with the destination
+    vault's key).
+    [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html#copy-encryption]
+    [source: https://repost.aws/knowledge-center/backup-cross-account-copy]
+    [source: https://github.com/awslabs/aurora-snapshot-tool/issues/26]
+    """
+    key_arn = attempt.recovery_point_key_arn
+    if key_arn is None:
+        return None
+    prefix = (
+        f"The source snapshot KMS key [{key_arn}] does not exist, is not enabled or you do not "
+        "have permissions to access it. "
+    )
+    key = keys.find_key(key_arn, attempt.source_account, attempt.source_region)
+    if key is None:
+        return prefix + "(The key does not exist.)"
+    if key.key_state != "Enabled":
+        return prefix + f"(The key is in state {key.key_state}.)"
+    if key.key_manager != "CUSTOMER":
+        return prefix + (
+            "(It is an AWS managed key (KeyManager AWS); AWS managed keys cannot be shared with "
+            "another account. Encrypt the source with a customer managed key.)"
+        )
+    context = {
+        **_principal_context(attempt.destination_account),
+        "kms:CallerAccount": attempt.destination_account,
+        "kms:GrantIsForAWSResource": "true",
+        "kms:ViaService": f"backup.{attempt.source_region}.amazonaws.com",
+    }
+    service_linked_role = (
+        f"arn:aws:iam::{attempt.destination_account}:role/aws-service-role/"
+        "backup.amazonaws.com/AWSServiceRoleForBackup"
+    )
+    missing = [
+        action
+        for action in REQUIRED_KEY_ACTIONS
+        if policy.evaluate(
+            key.policy,
+            policy.Request(
+                action=action,
+                account=attempt.destination_account,
+                resource=key.arn,
+                principal_arns=(service_linked_role,),
+                context=context,
+            ),
+        )
+        is not policy.Decision.ALLOW
+    ]
+    if missing:
+        return prefix + (
+            f"(The key policy does not allow destination account {attempt.destination_account} "
+            f"{', '.join(missing)}.)"
+        )
+    return None
+
+
+def _principal_context(account: str) -> dict[str, str | list[str]]:
+    """Global condition keys describing a principal of ``account``."""
+    context: dict[str, str | list[str]] = {"aws:PrincipalAccount": account}
+    membership = orgs.membership(account)
+    if membership is not None:
+        context["aws:PrincipalOrgID"] = membership.org_id
+        context["aws:PrincipalOrgPaths"] = [membership.path]
+    return context
