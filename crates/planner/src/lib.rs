@@ -1,0 +1,16 @@
+//! Coffer's planner: the resource model, desired-state derivation, the live state, canonical
+//! policies and their semantic diff, `plan()`, and rendering.
+//!
+//! Pure: no I/O, no async, no AWS SDK. The same topology and live state always give the same
+//! plan, byte for byte.
+
+pub mod live;
+pub mod model;
+pub mod plan;
+pub mod policy;
+pub mod render;
+pub mod simulate;
+
+pub use live::LiveState;
+pub use model::*;
+pub use plan::{TAG_ID, TAG_TOPOLOGY, diff_fields, fingerprint, plan, topology_digest};

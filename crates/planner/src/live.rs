@@ -1,0 +1,181 @@
+//! `LiveState`: what Coffer read from AWS, as plain serializable data. The `aws` crate fills
+//! it; tests and plan files hold it as JSON.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub type Tags = BTreeMap<String, String>;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveState {
+    /// By account ID.
+    #[serde(default)]
+    pub accounts: BTreeMap<String, LiveAccount>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveAccount {
+    /// By region.
+    #[serde(default)]
+    pub regions: BTreeMap<String, LiveRegion>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveRegion {
+    /// Customer managed keys that carry Coffer's tags or that an alias the topology wants
+    /// points to. AWS managed keys are not listed.
+    #[serde(default)]
+    pub keys: Vec<LiveKey>,
+    /// Every customer alias in the region (not `alias/aws/...`).
+    #[serde(default)]
+    pub aliases: Vec<LiveAlias>,
+    #[serde(default)]
+    pub vaults: Vec<LiveVault>,
+    #[serde(default)]
+    pub plans: Vec<LivePlan>,
+    /// AWS Backup's global settings, read in the organization's management account only.
+    #[serde(default)]
+    pub cross_account_backup: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveKey {
+    pub key_id: String,
+    pub arn: String,
+    #[serde(default)]
+    pub description: String,
+    /// `Enabled`, `Disabled`, `PendingDeletion`, ...
+    pub key_state: String,
+    /// `CUSTOMER` or `AWS`.
+    #[serde(default = "customer")]
+    pub key_manager: String,
+    #[serde(default)]
+    pub rotation_enabled: bool,
+    #[serde(default)]
+    pub rotation_period_days: Option<u32>,
+    /// The key policy as AWS returns it (parsed JSON).
+    #[serde(default)]
+    pub policy: Option<serde_json::Value>,
+    #[serde(default)]
+    pub tags: Tags,
+    /// When the key was created (RFC 3339), to pick the oldest of duplicates.
+    #[serde(default)]
+    pub creation_date: Option<String>,
+}
+
+fn customer() -> String {
+    "CUSTOMER".to_string()
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveAlias {
+    pub name: String,
+    pub target_key_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveVault {
+    pub name: String,
+    pub arn: String,
+    #[serde(default)]
+    pub encryption_key_arn: Option<String>,
+    #[serde(default)]
+    pub tags: Tags,
+    #[serde(default)]
+    pub recovery_points: u64,
+    #[serde(default)]
+    pub access_policy: Option<serde_json::Value>,
+    #[serde(default)]
+    pub lock: Option<LiveLock>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveLock {
+    pub min_retention_days: Option<i64>,
+    pub max_retention_days: Option<i64>,
+    /// Set in compliance mode: the moment the lock becomes immutable (RFC 3339).
+    pub lock_date: Option<String>,
+    /// Whether `lock_date` has passed when the state was read.
+    #[serde(default)]
+    pub immutable: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LivePlan {
+    pub plan_id: String,
+    pub arn: String,
+    pub name: String,
+    #[serde(default)]
+    pub version_id: String,
+    #[serde(default)]
+    pub rules: Vec<LiveRule>,
+    #[serde(default)]
+    pub tags: Tags,
+    #[serde(default)]
+    pub selections: Vec<LiveSelection>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveRule {
+    pub name: String,
+    pub target_vault_name: String,
+    #[serde(default)]
+    pub schedule: Option<String>,
+    #[serde(default)]
+    pub schedule_timezone: Option<String>,
+    #[serde(default)]
+    pub start_window_minutes: Option<i64>,
+    #[serde(default)]
+    pub completion_window_minutes: Option<i64>,
+    #[serde(default)]
+    pub lifecycle: LiveLifecycle,
+    #[serde(default)]
+    pub copy_actions: Vec<LiveCopyAction>,
+    #[serde(default)]
+    pub continuous_backup: bool,
+    #[serde(default)]
+    pub recovery_point_tags: Tags,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveLifecycle {
+    pub move_to_cold_storage_after_days: Option<i64>,
+    pub delete_after_days: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveCopyAction {
+    pub destination_vault_arn: String,
+    #[serde(default)]
+    pub lifecycle: LiveLifecycle,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveSelection {
+    pub selection_id: String,
+    pub name: String,
+    pub role_arn: String,
+    #[serde(default)]
+    pub resources: Vec<String>,
+    #[serde(default)]
+    pub not_resources: Vec<String>,
+    /// `ListOfTags` entries with `STRINGEQUALS`.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+impl LiveState {
+    pub fn region(&self, account_id: &str, region: &str) -> Option<&LiveRegion> {
+        self.accounts.get(account_id)?.regions.get(region)
+    }
+
+    pub fn region_mut(&mut self, account_id: &str, region: &str) -> &mut LiveRegion {
+        self.accounts
+            .entry(account_id.to_string())
+            .or_default()
+            .regions
+            .entry(region.to_string())
+            .or_default()
+    }
+}

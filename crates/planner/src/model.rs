@@ -1,0 +1,399 @@
+//! The plan's data: changes (what differs, per resource) and steps (the API calls that make
+//! the changes, as a dependency graph). Serialised as the plan JSON, a contract other tools
+//! build on: fields are only ever added.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Version of the plan JSON format.
+pub const FORMAT_VERSION: u32 = 1;
+
+pub type Tags = BTreeMap<String, String>;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    /// The topology's name.
+    pub topology: String,
+    /// SHA-256 of the resolved topology the plan was computed from.
+    pub topology_digest: String,
+    /// SHA-256 of the live state of every resource the plan looked at.
+    pub live_fingerprint: String,
+    pub summary: Summary,
+    /// One entry per resource, in address order; unchanged resources have action `no-op`.
+    pub changes: Vec<Change>,
+    /// The calls that realise the changes, in an order that respects `depends_on`.
+    pub steps: Vec<Step>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub replace: usize,
+    pub delete: usize,
+    pub no_op: usize,
+    pub blocked: usize,
+    pub irreversible: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    Key,
+    Alias,
+    Vault,
+    VaultPolicy,
+    VaultLock,
+    BackupPlan,
+    Selection,
+    CrossAccountBackup,
+}
+
+impl ResourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Key => "key",
+            ResourceKind::Alias => "alias",
+            ResourceKind::Vault => "vault",
+            ResourceKind::VaultPolicy => "vault_policy",
+            ResourceKind::VaultLock => "vault_lock",
+            ResourceKind::BackupPlan => "backup_plan",
+            ResourceKind::Selection => "selection",
+            ResourceKind::CrossAccountBackup => "cross_account_backup",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Create,
+    Update,
+    Replace,
+    Delete,
+    NoOp,
+}
+
+impl Action {
+    /// The Terraform-like symbol.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+            Action::NoOp => " ",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Delete => "delete",
+            Action::NoOp => "no-op",
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flag {
+    /// Cannot be undone once applied (a compliance lock past its grace time).
+    Irreversible,
+    /// Coffer will not do this; the reasons say why and what to do. A plan with a blocked
+    /// change cannot be applied.
+    Blocked,
+    /// A deletion of a resource Coffer owns that is no longer in the file; it runs only when
+    /// the apply is told to delete.
+    NeedsAllowDelete,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// `kind.name`, e.g. `vault.central` or `selection.orders-daily.orders-db`.
+    pub address: String,
+    pub kind: ResourceKind,
+    /// Account ID.
+    pub account: String,
+    /// The account's logical name in the topology, when it has one.
+    pub account_name: Option<String>,
+    pub region: String,
+    pub action: Action,
+    /// The live state as Coffer compares it; `null` when the resource does not exist.
+    pub before: Option<Value>,
+    /// The desired state; `null` for a deletion.
+    pub after: Option<Value>,
+    /// Field-level differences (dotted paths into `before`/`after`).
+    pub fields: Vec<FieldChange>,
+    pub flags: Vec<Flag>,
+    pub reasons: Vec<String>,
+}
+
+impl Change {
+    pub fn has(&self, flag: Flag) -> bool {
+        self.flags.contains(&flag)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub path: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// A value a step needs: known now, or the output of an earlier step ("known after apply").
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ref {
+    Value(String),
+    Output { step: String, output: String },
+}
+
+impl Ref {
+    pub fn output(step: &str, output: &str) -> Ref {
+        Ref::Output {
+            step: step.to_string(),
+            output: output.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Ref {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ref::Value(v) => f.write_str(v),
+            Ref::Output { .. } => f.write_str("(known after apply)"),
+        }
+    }
+}
+
+/// Output names of steps.
+pub mod outputs {
+    pub const KEY_ID: &str = "key_id";
+    pub const ARN: &str = "arn";
+    pub const PLAN_ID: &str = "plan_id";
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// Stable: the same change always gets the same ID.
+    pub id: String,
+    /// The change this step belongs to.
+    pub address: String,
+    pub account: String,
+    pub region: String,
+    pub operation: Operation,
+    pub depends_on: Vec<String>,
+    /// Runs only when the apply is told to delete.
+    #[serde(default)]
+    pub needs_allow_delete: bool,
+    /// Cannot be undone; the apply needs explicit confirmation.
+    #[serde(default)]
+    pub irreversible: bool,
+}
+
+/// A backup plan as `CreateBackupPlan`/`UpdateBackupPlan` take it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanDocument {
+    pub name: String,
+    pub rules: Vec<RuleDocument>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleDocument {
+    pub name: String,
+    pub target_vault_name: String,
+    pub schedule: String,
+    pub schedule_timezone: Option<String>,
+    pub start_window_minutes: Option<i64>,
+    pub completion_window_minutes: Option<i64>,
+    pub lifecycle: LifecycleDocument,
+    pub copy_actions: Vec<CopyActionDocument>,
+    pub continuous_backup: bool,
+    pub recovery_point_tags: Tags,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifecycleDocument {
+    pub move_to_cold_storage_after_days: Option<i64>,
+    pub delete_after_days: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyActionDocument {
+    pub destination_vault_arn: String,
+    pub lifecycle: LifecycleDocument,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelectionDocument {
+    pub name: String,
+    pub role_arn: String,
+    pub resources: Vec<String>,
+    pub not_resources: Vec<String>,
+    pub tags: Tags,
+}
+
+/// One AWS API call. The variant names are the API operations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "call")]
+pub enum Operation {
+    CreateKey {
+        description: String,
+        policy: Value,
+        tags: Tags,
+    },
+    PutKeyPolicy {
+        key: Ref,
+        policy: Value,
+    },
+    UpdateKeyDescription {
+        key: Ref,
+        description: String,
+    },
+    EnableKeyRotation {
+        key: Ref,
+        period_days: u32,
+    },
+    DisableKeyRotation {
+        key: Ref,
+    },
+    CancelKeyDeletion {
+        key: Ref,
+    },
+    EnableKey {
+        key: Ref,
+    },
+    TagKey {
+        key: Ref,
+        tags: Tags,
+    },
+    UntagKey {
+        key: Ref,
+        tag_keys: Vec<String>,
+    },
+    ScheduleKeyDeletion {
+        key: Ref,
+        pending_window_days: u32,
+    },
+    CreateAlias {
+        alias_name: String,
+        key: Ref,
+    },
+    UpdateAlias {
+        alias_name: String,
+        key: Ref,
+    },
+    DeleteAlias {
+        alias_name: String,
+    },
+    CreateBackupVault {
+        vault_name: String,
+        encryption_key_arn: Option<Ref>,
+        tags: Tags,
+        creator_request_id: String,
+    },
+    DeleteBackupVault {
+        vault_name: String,
+    },
+    PutBackupVaultAccessPolicy {
+        vault_name: String,
+        policy: Value,
+    },
+    DeleteBackupVaultAccessPolicy {
+        vault_name: String,
+    },
+    PutBackupVaultLockConfiguration {
+        vault_name: String,
+        min_retention_days: Option<i64>,
+        max_retention_days: Option<i64>,
+        changeable_for_days: Option<i64>,
+    },
+    CreateBackupPlan {
+        plan: PlanDocument,
+        tags: Tags,
+        creator_request_id: String,
+    },
+    UpdateBackupPlan {
+        plan_id: Ref,
+        plan: PlanDocument,
+    },
+    DeleteBackupPlan {
+        plan_id: Ref,
+    },
+    CreateBackupSelection {
+        plan_id: Ref,
+        selection: SelectionDocument,
+        creator_request_id: String,
+    },
+    DeleteBackupSelection {
+        plan_id: Ref,
+        selection_id: String,
+    },
+    /// Tags a Backup resource (vault or plan) by ARN.
+    TagResource {
+        resource_arn: Ref,
+        tags: Tags,
+    },
+    UntagResource {
+        resource_arn: Ref,
+        tag_keys: Vec<String>,
+    },
+    UpdateGlobalSettings {
+        cross_account_backup: bool,
+    },
+}
+
+impl Operation {
+    /// The API operation's name, e.g. `CreateBackupVault`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Operation::CreateKey { .. } => "CreateKey",
+            Operation::PutKeyPolicy { .. } => "PutKeyPolicy",
+            Operation::UpdateKeyDescription { .. } => "UpdateKeyDescription",
+            Operation::EnableKeyRotation { .. } => "EnableKeyRotation",
+            Operation::DisableKeyRotation { .. } => "DisableKeyRotation",
+            Operation::CancelKeyDeletion { .. } => "CancelKeyDeletion",
+            Operation::EnableKey { .. } => "EnableKey",
+            Operation::TagKey { .. } => "TagResource (KMS)",
+            Operation::UntagKey { .. } => "UntagResource (KMS)",
+            Operation::ScheduleKeyDeletion { .. } => "ScheduleKeyDeletion",
+            Operation::CreateAlias { .. } => "CreateAlias",
+            Operation::UpdateAlias { .. } => "UpdateAlias",
+            Operation::DeleteAlias { .. } => "DeleteAlias",
+            Operation::CreateBackupVault { .. } => "CreateBackupVault",
+            Operation::DeleteBackupVault { .. } => "DeleteBackupVault",
+            Operation::PutBackupVaultAccessPolicy { .. } => "PutBackupVaultAccessPolicy",
+            Operation::DeleteBackupVaultAccessPolicy { .. } => "DeleteBackupVaultAccessPolicy",
+            Operation::PutBackupVaultLockConfiguration { .. } => "PutBackupVaultLockConfiguration",
+            Operation::CreateBackupPlan { .. } => "CreateBackupPlan",
+            Operation::UpdateBackupPlan { .. } => "UpdateBackupPlan",
+            Operation::DeleteBackupPlan { .. } => "DeleteBackupPlan",
+            Operation::CreateBackupSelection { .. } => "CreateBackupSelection",
+            Operation::DeleteBackupSelection { .. } => "DeleteBackupSelection",
+            Operation::TagResource { .. } => "TagResource (Backup)",
+            Operation::UntagResource { .. } => "UntagResource (Backup)",
+            Operation::UpdateGlobalSettings { .. } => "UpdateGlobalSettings",
+        }
+    }
+}
+
+impl Plan {
+    /// Whether the plan changes anything (blocked changes count: they need attention).
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action != Action::NoOp)
+    }
+
+    pub fn blocked(&self) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(|c| c.has(Flag::Blocked))
+    }
+}

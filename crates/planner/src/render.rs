@@ -1,0 +1,337 @@
+//! Rendering a plan: text for terminals (Terraform-like `+ ~ - -/+`), Markdown for pull
+//! request comments, and JSON (the contract other tools build on).
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::model::{Action, Change, FieldChange, Flag, Plan};
+
+/// ANSI styles, or nothing.
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn wrap(&self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn action(&self, action: Action, text: &str) -> String {
+        let code = match action {
+            Action::Create => "32",
+            Action::Update => "33",
+            Action::Replace => "35",
+            Action::Delete => "31",
+            Action::NoOp => "2",
+        };
+        self.wrap(code, text)
+    }
+    fn bold(&self, text: &str) -> String {
+        self.wrap("1", text)
+    }
+    fn dim(&self, text: &str) -> String {
+        self.wrap("2", text)
+    }
+    fn red(&self, text: &str) -> String {
+        self.wrap("1;31", text)
+    }
+}
+
+fn where_(change: &Change) -> String {
+    match &change.account_name {
+        Some(name) if *name != change.account => {
+            format!("{name} {}, {}", change.account, change.region)
+        }
+        _ => format!("{}, {}", change.account, change.region),
+    }
+}
+
+fn value_text(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => "(none)".to_string(),
+        Some(v) => v.to_string(),
+    }
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+fn is_document(field: &FieldChange) -> bool {
+    field.path.ends_with("policy")
+}
+
+/// A unified diff of two pretty-printed JSON documents.
+pub fn document_diff(before: Option<&Value>, after: Option<&Value>) -> String {
+    let before = before
+        .filter(|v| !v.is_null())
+        .map(pretty)
+        .unwrap_or_default();
+    let after = after
+        .filter(|v| !v.is_null())
+        .map(pretty)
+        .unwrap_or_default();
+    let before = format!("{before}\n");
+    let after = format!("{after}\n");
+    similar::TextDiff::from_lines(&before, &after)
+        .unified_diff()
+        .context_radius(3)
+        .header("live", "file")
+        .to_string()
+}
+
+/// Leaf fields of a state, for showing a create or a delete.
+fn leaves(prefix: &str, value: &Value, out: &mut Vec<(String, Value)>) {
+    match value {
+        Value::Object(map) if !prefix.ends_with("policy") && !map.is_empty() => {
+            for (key, inner) in map {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else if key.contains('.') || key.contains(':') {
+                    format!("{prefix}[\"{key}\"]")
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                leaves(&path, inner, out);
+            }
+        }
+        other => out.push((prefix.to_string(), other.clone())),
+    }
+}
+
+fn indent(text: &str, by: &str) -> String {
+    text.lines()
+        .map(|l| format!("{by}{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The lines that describe one change, without its header.
+fn change_body(change: &Change, paint: &Paint) -> String {
+    let mut out = String::new();
+    match change.action {
+        Action::Create | Action::Delete => {
+            let (state, symbol) = if change.action == Action::Create {
+                (change.after.as_ref(), "+")
+            } else {
+                (change.before.as_ref(), "-")
+            };
+            let mut fields = Vec::new();
+            if let Some(state) = state {
+                leaves("", state, &mut fields);
+            }
+            for (path, value) in fields {
+                if path.ends_with("policy") {
+                    let _ = writeln!(
+                        out,
+                        "      {} {path} =",
+                        paint.action(change.action, symbol)
+                    );
+                    let _ = writeln!(out, "{}", indent(&pretty(&value), "          "));
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "      {} {path} = {value}",
+                        paint.action(change.action, symbol)
+                    );
+                }
+            }
+        }
+        Action::Update | Action::Replace | Action::NoOp => {
+            for field in &change.fields {
+                if is_document(field) {
+                    let _ = writeln!(
+                        out,
+                        "      {} {}:",
+                        paint.action(Action::Update, "~"),
+                        field.path
+                    );
+                    for line in document_diff(field.before.as_ref(), field.after.as_ref()).lines() {
+                        let colored = if line.starts_with('+') && !line.starts_with("+++") {
+                            paint.action(Action::Create, line)
+                        } else if line.starts_with('-') && !line.starts_with("---") {
+                            paint.action(Action::Delete, line)
+                        } else {
+                            line.to_string()
+                        };
+                        let _ = writeln!(out, "          {colored}");
+                    }
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "      {} {}: {} -> {}",
+                        paint.action(Action::Update, "~"),
+                        field.path,
+                        value_text(field.before.as_ref()),
+                        value_text(field.after.as_ref())
+                    );
+                }
+            }
+        }
+    }
+    for reason in &change.reasons {
+        let _ = writeln!(out, "      {}", paint.dim(&format!("# {reason}")));
+    }
+    out
+}
+
+fn flag_note(change: &Change) -> String {
+    let mut notes = Vec::new();
+    if change.has(Flag::Blocked) {
+        notes.push("BLOCKED");
+    }
+    if change.has(Flag::Irreversible) {
+        notes.push("IRREVERSIBLE");
+    }
+    if change.has(Flag::NeedsAllowDelete) {
+        notes.push("runs only with --allow-delete");
+    }
+    if notes.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", notes.join(", "))
+    }
+}
+
+/// One line of counts.
+pub fn summary_line(plan: &Plan) -> String {
+    let s = &plan.summary;
+    let mut line = format!(
+        "Plan: {} to create, {} to update, {} to replace, {} to delete; {} unchanged.",
+        s.create, s.update, s.replace, s.delete, s.no_op
+    );
+    if s.blocked > 0 {
+        line.push_str(&format!(" {} blocked.", s.blocked));
+    }
+    if s.irreversible > 0 {
+        line.push_str(&format!(" {} irreversible.", s.irreversible));
+    }
+    line
+}
+
+/// The plan for a terminal. `color` adds ANSI colours.
+pub fn text(plan: &Plan, color: bool) -> String {
+    let paint = Paint { on: color };
+    let mut out = String::new();
+    if !plan.has_changes() {
+        let _ = writeln!(
+            out,
+            "No changes. Topology `{}` matches AWS ({} resources checked).",
+            plan.topology,
+            plan.changes.len()
+        );
+        return out;
+    }
+    let _ = writeln!(out, "Coffer plan for topology `{}`:\n", plan.topology);
+    let blocked: Vec<&Change> = plan.blocked().collect();
+    if !blocked.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint.red("Blocked: this plan cannot be applied until these are resolved:")
+        );
+        for change in &blocked {
+            let _ = writeln!(out, "  {} {}", paint.red("!"), paint.bold(&change.address));
+            for reason in &change.reasons {
+                let _ = writeln!(out, "      {reason}");
+            }
+        }
+        let _ = writeln!(out);
+    }
+    for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
+        let symbol = format!("{:>3}", change.action.symbol());
+        let _ = writeln!(
+            out,
+            "{} {} {}{}",
+            paint.action(change.action, &symbol),
+            paint.bold(&change.address),
+            paint.dim(&format!("({}, {})", change.action, where_(change))),
+            flag_note(change)
+        );
+        out.push_str(&change_body(change, &paint));
+        out.push('\n');
+    }
+    let _ = writeln!(out, "{}", paint.bold(&summary_line(plan)));
+    out
+}
+
+fn escape_md(text: &str) -> String {
+    text.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The plan as a pull request comment: counts, blocked and irreversible changes first, then
+/// one collapsible block per change.
+pub fn markdown(plan: &Plan) -> String {
+    let s = &plan.summary;
+    let mut out = String::new();
+    let _ = writeln!(out, "### Coffer plan: `{}`\n", plan.topology);
+    let _ = writeln!(
+        out,
+        "| create | update | replace | delete | unchanged | blocked | irreversible |"
+    );
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} | {} | {} | {} |\n",
+        s.create, s.update, s.replace, s.delete, s.no_op, s.blocked, s.irreversible
+    );
+    let attention: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.has(Flag::Blocked) || c.has(Flag::Irreversible))
+        .collect();
+    if !attention.is_empty() {
+        let _ = writeln!(out, "> [!CAUTION]\n> **Needs attention before apply**\n>");
+        for change in attention {
+            let label = if change.has(Flag::Blocked) {
+                "blocked"
+            } else {
+                "irreversible"
+            };
+            let _ = writeln!(
+                out,
+                "> - **{label}** `{}`: {}",
+                change.address,
+                escape_md(&change.reasons.join("; "))
+            );
+        }
+        let _ = writeln!(out);
+    }
+    if !plan.has_changes() {
+        let _ = writeln!(out, "No changes: AWS matches the topology.");
+        return out;
+    }
+    let paint = Paint { on: false };
+    for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
+        let _ = writeln!(
+            out,
+            "<details><summary><code>{} {}</code> {} in {}{}</summary>\n",
+            change.action.symbol(),
+            change.address,
+            change.action,
+            escape_md(&where_(change)),
+            escape_md(&flag_note(change))
+        );
+        let _ = writeln!(out, "```diff");
+        for line in change_body(change, &paint).lines() {
+            // `diff` highlighting needs the `+`/`-` in the first column.
+            let _ = writeln!(out, "{}", line.strip_prefix("      ").unwrap_or(line));
+        }
+        let _ = writeln!(out, "```\n</details>\n");
+    }
+    let _ = writeln!(out, "{}", summary_line(plan));
+    out
+}
+
+/// The plan JSON (pretty-printed, trailing newline).
+pub fn json(plan: &Plan) -> String {
+    let mut text = serde_json::to_string_pretty(plan).unwrap_or_default();
+    text.push('\n');
+    text
+}

@@ -1,0 +1,389 @@
+//! Plans for the seed topology against live states: snapshots of the rendered plans, and
+//! the exact set of changes for each kind of difference.
+
+mod common;
+
+use coffer_planner::live::LiveState;
+use coffer_planner::{Action, Flag, Operation, plan, render};
+use common::*;
+use serde_json::json;
+
+fn account<'a>(live: &'a mut LiveState, id: &str) -> &'a mut coffer_planner::live::LiveRegion {
+    live.region_mut(id, "eu-west-1")
+}
+
+const SOURCE: &str = "111222333444";
+const BACKUP: &str = "666777888999";
+const MANAGEMENT: &str = "100200300400";
+
+#[test]
+fn create_from_empty() {
+    let t = topology(SEED);
+    let p = plan(&t, &LiveState::default());
+    // Every resource is created; the organization's switch is a setting, off until turned on.
+    for change in &p.changes {
+        let expected = if change.address.starts_with("cross_account_backup.") {
+            Action::Update
+        } else {
+            Action::Create
+        };
+        assert_eq!(change.action, expected, "{}", change.address);
+    }
+    insta::assert_snapshot!("create_from_empty_text", render::text(&p, false));
+    insta::assert_snapshot!("create_from_empty_markdown", render::markdown(&p));
+    insta::assert_snapshot!("create_from_empty_json", render::json(&p));
+}
+
+#[test]
+fn converged_state_plans_nothing() {
+    let (t, live) = seed_converged();
+    let p = plan(&t, &live);
+    assert_eq!(changed(&p), Vec::<String>::new());
+    assert!(p.steps.is_empty());
+    insta::assert_snapshot!("no_op_text", render::text(&p, false));
+}
+
+#[test]
+fn the_plan_is_deterministic() {
+    let t = topology(SEED);
+    let a = render::json(&plan(&t, &LiveState::default()));
+    let b = render::json(&plan(&t, &LiveState::default()));
+    assert_eq!(a, b);
+}
+
+#[test]
+fn rotation_turned_off_is_one_update() {
+    let (t, mut live) = seed_converged();
+    for key in &mut account(&mut live, SOURCE).keys {
+        key.rotation_enabled = false;
+    }
+    let p = plan(&t, &live);
+    assert_eq!(changed(&p), vec!["update key.source-rds"]);
+    let change = p
+        .changes
+        .iter()
+        .find(|c| c.address == "key.source-rds")
+        .expect("change");
+    assert_eq!(
+        change
+            .fields
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect::<Vec<_>>(),
+        vec!["rotation.enabled", "rotation.period_days"]
+    );
+    assert!(
+        matches!(p.steps[..], [ref s] if matches!(s.operation, Operation::EnableKeyRotation { period_days: 365, .. }))
+    );
+    insta::assert_snapshot!("rotation_off_text", render::text(&p, false));
+}
+
+#[test]
+fn a_statement_added_to_a_vault_policy_is_one_update_with_a_policy_diff() {
+    let (t, mut live) = seed_converged();
+    let vault = account(&mut live, BACKUP)
+        .vaults
+        .iter_mut()
+        .find(|v| v.name == "central")
+        .expect("central");
+    let policy = vault.access_policy.as_mut().expect("policy");
+    policy["Statement"].as_array_mut().expect("statements").push(json!({
+        "Sid": "Intruder", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+        "Action": "backup:DeleteRecoveryPoint", "Resource": "*"
+    }));
+    let p = plan(&t, &live);
+    assert_eq!(changed(&p), vec!["update vault_policy.central"]);
+    insta::assert_snapshot!("vault_policy_statement_added_text", render::text(&p, false));
+}
+
+#[test]
+fn a_copy_retention_change_names_the_field() {
+    let (t, mut live) = seed_converged();
+    let plan_live = account(&mut live, SOURCE)
+        .plans
+        .iter_mut()
+        .next()
+        .expect("plan");
+    plan_live.rules[0].copy_actions[0]
+        .lifecycle
+        .delete_after_days = Some(30);
+    let p = plan(&t, &live);
+    assert_eq!(changed(&p), vec!["update backup_plan.orders-daily"]);
+    let change = p
+        .changes
+        .iter()
+        .find(|c| c.action == Action::Update)
+        .expect("update");
+    assert_eq!(change.fields.len(), 1);
+    assert_eq!(
+        change.fields[0].path,
+        "rules.daily.copy_to[\"arn:aws:backup:eu-west-1:666777888999:backup-vault:central\"].lifecycle.delete_after_days"
+    );
+    insta::assert_snapshot!("copy_retention_text", render::text(&p, false));
+}
+
+#[test]
+fn cross_account_backup_turned_off_is_one_update() {
+    let (t, mut live) = seed_converged();
+    account(&mut live, MANAGEMENT).cross_account_backup = Some(false);
+    let p = plan(&t, &live);
+    assert_eq!(changed(&p), vec!["update cross_account_backup.eu-west-1"]);
+    assert!(
+        matches!(p.steps[..], [ref s] if s.operation == Operation::UpdateGlobalSettings { cross_account_backup: true })
+    );
+}
+
+#[test]
+fn tags_description_and_lock_updates() {
+    let (t, mut live) = seed_converged();
+    let backup = account(&mut live, BACKUP);
+    backup.keys[0].description = "changed by hand".into();
+    backup.keys[0].tags.insert("extra".into(), "x".into());
+    let central = backup
+        .vaults
+        .iter_mut()
+        .find(|v| v.name == "central")
+        .expect("central");
+    central.tags.insert("team".into(), "someone-else".into());
+    central.lock.as_mut().expect("lock").max_retention_days = Some(500);
+    let p = plan(&t, &live);
+    assert_eq!(
+        changed(&p),
+        vec![
+            "update key.backup-vault",
+            "update vault.central",
+            "update vault_lock.central"
+        ]
+    );
+    let calls: Vec<&str> = p.steps.iter().map(|s| s.operation.name()).collect();
+    assert_eq!(
+        calls,
+        vec![
+            "UpdateKeyDescription",
+            "UntagResource (KMS)",
+            "TagResource (Backup)",
+            "PutBackupVaultLockConfiguration"
+        ]
+    );
+    insta::assert_snapshot!("tags_description_lock_text", render::text(&p, false));
+}
+
+#[test]
+fn a_pending_deletion_key_is_cancelled_then_enabled() {
+    let (t, mut live) = seed_converged();
+    account(&mut live, SOURCE).keys[0].key_state = "PendingDeletion".into();
+    let p = plan(&t, &live);
+    let calls: Vec<&str> = p.steps.iter().map(|s| s.operation.name()).collect();
+    assert_eq!(calls, vec!["CancelKeyDeletion", "EnableKey"]);
+}
+
+#[test]
+fn policies_equal_by_meaning_are_no_change() {
+    let (t, mut live) = seed_converged();
+    for region in live
+        .accounts
+        .values_mut()
+        .flat_map(|a| a.regions.values_mut())
+    {
+        for key in &mut region.keys {
+            let policy = key.policy.as_mut().expect("policy");
+            let statements = policy["Statement"].as_array_mut().expect("statements");
+            statements.reverse();
+            for statement in statements.iter_mut() {
+                // account root ARN → bare account ID, list → single value
+                if let Some(aws) = statement["Principal"]["AWS"].as_array().cloned()
+                    && aws.len() == 1
+                {
+                    let only = aws[0]
+                        .as_str()
+                        .expect("string")
+                        .replace("arn:aws:iam::", "")
+                        .replace(":root", "");
+                    statement["Principal"]["AWS"] = json!(only);
+                }
+            }
+        }
+        for vault in &mut region.vaults {
+            if let Some(policy) = vault.access_policy.as_mut() {
+                policy["Statement"]
+                    .as_array_mut()
+                    .expect("statements")
+                    .reverse();
+                policy["Id"] = json!("written-by-console");
+            }
+        }
+    }
+    assert_eq!(changed(&plan(&t, &live)), Vec::<String>::new());
+}
+
+#[test]
+fn a_vault_key_change_is_a_replacement_blocked_by_recovery_points() {
+    let (t, mut live) = seed_converged();
+    let central = account(&mut live, BACKUP)
+        .vaults
+        .iter_mut()
+        .find(|v| v.name == "central")
+        .expect("central");
+    central.encryption_key_arn = Some("arn:aws:kms:eu-west-1:666777888999:key/other".into());
+    central.recovery_points = 12;
+    let p = plan(&t, &live);
+    let change = p
+        .changes
+        .iter()
+        .find(|c| c.address == "vault.central")
+        .expect("vault");
+    assert_eq!(change.action, Action::Replace);
+    assert!(change.has(Flag::Blocked));
+    assert!(
+        change
+            .reasons
+            .iter()
+            .any(|r| r.contains("12 recovery points")),
+        "{:?}",
+        change.reasons
+    );
+    assert!(
+        !p.steps.iter().any(|s| s.address == "vault.central"),
+        "a blocked change has no steps"
+    );
+    insta::assert_snapshot!("replacement_blocked_text", render::text(&p, false));
+}
+
+#[test]
+fn an_unowned_name_clash_is_blocked_unless_adopted() {
+    // The vault exists exactly as the file wants it, but was made by hand: no ownership tags.
+    let (t, mut live) = seed_converged();
+    let central = account(&mut live, BACKUP)
+        .vaults
+        .iter_mut()
+        .find(|v| v.name == "central")
+        .expect("central");
+    central.tags.clear();
+    let p = plan(&t, &live);
+    let change = p
+        .changes
+        .iter()
+        .find(|c| c.address == "vault.central")
+        .expect("vault");
+    assert!(change.has(Flag::Blocked));
+    assert!(
+        change.reasons.iter().any(|r| r.contains("adopt: true")),
+        "{:?}",
+        change.reasons
+    );
+    assert!(
+        p.steps.iter().all(|s| !s.address.ends_with(".central")),
+        "nothing touches the unowned vault"
+    );
+    insta::assert_snapshot!("unowned_clash_text", render::text(&p, false));
+
+    let adopted = topology(&SEED.replace(
+        "    name: central\n",
+        "    name: central\n    adopt: true\n",
+    ));
+    let p = plan(&adopted, &live);
+    assert_eq!(changed(&p), vec!["update vault.central"]);
+    let change = p
+        .changes
+        .iter()
+        .find(|c| c.address == "vault.central")
+        .expect("vault");
+    assert!(!change.has(Flag::Blocked), "{:?}", change.reasons);
+    let calls: Vec<(&str, &str)> = p
+        .steps
+        .iter()
+        .map(|s| (s.address.as_str(), s.operation.name()))
+        .collect();
+    assert_eq!(calls, vec![("vault.central", "TagResource (Backup)")]);
+}
+
+#[test]
+fn owned_resources_removed_from_the_file_are_deletions() {
+    let (t, live) = seed_converged();
+    let smaller = topology(&SEED.replace(
+        "    selections:\n      - name: orders-db\n        role: service-default\n        resources:\n          - arn:aws:rds:eu-west-1:111222333444:db:orders\n",
+        "",
+    ));
+    assert_ne!(t, smaller);
+    let p = plan(&smaller, &live);
+    assert_eq!(changed(&p), vec!["delete selection.orders-daily.orders-db"]);
+    let change = p
+        .changes
+        .iter()
+        .find(|c| c.action == Action::Delete)
+        .expect("delete");
+    assert!(change.has(Flag::NeedsAllowDelete));
+    assert!(p.steps.iter().all(|s| s.needs_allow_delete));
+    insta::assert_snapshot!("deletion_text", render::text(&p, false));
+}
+
+#[test]
+fn a_vault_with_recovery_points_is_never_deleted() {
+    let (_, mut live) = seed_converged();
+    let without_source_vault = topology(
+        &SEED
+            .replace("  source:\n    account: source\n    name: orders-source\n    key: source-rds\n    access_policy:\n      # Restores can be copied back from the backup account.\n      allow_copy_from: [backup]\n", "")
+            .replace("        vault: source\n", "        vault: other\n")
+            .replace("vaults:\n", "vaults:\n  other:\n    account: source\n    name: other\n    key: source-rds\n"),
+    );
+    account(&mut live, SOURCE)
+        .vaults
+        .iter_mut()
+        .find(|v| v.name == "orders-source")
+        .expect("vault")
+        .recovery_points = 3;
+    let p = plan(&without_source_vault, &live);
+    let change = p
+        .changes
+        .iter()
+        .find(|c| c.address == "vault.source")
+        .expect("deletion");
+    assert_eq!(change.action, Action::Delete);
+    assert!(change.has(Flag::Blocked), "{:?}", change.reasons);
+    assert!(!p.steps.iter().any(|s| s.address == "vault.source"));
+}
+
+#[test]
+fn a_crash_between_key_and_alias_adopts_the_tagged_key() {
+    let t = topology(SEED);
+    let mut live = LiveState::default();
+    let first = plan(&t, &live);
+    let create_key = first
+        .steps
+        .iter()
+        .find(|s| s.id == "key.source-rds:create")
+        .expect("create step");
+    coffer_planner::simulate::apply_step(create_key, &mut live, &Default::default());
+    let p = plan(&t, &live);
+    assert!(
+        !p.steps.iter().any(|s| s.id == "key.source-rds:create"),
+        "the tagged key must be adopted, not created twice"
+    );
+    assert!(p.steps.iter().any(|s| s.id == "alias.source-rds:create"));
+}
+
+#[test]
+fn orphaned_principals_are_reported() {
+    let (t, mut live) = seed_converged();
+    let key = &mut account(&mut live, SOURCE).keys[0];
+    let policy = key.policy.as_mut().expect("policy");
+    for statement in policy["Statement"].as_array_mut().expect("statements") {
+        if statement["Sid"] == "CofferKeyUse" {
+            statement["Principal"]["AWS"] = json!(["AROAEXAMPLEDELETED01"]);
+        }
+    }
+    let p = plan(&t, &live);
+    let change = p
+        .changes
+        .iter()
+        .find(|c| c.address == "key.source-rds")
+        .expect("key");
+    assert!(
+        change
+            .reasons
+            .iter()
+            .any(|r| r.contains("AROAEXAMPLEDELETED01")),
+        "{:?}",
+        change.reasons
+    );
+}

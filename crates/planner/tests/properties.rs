@@ -1,0 +1,279 @@
+//! Properties over generated topologies and drifted live states:
+//! - planning against the state a plan produces gives an empty plan (convergence);
+//! - from any drift, one apply converges;
+//! - steps come after the steps they depend on;
+//! - the plan is deterministic.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use coffer_planner::live::LiveState;
+use coffer_planner::{plan, simulate};
+use common::{changed, topology};
+use proptest::prelude::*;
+use serde_json::json;
+
+#[derive(Debug, Clone)]
+struct Shape {
+    sources: usize,
+    second_region: bool,
+    rotation: bool,
+    organization_policy: bool,
+    deny_deletion: bool,
+    lock: Option<bool>,
+    selections: usize,
+    extra_tags: bool,
+    cold: bool,
+}
+
+fn shape() -> impl Strategy<Value = Shape> {
+    (
+        1usize..=3,
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        prop::option::of(any::<bool>()),
+        0usize..=2,
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(
+                sources,
+                second_region,
+                rotation,
+                organization_policy,
+                deny_deletion,
+                lock,
+                selections,
+                extra_tags,
+                cold,
+            )| Shape {
+                sources,
+                second_region,
+                rotation,
+                organization_policy,
+                deny_deletion,
+                lock,
+                selections,
+                extra_tags,
+                cold,
+            },
+        )
+}
+
+fn yaml(shape: &Shape) -> String {
+    let mut out = String::from(
+        "version: 1\nname: generated\norganization:\n  id: o-generated00\n  management_account: management\n  cross_account_backup: enabled\ndefaults:\n  region: eu-west-1\n  role: CofferDeployRole\n",
+    );
+    if shape.extra_tags {
+        out.push_str("  tags:\n    owner: platform\n");
+    }
+    out.push_str(
+        "accounts:\n  management:\n    id: \"100000000000\"\n  backup:\n    id: \"900000000000\"\n",
+    );
+    for i in 0..shape.sources {
+        out.push_str(&format!("  source{i}:\n    id: \"10000000000{}\"\n", i + 1));
+    }
+    let regions: Vec<&str> = if shape.second_region {
+        vec!["eu-west-1", "us-east-1"]
+    } else {
+        vec!["eu-west-1"]
+    };
+    out.push_str("keys:\n");
+    for region in &regions {
+        out.push_str(&format!("  backup-{region}:\n    account: backup\n    region: {region}\n    alias: alias/backup/central\n"));
+        if !shape.rotation {
+            out.push_str("    rotation: {enabled: false}\n");
+        }
+        for i in 0..shape.sources {
+            out.push_str(&format!("  source{i}-{region}:\n    account: source{i}\n    region: {region}\n    alias: alias/backup/source\n    usable_by: [backup]\n"));
+        }
+    }
+    out.push_str("vaults:\n");
+    for region in &regions {
+        out.push_str(&format!("  central-{region}:\n    account: backup\n    region: {region}\n    name: central\n    key: backup-{region}\n    access_policy:\n"));
+        if shape.organization_policy {
+            out.push_str("      organization: true\n");
+        } else {
+            let sources: Vec<String> = (0..shape.sources).map(|i| format!("source{i}")).collect();
+            out.push_str(&format!(
+                "      allow_copy_from: [{}]\n",
+                sources.join(", ")
+            ));
+        }
+        if shape.deny_deletion {
+            out.push_str("      deny_recovery_point_deletion: true\n");
+        }
+        match shape.lock {
+            Some(true) => out.push_str("    lock: {min_retention_days: 1, max_retention_days: 1000, changeable_for_days: 3}\n"),
+            Some(false) => out.push_str("    lock: {min_retention_days: 1, max_retention_days: 1000}\n"),
+            None => {}
+        }
+        for i in 0..shape.sources {
+            out.push_str(&format!("  source{i}-{region}:\n    account: source{i}\n    region: {region}\n    name: local\n    key: source{i}-{region}\n"));
+        }
+    }
+    out.push_str("backup_plans:\n");
+    for region in &regions {
+        for i in 0..shape.sources {
+            out.push_str(&format!("  plan{i}-{region}:\n    account: source{i}\n    region: {region}\n    name: daily\n    rules:\n      - name: daily\n        vault: source{i}-{region}\n        lifecycle:\n"));
+            if shape.cold {
+                out.push_str("          move_to_cold_storage_after_days: 10\n          delete_after_days: 100\n");
+            } else {
+                out.push_str("          delete_after_days: 35\n");
+            }
+            out.push_str(&format!("        copy_to:\n          - vault: central-{region}\n            lifecycle: {{delete_after_days: 365}}\n"));
+            if shape.selections > 0 {
+                out.push_str("    selections:\n");
+                for s in 0..shape.selections {
+                    out.push_str(&format!(
+                        "      - name: sel{s}\n        tags: {{backup: tier{s}}}\n"
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone)]
+enum Drift {
+    RotationOff(usize),
+    PolicyStatement(usize),
+    DropTags(usize),
+    Lifecycle(usize),
+    DropSelection(usize),
+    CrossAccountOff,
+    PendingDeletion(usize),
+    DeleteVault(usize),
+    DeleteAlias(usize),
+    DeletePlan(usize),
+}
+
+fn drift() -> impl Strategy<Value = Drift> {
+    prop_oneof![
+        any::<usize>().prop_map(Drift::RotationOff),
+        any::<usize>().prop_map(Drift::PolicyStatement),
+        any::<usize>().prop_map(Drift::DropTags),
+        any::<usize>().prop_map(Drift::Lifecycle),
+        any::<usize>().prop_map(Drift::DropSelection),
+        Just(Drift::CrossAccountOff),
+        any::<usize>().prop_map(Drift::PendingDeletion),
+        any::<usize>().prop_map(Drift::DeleteVault),
+        any::<usize>().prop_map(Drift::DeleteAlias),
+        any::<usize>().prop_map(Drift::DeletePlan),
+    ]
+}
+
+fn apply_drift(live: &mut LiveState, drift: &Drift) {
+    let regions: Vec<&mut coffer_planner::live::LiveRegion> = live
+        .accounts
+        .values_mut()
+        .flat_map(|a| a.regions.values_mut())
+        .collect();
+    let mut regions = regions;
+    let n = regions.len().max(1);
+    match drift {
+        Drift::CrossAccountOff => regions.iter_mut().for_each(|r| {
+            if r.cross_account_backup.is_some() {
+                r.cross_account_backup = Some(false)
+            }
+        }),
+        Drift::RotationOff(i) => {
+            if let Some(k) = regions[i % n].keys.first_mut() {
+                k.rotation_enabled = false
+            }
+        }
+        Drift::PendingDeletion(i) => {
+            if let Some(k) = regions[i % n].keys.first_mut() {
+                k.key_state = "PendingDeletion".into()
+            }
+        }
+        Drift::PolicyStatement(i) => {
+            if let Some(k) = regions[i % n].keys.first_mut()
+                && let Some(p) = k.policy.as_mut()
+                && let Some(s) = p["Statement"].as_array_mut()
+            {
+                s.push(json!({"Sid": "X", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}))
+            }
+        }
+        Drift::DropTags(i) => {
+            if let Some(v) = regions[i % n].vaults.first_mut() {
+                v.tags.remove("owner");
+                v.tags.insert("added".into(), "by hand".into());
+            }
+        }
+        Drift::Lifecycle(i) => {
+            if let Some(p) = regions[i % n].plans.first_mut() {
+                p.rules[0].lifecycle.delete_after_days = Some(1);
+            }
+        }
+        Drift::DropSelection(i) => {
+            if let Some(p) = regions[i % n].plans.first_mut() {
+                p.selections.pop();
+            }
+        }
+        Drift::DeleteVault(i) => {
+            regions[i % n].vaults.pop();
+        }
+        Drift::DeleteAlias(i) => {
+            regions[i % n].aliases.pop();
+        }
+        Drift::DeletePlan(i) => {
+            regions[i % n].plans.pop();
+        }
+    }
+}
+
+fn assert_dependency_order(p: &coffer_planner::Plan) {
+    let mut seen = BTreeSet::new();
+    for step in &p.steps {
+        for dep in &step.depends_on {
+            assert!(
+                seen.contains(dep),
+                "step {} runs before its dependency {dep}",
+                step.id
+            );
+        }
+        assert!(
+            seen.insert(step.id.clone()),
+            "duplicate step id {}",
+            step.id
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_plan_against_the_state_it_produces_is_empty(shape in shape()) {
+        let t = topology(&yaml(&shape));
+        let mut live = LiveState::default();
+        let first = plan(&t, &live);
+        assert_dependency_order(&first);
+        prop_assert!(first.blocked().next().is_none());
+        simulate::apply(&first, &mut live, false);
+        let second = plan(&t, &live);
+        prop_assert_eq!(changed(&second), Vec::<String>::new());
+        prop_assert_eq!(coffer_planner::render::json(&plan(&t, &live)), coffer_planner::render::json(&second));
+    }
+
+    #[test]
+    fn one_apply_converges_from_drift(shape in shape(), drifts in prop::collection::vec(drift(), 1..4)) {
+        let t = topology(&yaml(&shape));
+        let mut live = common::converge(&t, &LiveState::default());
+        for d in &drifts {
+            apply_drift(&mut live, d);
+        }
+        let repair = plan(&t, &live);
+        assert_dependency_order(&repair);
+        prop_assert!(repair.blocked().next().is_none(), "{}", coffer_planner::render::text(&repair, false));
+        simulate::apply(&repair, &mut live, false);
+        let after = plan(&t, &live);
+        prop_assert_eq!(changed(&after), Vec::<String>::new(), "{}", coffer_planner::render::text(&repair, false));
+    }
+}
