@@ -19,6 +19,8 @@ struct Cli {
 enum Command {
     /// Check a topology file: its shape, its references and AWS's rules. Touches no AWS account.
     Validate(commands::validate::Args),
+    /// Read every account the topology names and show what would change to make AWS match it.
+    Plan(commands::plan::Args),
     /// Print the JSON Schema of the topology file format.
     Schema,
 }
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Validate(args) => commands::validate::run(&args),
+        Command::Plan(args) => commands::plan::run(&args),
         Command::Schema => commands::schema::run(),
     }
 }

@@ -50,7 +50,7 @@ pub fn run(args: &Args) -> ExitCode {
 
 /// Colours the severity words of rendered diagnostics. `anstream` drops the colours when
 /// stderr is not a terminal or `NO_COLOR` is set.
-fn paint(rendered: &str) -> String {
+pub fn paint(rendered: &str) -> String {
     let error = Style::new().fg_color(Some(AnsiColor::Red.into())).bold();
     let warning = Style::new().fg_color(Some(AnsiColor::Yellow.into())).bold();
     let help = Style::new().fg_color(Some(AnsiColor::Cyan.into())).bold();

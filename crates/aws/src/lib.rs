@@ -1,0 +1,10 @@
+//! Coffer's AWS side: sessions per account (assume role), reading the live state, and the
+//! SDK-backed executor. Business rules live in the planner; this crate only talks to AWS.
+
+pub mod error;
+pub mod read;
+pub mod session;
+
+pub use error::{AwsError, ReadErrors};
+pub use read::read;
+pub use session::{ConnectOptions, Sessions};

@@ -1,0 +1,179 @@
+//! One session per account: base credentials from the standard AWS chain, then AssumeRole
+//! into the account's role. One shared, caching credentials provider per account feeds every
+//! client of that account; each (service, region, account) gets its own retry partition, so
+//! one throttled account does not spend the others' retry budget.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::{Region, SdkConfig};
+use aws_sdk_backup::config::retry::RetryPartition;
+use aws_sdk_kms::config::SharedCredentialsProvider;
+use coffer_spec::{Account, Topology};
+use tokio::sync::Mutex;
+
+use crate::error::{AwsError, Call};
+
+/// The behavior version every client is built with. Pinned so an SDK upgrade cannot change
+/// retries or timeouts silently.
+pub fn behavior_version() -> BehaviorVersion {
+    BehaviorVersion::v2026_01_12()
+}
+
+/// How to reach AWS.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectOptions {
+    /// Send every call here instead of AWS (the local emulator). `AWS_ENDPOINT_URL` is honoured
+    /// by the standard chain when this is unset.
+    pub endpoint_url: Option<String>,
+    /// Region for STS calls; defaults to the account's first region.
+    pub sts_region: Option<String>,
+    /// Maximum attempts per call (throttling and transient errors are retried with backoff).
+    pub max_attempts: Option<u32>,
+}
+
+/// The clients of one account in one region.
+#[derive(Clone, Debug)]
+pub struct RegionClients {
+    pub account_id: String,
+    pub region: String,
+    pub kms: aws_sdk_kms::Client,
+    pub backup: aws_sdk_backup::Client,
+    pub rds: aws_sdk_rds::Client,
+}
+
+/// An account's session: its assumed-role configuration and its clients per region.
+#[derive(Debug)]
+pub struct AccountSession {
+    pub account: Account,
+    config: SdkConfig,
+    clients: Mutex<BTreeMap<String, RegionClients>>,
+}
+
+impl AccountSession {
+    /// The clients for `region`, built once and shared.
+    pub async fn region(&self, region: &str) -> RegionClients {
+        let mut clients = self.clients.lock().await;
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let id = &self.account.id;
+                let partition =
+                    |service: &str| RetryPartition::new(format!("{service}-{region}-{id}"));
+                let region_value = Region::new(region.to_string());
+                RegionClients {
+                    account_id: id.clone(),
+                    region: region.to_string(),
+                    kms: aws_sdk_kms::Client::from_conf(
+                        aws_sdk_kms::config::Builder::from(&self.config)
+                            .region(region_value.clone())
+                            .retry_partition(partition("kms"))
+                            .build(),
+                    ),
+                    backup: aws_sdk_backup::Client::from_conf(
+                        aws_sdk_backup::config::Builder::from(&self.config)
+                            .region(region_value.clone())
+                            .retry_partition(partition("backup"))
+                            .build(),
+                    ),
+                    rds: aws_sdk_rds::Client::from_conf(
+                        aws_sdk_rds::config::Builder::from(&self.config)
+                            .region(region_value)
+                            .retry_partition(partition("rds"))
+                            .build(),
+                    ),
+                }
+            })
+            .clone()
+    }
+
+    /// Checks that the role can be assumed and lands in the expected account.
+    pub async fn verify(&self) -> Result<(), AwsError> {
+        let sts = aws_sdk_sts::Client::new(&self.config);
+        let call = Call::new(&self.account, "-", "sts:GetCallerIdentity");
+        let identity = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| call.sdk_error(e))?;
+        match identity.account() {
+            Some(id) if id == self.account.id => Ok(()),
+            other => Err(call.message(format!(
+                "assuming {} gave credentials for account {}, not {}: check the account ID in the file and the role ARN",
+                self.account.role_arn,
+                other.unwrap_or("(unknown)"),
+                self.account.id
+            ))),
+        }
+    }
+}
+
+/// Sessions for every account of a topology.
+#[derive(Debug, Clone)]
+pub struct Sessions {
+    accounts: Arc<BTreeMap<String, Arc<AccountSession>>>,
+}
+
+impl Sessions {
+    /// Loads the base credentials and prepares (lazily assumed) sessions for every account.
+    pub async fn connect(topology: &Topology, options: &ConnectOptions) -> Sessions {
+        let mut loader = aws_config::defaults(behavior_version());
+        if let Some(url) = &options.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let retry = RetryConfig::standard()
+            .with_max_attempts(options.max_attempts.unwrap_or(8))
+            .with_initial_backoff(Duration::from_millis(200))
+            .with_max_backoff(Duration::from_secs(20));
+        loader = loader.retry_config(retry);
+        let fallback_region = topology
+            .accounts
+            .values()
+            .flat_map(|a| a.regions.iter())
+            .next()
+            .cloned()
+            .unwrap_or_else(|| "us-east-1".to_string());
+        let sts_region = options.sts_region.clone().unwrap_or(fallback_region);
+        loader = loader.region(Region::new(sts_region.clone()));
+        let base = loader.load().await;
+
+        let mut accounts = BTreeMap::new();
+        for account in topology.accounts.values() {
+            let mut builder = AssumeRoleProvider::builder(account.role_arn.clone())
+                .session_name(format!("coffer-{}", topology.name))
+                .region(Region::new(sts_region.clone()))
+                .configure(&base);
+            if let Some(external_id) = &account.external_id {
+                builder = builder.external_id(external_id.clone());
+            }
+            let provider = builder.build().await;
+            let config = base
+                .to_builder()
+                .credentials_provider(SharedCredentialsProvider::new(provider))
+                .build();
+            accounts.insert(
+                account.id.clone(),
+                Arc::new(AccountSession {
+                    account: account.clone(),
+                    config,
+                    clients: Mutex::new(BTreeMap::new()),
+                }),
+            );
+        }
+        Sessions {
+            accounts: Arc::new(accounts),
+        }
+    }
+
+    pub fn account(&self, account_id: &str) -> Option<Arc<AccountSession>> {
+        self.accounts.get(account_id).cloned()
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &Arc<AccountSession>> {
+        self.accounts.values()
+    }
+}

@@ -1,0 +1,70 @@
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anstream::{eprintln, print};
+use coffer_planner::render;
+
+use super::{Connection, EXIT_FAILED, TopologyArg, load_topology, read_live};
+
+/// Exit status of `--detailed-exitcode` when the plan has changes.
+pub const EXIT_CHANGES: u8 = 2;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub topology: TopologyArg,
+    #[command(flatten)]
+    pub connection: Connection,
+    /// How to print the plan.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Also write the plan as JSON to this file, for `coffer apply PLAN.json`.
+    #[arg(long, value_name = "PLAN.json")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on errors.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    let Some(topology) = load_topology(&args.topology) else {
+        return ExitCode::from(EXIT_FAILED);
+    };
+    let Some(live) = read_live(&topology, &args.connection) else {
+        return ExitCode::from(EXIT_FAILED);
+    };
+    let plan = coffer_planner::plan(&topology, &live);
+    match args.format {
+        Format::Text => print!("{}", render::text(&plan, true)),
+        Format::Markdown => print!("{}", render::markdown(&plan)),
+        Format::Json => print!("{}", render::json(&plan)),
+    }
+    let _ = std::io::stdout().flush();
+    if let Some(out) = &args.out {
+        if let Err(err) = super::write_atomically(out, render::json(&plan).as_bytes()) {
+            eprintln!(
+                "error: cannot write the plan to {}: {err}\n  help: check that the directory exists and is writable",
+                out.display()
+            );
+            return ExitCode::from(EXIT_FAILED);
+        }
+        eprintln!(
+            "Saved the plan to {}; apply it with `coffer apply {}`.",
+            out.display(),
+            out.display()
+        );
+    }
+    if args.detailed_exitcode && plan.has_changes() {
+        ExitCode::from(EXIT_CHANGES)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
