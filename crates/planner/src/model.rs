@@ -158,7 +158,18 @@ pub enum Ref {
     Output { step: String, output: String },
 }
 
+/// Outputs of executed steps, by step ID then output name.
+pub type Outputs = BTreeMap<String, BTreeMap<String, String>>;
+
 impl Ref {
+    /// The value, if it is known now or an earlier step produced it.
+    pub fn resolve(&self, outputs: &Outputs) -> Option<String> {
+        match self {
+            Ref::Value(v) => Some(v.clone()),
+            Ref::Output { step, output } => outputs.get(step)?.get(output).cloned(),
+        }
+    }
+
     pub fn output(step: &str, output: &str) -> Ref {
         Ref::Output {
             step: step.to_string(),

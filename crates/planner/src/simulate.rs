@@ -8,18 +8,7 @@ use crate::live::{
     LiveAlias, LiveCopyAction, LiveKey, LiveLifecycle, LiveLock, LivePlan, LiveRule, LiveSelection,
     LiveState, LiveVault,
 };
-use crate::model::{LifecycleDocument, Operation, Plan, PlanDocument, Ref, Step, outputs};
-
-/// Outputs of executed steps, by step ID then output name.
-pub type Outputs = BTreeMap<String, BTreeMap<String, String>>;
-
-/// Resolves a reference against the outputs so far.
-pub fn resolve(reference: &Ref, outputs: &Outputs) -> Option<String> {
-    match reference {
-        Ref::Value(v) => Some(v.clone()),
-        Ref::Output { step, output } => outputs.get(step)?.get(output).cloned(),
-    }
-}
+use crate::model::{LifecycleDocument, Operation, Outputs, Plan, PlanDocument, Ref, Step, outputs};
 
 /// Applies every step of `plan` (deletions only when `allow_delete`) to `live`.
 pub fn apply(plan: &Plan, live: &mut LiveState, allow_delete: bool) -> Outputs {
@@ -76,7 +65,7 @@ pub fn apply_step(
     let account = step.account.clone();
     let region_name = step.region.clone();
     let region = live.region_mut(&account, &region_name);
-    let resolve = |r: &Ref| resolve(r, outputs).unwrap_or_default();
+    let resolve = |r: &Ref| r.resolve(outputs).unwrap_or_default();
     let key_matches = |k: &LiveKey, id: &str| k.arn == id || k.key_id == id;
     let mut produced = BTreeMap::new();
     match &step.operation {

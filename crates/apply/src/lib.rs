@@ -1,0 +1,370 @@
+//! Running a plan: steps in dependency order, independent steps concurrently under a bound,
+//! references to earlier outputs resolved, transient errors retried with backoff until a
+//! deadline, everything else stopping the run; progress events and a final report of what was
+//! done, what failed and what was not started.
+//!
+//! The [`Executor`] trait is the only seam: the `aws` crate implements it with the SDK, tests
+//! with a model of AWS. This crate decides nothing the plan did not decide.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use coffer_planner::{Action, Flag, Outputs, Plan, Step};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use serde::Serialize;
+
+/// A failed call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct StepError {
+    /// What AWS (or the executor) said, with the account, region and call.
+    pub message: String,
+    /// AWS's error code.
+    pub code: Option<String>,
+    pub request_id: Option<String>,
+    /// Throttling and documented eventual-consistency errors: retried with backoff.
+    pub retryable: bool,
+}
+
+impl StepError {
+    pub fn fatal(message: impl Into<String>) -> StepError {
+        StepError {
+            message: message.into(),
+            code: None,
+            request_id: None,
+            retryable: false,
+        }
+    }
+}
+
+/// Carries out one step. `outputs` holds the outputs of every step this one depends on.
+pub trait Executor: Send + Sync {
+    fn execute(
+        &self,
+        step: &Step,
+        outputs: &Outputs,
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, StepError>> + Send;
+}
+
+/// Backoff for retryable errors.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Give up on a step once this much time has passed since its first attempt.
+    pub deadline: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(20),
+            deadline: Duration::from_secs(300),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Steps in flight at once.
+    pub concurrency: usize,
+    /// Run the deletions of owned resources that left the file.
+    pub allow_delete: bool,
+    /// The user confirmed the irreversible changes.
+    pub confirm_irreversible: bool,
+    pub retry: RetryPolicy,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            concurrency: 8,
+            allow_delete: false,
+            confirm_irreversible: false,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// Why a plan may not run at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("{address} is blocked: {reason}")]
+    Blocked { address: String, reason: String },
+    #[error("{address} is irreversible ({reason}); confirm with --confirm-irreversible")]
+    Irreversible { address: String, reason: String },
+}
+
+/// Checks a plan before running it: blocked changes refuse the whole plan; irreversible ones
+/// need confirmation.
+pub fn preflight(plan: &Plan, options: &Options) -> Vec<Refusal> {
+    let mut refusals = Vec::new();
+    for change in &plan.changes {
+        if change.has(Flag::Blocked) {
+            refusals.push(Refusal::Blocked {
+                address: change.address.clone(),
+                reason: change.reasons.join("; "),
+            });
+        }
+        let runs = change.action != Action::NoOp
+            && (!change.has(Flag::NeedsAllowDelete) || options.allow_delete);
+        if change.has(Flag::Irreversible) && runs && !options.confirm_irreversible {
+            refusals.push(Refusal::Irreversible {
+                address: change.address.clone(),
+                reason: change.reasons.join("; "),
+            });
+        }
+    }
+    refusals
+}
+
+/// Progress of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Started {
+        step: String,
+        call: &'static str,
+    },
+    Retrying {
+        step: String,
+        attempt: u32,
+        error: String,
+        wait: Duration,
+    },
+    Succeeded {
+        step: String,
+    },
+    Failed {
+        step: String,
+        error: String,
+    },
+    Skipped {
+        step: String,
+        reason: String,
+    },
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub succeeded: Vec<String>,
+    pub failed: Vec<(String, StepError)>,
+    /// Not started because an earlier step failed.
+    pub not_started: Vec<String>,
+    /// Left out on purpose (deletions without `allow_delete`), with the reason.
+    pub skipped: Vec<(String, String)>,
+    #[serde(skip)]
+    pub outputs: Outputs,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty() && self.not_started.is_empty()
+    }
+}
+
+/// Runs `plan`'s steps through `executor`. Call [`preflight`] first.
+pub async fn execute<E: Executor>(
+    plan: &Plan,
+    executor: &E,
+    options: &Options,
+    on_event: &(dyn Fn(Event) + Send + Sync),
+) -> Report {
+    let mut report = Report::default();
+    let mut pending: Vec<&Step> = Vec::new();
+    let mut skipped_ids: BTreeSet<String> = BTreeSet::new();
+    for step in &plan.steps {
+        let skipped_dependency = step.depends_on.iter().any(|d| skipped_ids.contains(d));
+        if step.needs_allow_delete && !options.allow_delete || skipped_dependency {
+            let reason = if skipped_dependency {
+                "depends on a skipped step".to_string()
+            } else {
+                "deletion of a resource no longer in the file; run with --allow-delete".to_string()
+            };
+            on_event(Event::Skipped {
+                step: step.id.clone(),
+                reason: reason.clone(),
+            });
+            skipped_ids.insert(step.id.clone());
+            report.skipped.push((step.id.clone(), reason));
+        } else {
+            pending.push(step);
+        }
+    }
+
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    let mut running: FuturesUnordered<_> = FuturesUnordered::new();
+    let mut stopping = false;
+    loop {
+        if !stopping {
+            while running.len() < options.concurrency.max(1) {
+                let Some(idx) = pending
+                    .iter()
+                    .position(|s| s.depends_on.iter().all(|d| done.contains(d)))
+                else {
+                    break;
+                };
+                let step = pending.remove(idx);
+                let outputs: Outputs = step
+                    .depends_on
+                    .iter()
+                    .filter_map(|d| report.outputs.get(d).map(|o| (d.clone(), o.clone())))
+                    .collect();
+                on_event(Event::Started {
+                    step: step.id.clone(),
+                    call: step.operation.name(),
+                });
+                running.push(run_step(step, outputs, executor, options.retry, on_event));
+            }
+        }
+        let Some((step, result)) = running.next().await else {
+            break;
+        };
+        match result {
+            Ok(produced) => {
+                on_event(Event::Succeeded {
+                    step: step.id.clone(),
+                });
+                done.insert(step.id.clone());
+                report.succeeded.push(step.id.clone());
+                report.outputs.insert(step.id.clone(), produced);
+            }
+            Err(error) => {
+                on_event(Event::Failed {
+                    step: step.id.clone(),
+                    error: error.message.clone(),
+                });
+                report.failed.push((step.id.clone(), error));
+                stopping = true;
+            }
+        }
+    }
+    report.not_started = pending.iter().map(|s| s.id.clone()).collect();
+    report
+}
+
+async fn run_step<'a, E: Executor>(
+    step: &'a Step,
+    outputs: Outputs,
+    executor: &E,
+    retry: RetryPolicy,
+    on_event: &(dyn Fn(Event) + Send + Sync),
+) -> (&'a Step, Result<BTreeMap<String, String>, StepError>) {
+    let started = Instant::now();
+    let mut backoff = retry.initial_backoff;
+    let mut attempt = 1;
+    loop {
+        match executor.execute(step, &outputs).await {
+            Ok(produced) => return (step, Ok(produced)),
+            Err(error) if error.retryable && started.elapsed() + backoff < retry.deadline => {
+                on_event(Event::Retrying {
+                    step: step.id.clone(),
+                    attempt,
+                    error: error.message.clone(),
+                    wait: backoff,
+                });
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(retry.max_backoff);
+                attempt += 1;
+            }
+            Err(mut error) => {
+                if error.retryable {
+                    error.message = format!(
+                        "{} (still failing after {attempt} attempts over {:?})",
+                        error.message,
+                        started.elapsed()
+                    );
+                }
+                return (step, Err(error));
+            }
+        }
+    }
+}
+
+/// Wraps an executor to stop a run after a number of calls, or to fail chosen steps: crash
+/// and error tests for the apply path.
+pub struct FaultInjector<E> {
+    pub inner: E,
+    /// Calls allowed before every further call fails as if the process had died.
+    pub stop_after: Option<usize>,
+    /// Steps that fail once with a retryable error before going through.
+    pub flaky_steps: BTreeSet<String>,
+    calls: AtomicUsize,
+    flaked: std::sync::Mutex<BTreeSet<String>>,
+}
+
+impl<E> FaultInjector<E> {
+    pub fn new(inner: E) -> FaultInjector<E> {
+        FaultInjector {
+            inner,
+            stop_after: None,
+            flaky_steps: BTreeSet::new(),
+            calls: AtomicUsize::new(0),
+            flaked: std::sync::Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// Calls that reached the inner executor.
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+impl<E: Executor> Executor for FaultInjector<E> {
+    async fn execute(
+        &self,
+        step: &Step,
+        outputs: &Outputs,
+    ) -> Result<BTreeMap<String, String>, StepError> {
+        if self.flaky_steps.contains(&step.id) {
+            let first_time = self
+                .flaked
+                .lock()
+                .map(|mut f| f.insert(step.id.clone()))
+                .unwrap_or(false);
+            if first_time {
+                return Err(StepError {
+                    message: "injected throttling".into(),
+                    code: Some("ThrottlingException".into()),
+                    request_id: None,
+                    retryable: true,
+                });
+            }
+        }
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.stop_after.is_some_and(|limit| n > limit) {
+            return Err(StepError::fatal(format!(
+                "stopped by fault injection after {} calls",
+                n - 1
+            )));
+        }
+        self.inner.execute(step, outputs).await
+    }
+}
+
+/// An executor over an in-memory model of AWS ([`coffer_planner::simulate`]), for tests.
+#[derive(Default)]
+pub struct ModelExecutor {
+    pub live: Arc<std::sync::Mutex<coffer_planner::LiveState>>,
+}
+
+impl Executor for ModelExecutor {
+    async fn execute(
+        &self,
+        step: &Step,
+        outputs: &Outputs,
+    ) -> Result<BTreeMap<String, String>, StepError> {
+        let mut live = self
+            .live
+            .lock()
+            .map_err(|_| StepError::fatal("model poisoned"))?;
+        Ok(coffer_planner::simulate::apply_step(
+            step, &mut live, outputs,
+        ))
+    }
+}
