@@ -2,9 +2,20 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
-# Run every test: the Rust workspace (unit, property, emulator and end-to-end tests).
-test:
+# Run every test: the Rust workspace (unit, property and emulator tests), the emulator's own
+# tests and the end-to-end tests (the coffer binary against the emulator, checked with boto3).
+test: emulator-setup
+    cargo build -p coffer --locked
     cargo test --workspace --all-targets --locked
+    emulator/.venv/bin/python -m pytest emulator/tests -q
+
+# Create the emulator's virtualenv (once; again when its requirements change).
+emulator-setup:
+    bash emulator/setup.sh
+
+# Run the local AWS emulator in the foreground with the seed world.
+emulator port="5000": emulator-setup
+    emulator/.venv/bin/python emulator/run.py --port {{port}} --world emulator/worlds/seed.yaml
 
 # Formatting and lints, as CI checks them.
 lint:

@@ -6,7 +6,7 @@ without waiting days.  moto's own resources keep using moto's clock.
 """
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 class Clock:
@@ -16,7 +16,7 @@ class Clock:
 
     def now(self) -> datetime:
         with self._lock:
-            return datetime.now(timezone.utc) + self._offset
+            return datetime.now(UTC) + self._offset
 
     def advance(self, seconds: float) -> None:
         if seconds < 0:

@@ -19,10 +19,10 @@ these rules, by the job itself.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from moto.backup.models import backup_backends
+from typing import Any
 
 from . import keys, orgs, policy
+from .backup import state
 
 COPY_INTO_VAULT = "backup:CopyIntoBackupVault"
 # The minimal key permissions the destination account needs on a shared source key
@@ -93,7 +93,7 @@ def cross_account_backup_enabled(attempt: CopyAttempt) -> str | None:
     """
     membership = orgs.membership(attempt.source_account)
     assert membership is not None  # checked by same_organization
-    settings = backup_backends[membership.management_account][attempt.source_region].global_settings
+    settings = state.backend(membership.management_account, attempt.source_region).global_settings
     if settings.get("isCrossAccountBackupEnabled") != "true":
         return (
             "Copy job failed. Cross-account backup is not enabled for the organization: the "
@@ -121,7 +121,7 @@ def destination_vault_exists(attempt: CopyAttempt) -> str | None:
     """The destination account must have the destination vault in the destination Region.
     [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/create-cross-account-backup.html]
     """
-    vaults = backup_backends[attempt.destination_account][attempt.destination_region].vaults
+    vaults = state.backend(attempt.destination_account, attempt.destination_region).vaults
     if attempt.destination_vault_name not in vaults:
         return f"Copy job failed. Destination backup vault {attempt.destination_vault_arn} does not exist."
     return None
@@ -132,13 +132,14 @@ def vault_policy_allows_copy(attempt: CopyAttempt) -> str | None:
 
     Accepted principals are the ones AWS documents: the source account root ARN (or bare
     account ID), a role ARN, or ``"*"`` restricted by ``aws:PrincipalOrgID`` or
-    ``aws:PrincipalOrgPaths``; a ``"*"`` statement without such a condition also matches
-    here, as IAM evaluation would. An explicit Deny wins. AWS reports a denied copy as
+    ``aws:PrincipalOrgPaths``. An ``Allow`` for ``"*"`` without such a condition does not
+    count: with ``"*"`` the org ID or OU path must be present, or cross-account copies fail.
+    An explicit Deny wins. AWS reports a denied copy as
     ``Access Denied trying to call AWS Backup service``.
     [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/create-cross-account-backup.html#share-vault-cab]
     [source: https://repost.aws/knowledge-center/backup-resolve-access-denied-error]
     """
-    vault = backup_backends[attempt.destination_account][attempt.destination_region].vaults[
+    vault = state.backend(attempt.destination_account, attempt.destination_region).vaults[
         attempt.destination_vault_name
     ]
     prefix = "Access Denied trying to call AWS Backup service: "
@@ -151,7 +152,7 @@ def vault_policy_allows_copy(attempt: CopyAttempt) -> str | None:
         principal_arns=(attempt.iam_role_arn,),
         context=_principal_context(attempt.source_account),
     )
-    decision = policy.evaluate(vault.access_policy, request)
+    decision = policy.evaluate(_org_scoped_wildcards_only(vault.access_policy), request)
     if decision is policy.Decision.ALLOW:
         return None
     how = "explicitly denies" if decision is policy.Decision.EXPLICIT_DENY else "does not allow"
@@ -159,6 +160,22 @@ def vault_policy_allows_copy(attempt: CopyAttempt) -> str | None:
         prefix + f"the access policy of destination vault {vault.backup_vault_arn} {how} "
         f"{COPY_INTO_VAULT} for source account {attempt.source_account}."
     )
+
+
+ORG_CONDITION_KEYS = {"aws:principalorgid", "aws:principalorgpaths"}
+
+
+def _org_scoped_wildcards_only(document: str) -> dict[str, Any]:
+    """The vault access policy without ``Allow`` statements for ``"*"`` that lack an org condition."""
+
+    def unscoped_wildcard_allow(statement: dict[str, Any]) -> bool:
+        principal = statement.get("Principal")
+        wildcard = principal == "*" or (isinstance(principal, dict) and "*" in policy.as_list(principal.get("AWS")))
+        keys = {key.lower() for entries in statement.get("Condition", {}).values() for key in entries}
+        return statement.get("Effect") == "Allow" and wildcard and not keys & ORG_CONDITION_KEYS
+
+    parsed = policy.parse(document)
+    return {**parsed, "Statement": [s for s in policy.statements(parsed) if not unscoped_wildcard_allow(s)]}
 
 
 def source_key_shared(attempt: CopyAttempt) -> str | None:
@@ -200,8 +217,7 @@ def source_key_shared(attempt: CopyAttempt) -> str | None:
         "kms:ViaService": f"backup.{attempt.source_region}.amazonaws.com",
     }
     service_linked_role = (
-        f"arn:aws:iam::{attempt.destination_account}:role/aws-service-role/"
-        "backup.amazonaws.com/AWSServiceRoleForBackup"
+        f"arn:aws:iam::{attempt.destination_account}:role/aws-service-role/backup.amazonaws.com/AWSServiceRoleForBackup"
     )
     missing = [
         action
@@ -220,8 +236,7 @@ def source_key_shared(attempt: CopyAttempt) -> str | None:
     ]
     if missing:
         return prefix + (
-            f"(The key policy does not allow destination account {attempt.destination_account} "
-            f"{', '.join(missing)}.)"
+            f"(The key policy does not allow destination account {attempt.destination_account} {', '.join(missing)}.)"
         )
     return None
 

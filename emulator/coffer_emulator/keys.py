@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from moto.kms.models import Key, KmsBackend, kms_backends
 
 _KEY_ARN = re.compile(r"^arn:aws[\w-]*:kms:(?P<region>[^:]+):(?P<account>\d{12}):key/(?P<id>.+)$")
-_ALIAS_ARN = re.compile(
-    r"^arn:aws[\w-]*:kms:(?P<region>[^:]+):(?P<account>\d{12}):(?P<alias>alias/.+)$"
-)
+_ALIAS_ARN = re.compile(r"^arn:aws[\w-]*:kms:(?P<region>[^:]+):(?P<account>\d{12}):(?P<alias>alias/.+)$")
 
 # Descriptions AWS gives its managed keys ("Default key that protects my ... when no other
 # key is defined"); the service name is the part after ``alias/aws/``.

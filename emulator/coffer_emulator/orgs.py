@@ -53,7 +53,7 @@ def _path(management: OrganizationsBackend, account: str) -> str:
     parents = {ou.id: ou.parent_id for ou in management.ou}
     fake_account = next((a for a in management.accounts if a.id == account), None)
     chain: list[str] = []
-    node = fake_account.parent_id if fake_account is not None else org.root_id
+    node: str | None = fake_account.parent_id if fake_account is not None else org.root_id
     while node is not None:
         chain.append(node)
         node = parents.get(node)

@@ -10,12 +10,17 @@
    * moto's placeholder ``default_kms_key_id`` (encrypted without ``KmsKeyId``) to the
      account's ``aws/rds`` key, as RDS does.
      [source: BOTO-RDS CreateDBInstanceMessage.KmsKeyId]
+4. KMS: ``EnableKeyRotation`` keeps ``RotationPeriodInDays`` (90-2560, default 365) and
+   ``GetKeyRotationStatus`` returns it while rotation is on, as KMS does; moto drops it.
+   [source: BOTO-KMS EnableKeyRotation, GetKeyRotationStatus]
 """
 
+import json
 from typing import Any
 
 from moto.backup.models import backup_backends
 from moto.kms.models import KmsBackend
+from moto.kms.responses import KmsResponse
 from moto.kms.utils import RESERVED_ALIASES
 from moto.rds.models import DBInstance
 
@@ -36,9 +41,41 @@ def install() -> None:
     backup_backends.backend = CofferBackupBackend
     backup_backends.clear()
     KmsBackend._generate_default_keys = _generate_aws_managed_key  # type: ignore[method-assign]
-    original = DBInstance.kms_key_id
+    original = DBInstance.__dict__["kms_key_id"]  # the property object
     DBInstance.kms_key_id = property(_db_instance_key_getter(original.fget), original.fset)  # type: ignore[method-assign,assignment]
+    KmsResponse.enable_key_rotation = _enable_key_rotation  # type: ignore[method-assign]
+    KmsResponse.get_key_rotation_status = _get_key_rotation_status  # type: ignore[method-assign]
     _installed = True
+
+
+ROTATION_PERIOD_ATTRIBUTE = "coffer_rotation_period_days"
+
+
+def _enable_key_rotation(self: KmsResponse) -> str:
+    from moto.kms.exceptions import ValidationException
+
+    key_id = self._get_param("KeyId")
+    period = self._get_param("RotationPeriodInDays") or 365
+    if not 90 <= int(period) <= 2560:
+        raise ValidationException(
+            f"1 validation error detected: Value '{period}' at 'rotationPeriodInDays' failed to satisfy constraint: Member must have value less than or equal to 2560 and greater than or equal to 90"
+        )
+    self._validate_cmk_id(key_id)
+    self.kms_backend.enable_key_rotation(key_id)
+    key = self.kms_backend.keys[self.kms_backend.get_key_id(key_id)]
+    setattr(key, ROTATION_PERIOD_ATTRIBUTE, int(period))
+    return json.dumps(None)
+
+
+def _get_key_rotation_status(self: KmsResponse) -> str:
+    key_id = self._get_param("KeyId")
+    self._validate_cmk_id(key_id)
+    enabled = self.kms_backend.get_key_rotation_status(key_id)
+    key = self.kms_backend.keys[self.kms_backend.get_key_id(key_id)]
+    out: dict[str, Any] = {"KeyRotationEnabled": enabled, "KeyId": key.arn}
+    if enabled:
+        out["RotationPeriodInDays"] = getattr(key, ROTATION_PERIOD_ATTRIBUTE, 365)
+    return json.dumps(out)
 
 
 def _generate_aws_managed_key(self: KmsBackend, alias_name: str) -> str | None:

@@ -84,24 +84,17 @@ def _applies(statement: dict[str, Any], request: Request) -> bool:
     if "Action" in statement:
         action_ok = any(_action_matches(p, request.action) for p in as_list(statement["Action"]))
     elif "NotAction" in statement:
-        action_ok = not any(
-            _action_matches(p, request.action) for p in as_list(statement["NotAction"])
-        )
+        action_ok = not any(_action_matches(p, request.action) for p in as_list(statement["NotAction"]))
     else:
         return False
     if "Resource" in statement:
         resource_ok = any(fnmatch.fnmatchcase(request.resource, p) for p in as_list(statement["Resource"]))
     elif "NotResource" in statement:
-        resource_ok = not any(
-            fnmatch.fnmatchcase(request.resource, p) for p in as_list(statement["NotResource"])
-        )
+        resource_ok = not any(fnmatch.fnmatchcase(request.resource, p) for p in as_list(statement["NotResource"]))
     else:
         return False
     return (
-        principal_ok
-        and action_ok
-        and resource_ok
-        and _conditions_hold(statement.get("Condition", {}), request.context)
+        principal_ok and action_ok and resource_ok and _conditions_hold(statement.get("Condition", {}), request.context)
     )
 
 
@@ -152,9 +145,7 @@ def _conditions_hold(conditions: dict[str, Any], context: dict[str, str | list[s
     return True
 
 
-def _condition_holds(
-    operator: str, key: str, policy_values: list[Any], context: dict[str, str | list[str]]
-) -> bool:
+def _condition_holds(operator: str, key: str, policy_values: list[Any], context: dict[str, str | list[str]]) -> bool:
     qualifier, _, op = operator.rpartition(":")
     if_exists = op.endswith("IfExists")
     op = op.removesuffix("IfExists")

@@ -2,9 +2,12 @@
 //! SDK-backed executor. Business rules live in the planner; this crate only talks to AWS.
 
 pub mod error;
+pub mod execute;
+pub mod lock;
 pub mod read;
 pub mod session;
 
 pub use error::{AwsError, ReadErrors};
+pub use execute::SdkExecutor;
 pub use read::read;
 pub use session::{ConnectOptions, Sessions};

@@ -21,6 +21,8 @@ enum Command {
     Validate(commands::validate::Args),
     /// Read every account the topology names and show what would change to make AWS match it.
     Plan(commands::plan::Args),
+    /// Make AWS match the topology: plan and confirm, or apply a saved plan.
+    Apply(commands::apply::Args),
     /// Print the JSON Schema of the topology file format.
     Schema,
 }
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Plan(args) => commands::plan::run(&args),
+        Command::Apply(args) => commands::apply::run(&args),
         Command::Schema => commands::schema::run(),
     }
 }

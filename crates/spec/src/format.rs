@@ -154,7 +154,7 @@ pub struct KeySpec {
     pub adopt: bool,
     /// Extra tags for this key.
     #[serde(default)]
-    pub tags: Tags,
+    pub tags: Located<Tags>,
 }
 
 /// Automatic key rotation.
@@ -200,7 +200,7 @@ pub struct VaultSpec {
     pub adopt: bool,
     /// Extra tags for this vault.
     #[serde(default)]
-    pub tags: Tags,
+    pub tags: Located<Tags>,
 }
 
 /// The generated vault access policy.
@@ -268,7 +268,7 @@ pub struct BackupPlanSpec {
     pub adopt: bool,
     /// Extra tags for this plan.
     #[serde(default)]
-    pub tags: Tags,
+    pub tags: Located<Tags>,
 }
 
 /// One backup rule.

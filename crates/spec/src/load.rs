@@ -29,10 +29,12 @@ pub fn load_shape(text: &str, diags: &mut Diagnostics) -> Option<(TopologyFile, 
     let root = match yaml::parse(text) {
         Ok(node) => node,
         Err(err) => {
-            diags.push(
-                Diagnostic::error(codes::SYNTAX, err.pos, err.message)
-                    .help("fix the YAML syntax at this position"),
-            );
+            let help = if err.message.starts_with("duplicate key") {
+                "remove this key or merge it into the first one"
+            } else {
+                "fix the YAML syntax at this position"
+            };
+            diags.push(Diagnostic::error(codes::SYNTAX, err.pos, err.message).help(help));
             return None;
         }
     };

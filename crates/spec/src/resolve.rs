@@ -196,15 +196,17 @@ impl Resolver<'_> {
 
         let defaults = file.defaults.as_ref().map(|d| &d.value);
         if let Some(region) = defaults.and_then(|d| d.region.as_ref()) {
-            match aws::region(region) {
-                Ok(()) => self.default_region = Some(region.value.clone()),
-                Err(reason) => self.error(
+            if let Err(reason) = aws::region(region) {
+                self.error(
                     codes::REGION,
                     region.pos,
                     reason,
                     "use a region code such as `eu-west-1`".into(),
-                ),
+                );
             }
+            // Kept even when invalid: the error above is the only one, instead of a
+            // "has no region" error on every resource that relies on it.
+            self.default_region = Some(region.value.clone());
         }
         let default_role = match defaults.and_then(|d| d.role.as_ref()) {
             Some(role) => {
@@ -396,7 +398,11 @@ impl Resolver<'_> {
                 "copy it from `aws organizations describe-organization`".into(),
             );
         }
-        let management = self.account_ref(&spec.management_account)?;
+        // Kept even when the account is unknown (that error is reported), so that vaults
+        // with `organization: true` and cross-account copies are not reported again.
+        let management = self
+            .account_ref(&spec.management_account)
+            .unwrap_or_else(|| AccountName(spec.management_account.value.clone()));
         Some(Organization {
             id: spec.id.value.clone(),
             management_account: management,
@@ -572,7 +578,7 @@ impl Resolver<'_> {
                     );
                 }
             }
-            self.tags(&spec.tags, located.pos);
+            self.tags(&spec.tags, spec.tags.pos);
             let statements = self.statements(&spec.statements, false);
             let (Some(account), Some(region)) = (account, region) else {
                 continue;
@@ -599,7 +605,7 @@ impl Resolver<'_> {
                     statements,
                     deletion_window_days,
                     adopt: spec.adopt,
-                    tags: spec.tags.clone(),
+                    tags: spec.tags.value.clone(),
                 },
             );
         }
@@ -646,7 +652,10 @@ impl Resolver<'_> {
                 let key_names = self.file.keys.keys();
                 let key = self.reference("key", "keys", key_ref, key_names).map(KeyName)?;
                 let resolved = keys.get(&key)?;
-                if Some(&resolved.account) != account.as_ref() || Some(&resolved.region) != region.as_ref() {
+                // Only a known difference: an unknown account or bad region is reported already.
+                if account.as_ref().is_some_and(|a| *a != resolved.account)
+                    || region.as_ref().is_some_and(|r| *r != resolved.region)
+                {
                     self.error(
                         codes::VAULT_KEY_PLACEMENT,
                         key_ref.pos,
@@ -667,7 +676,7 @@ impl Resolver<'_> {
                 .as_ref()
                 .map(|p| self.access_policy(p, organization, accounts));
             let lock = spec.lock.as_ref().map(|l| self.lock(l));
-            self.tags(&spec.tags, located.pos);
+            self.tags(&spec.tags, spec.tags.pos);
             let (Some(account), Some(region)) = (account, region) else {
                 continue;
             };
@@ -683,7 +692,7 @@ impl Resolver<'_> {
                     access_policy,
                     lock,
                     adopt: spec.adopt,
-                    tags: spec.tags.clone(),
+                    tags: spec.tags.value.clone(),
                 },
             );
         }
@@ -901,7 +910,7 @@ impl Resolver<'_> {
                     .map(|a| a.id.clone());
                 selections.push(self.selection(selection, account_id.as_deref()));
             }
-            self.tags(&spec.tags, located.pos);
+            self.tags(&spec.tags, spec.tags.pos);
             let (Some(account), Some(region)) = (account, region) else {
                 continue;
             };
@@ -916,7 +925,7 @@ impl Resolver<'_> {
                     rules,
                     selections,
                     adopt: spec.adopt,
-                    tags: spec.tags.clone(),
+                    tags: spec.tags.value.clone(),
                 },
             );
         }
@@ -976,6 +985,12 @@ impl Resolver<'_> {
     /// A lifecycle going into `vault` must fit its lock.
     fn lock_fit(&mut self, vault: &Vault, lifecycle: &Lifecycle, pos: Pos, what: &str) {
         let Some(lock) = &vault.lock else { return };
+        if let (Some(min), Some(max)) = (lock.min_retention_days, lock.max_retention_days)
+            && min > max
+        {
+            // Reported as E122 at the lock; no lifecycle could fit it.
+            return;
+        }
         if lock.admits(lifecycle.delete_after_days) {
             if lock.is_compliance() && lifecycle.delete_after_days.is_none_or(|d| d < 0) {
                 self.warn(
@@ -1087,7 +1102,10 @@ impl Resolver<'_> {
             .reference("vault", "vaults", &spec.vault, vault_names)
             .map(VaultName);
         if let Some(target) = vault.as_ref().and_then(|v| vaults.get(v)) {
-            if Some(&target.account) != account || Some(target.region.as_str()) != region {
+            // Only a known difference: an unknown plan account or bad region is reported already.
+            if account.is_some_and(|a| *a != target.account)
+                || region.is_some_and(|r| r != target.region)
+            {
                 self.error(
                     codes::RULE_VAULT_PLACEMENT,
                     spec.vault.pos,
@@ -1162,6 +1180,7 @@ impl Resolver<'_> {
                 "rename the selection".into(),
             );
         }
+        let account_known = account_id.is_some();
         let account_id = account_id.unwrap_or("000000000000");
         let role_arn = match &spec.role {
             None => format!(
@@ -1178,7 +1197,8 @@ impl Resolver<'_> {
                         && arn.resource.starts_with("role/")
                         && arn.account == account_id
                 });
-                if !valid {
+                // With the plan's account unknown (reported already) there is nothing to compare.
+                if !valid && account_known {
                     self.error(
                         codes::ROLE,
                         role.pos,
@@ -1250,20 +1270,20 @@ impl Resolver<'_> {
             let Some(plan) = topology.plans.get(&PlanName(plan_name.clone())) else {
                 continue;
             };
-            for (rule_spec, rule) in plan_spec.rules.iter().zip(&plan.rules) {
-                if rule_spec.name.value != rule.name {
-                    continue;
-                }
-                let Some(source_vault) = topology.vaults.get(&rule.vault) else {
+            // By name: a rule or copy that failed to resolve is missing from `plan.rules` and
+            // `rule.copy_to`, so zipping them with the file's lists would pair the wrong ones.
+            for rule_spec in &plan_spec.rules {
+                let Some(source_vault) = topology
+                    .vaults
+                    .get(&VaultName(rule_spec.vault.value.clone()))
+                else {
                     continue;
                 };
-                let copies = rule_spec.copy_to.iter().filter(|c| {
-                    topology
+                for copy_spec in &rule_spec.copy_to {
+                    let Some(destination) = topology
                         .vaults
-                        .contains_key(&VaultName(c.vault.value.clone()))
-                });
-                for (copy_spec, copy) in copies.zip(&rule.copy_to) {
-                    let Some(destination) = topology.vaults.get(&copy.vault) else {
+                        .get(&VaultName(copy_spec.vault.value.clone()))
+                    else {
                         continue;
                     };
                     self.copy_edge(
@@ -1321,8 +1341,16 @@ impl Resolver<'_> {
                 format!("add `access_policy: {{allow_copy_from: [{}]}}` (or `organization: true`) to vault `{}`", plan.account, destination.name),
             ),
             Some(policy) => {
+                // `organization: true` without an organization is reported at the policy (E108).
+                let organization_written = self
+                    .file
+                    .vaults
+                    .get(destination.name.as_str())
+                    .and_then(|v| v.access_policy.as_ref())
+                    .is_some_and(|p| p.organization);
                 let allowed = policy.allow_copy_from.contains(&source_id)
                     || policy.organization_id.is_some()
+                    || organization_written
                     || !policy.org_paths.is_empty()
                     || policy.statements.iter().any(|s| statement_allows_copy(s, &source_id));
                 if !allowed {
@@ -1335,7 +1363,13 @@ impl Resolver<'_> {
                 }
             }
         }
-        if destination.key.is_none() {
+        // A key that is written but unknown or broken is reported already; not the default.
+        let written_key = self
+            .file
+            .vaults
+            .get(destination.name.as_str())
+            .is_some_and(|v| v.key.is_some());
+        if destination.key.is_none() && !written_key {
             self.warn(
                 codes::W_DEFAULT_KEY_DESTINATION,
                 pos,

@@ -136,7 +136,16 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
                 .location()
                 .map(|l| Pos::new(clamp(l.line()), clamp(l.column())))
                 .unwrap_or(Pos::FILE);
-            let message = first_line(&err.without_snippet().to_string());
+            let message = match err.without_snippet() {
+                // The library's own message tells the user to change a parser option.
+                serde_saphyr::Error::DuplicateMappingKey { key: Some(key), .. } => {
+                    format!("duplicate key `{key}`: a mapping may have each key only once")
+                }
+                serde_saphyr::Error::DuplicateMappingKey { key: None, .. } => {
+                    "duplicate key: a mapping may have each key only once".to_string()
+                }
+                other => first_line(&other.to_string()),
+            };
             Err(SyntaxError { pos, message })
         }
     }

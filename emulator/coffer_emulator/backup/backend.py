@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from moto.backup.models import BackupBackend, backup_backends
+from moto.backup.models import BackupBackend
 from moto.rds.models import rds_backends
 
 from .. import keys, orgs
 from ..clock import CLOCK
 from ..policy import has_wildcard_action, statements
-from . import urls
+from . import state, urls
 from .errors import (
     AlreadyExists,
     InvalidParameterValue,
@@ -46,7 +46,8 @@ DEFAULT_GLOBAL_SETTINGS = {
 class JobTiming:
     """How long jobs take before they finish (``--job-delay``, or the world file's setting)."""
 
-    delay_seconds = 1.0
+    DEFAULT_SECONDS = 1.0
+    delay_seconds = DEFAULT_SECONDS
 
 
 class CofferBackupBackend(BackupBackend):
@@ -108,7 +109,7 @@ class CofferBackupBackend(BackupBackend):
             raise InvalidParameterValue(f"Invalid EncryptionKeyArn: KMS key {encryption_key_arn} not found")
         return key.arn
 
-    def describe_backup_vault(self, backup_vault_name: str) -> Vault:
+    def describe_backup_vault(self, backup_vault_name: str) -> Vault:  # type: ignore[override]
         vault = self.vaults.get(backup_vault_name)
         if vault is None:
             raise ResourceNotFound(f"Backup vault {backup_vault_name} does not exist")
@@ -123,9 +124,7 @@ class CofferBackupBackend(BackupBackend):
         """
         vault = self.describe_backup_vault(backup_vault_name)
         if vault.recovery_points:
-            raise InvalidRequest(
-                "Backup vault cannot be deleted because it contains recovery points.", "ERROR_9101"
-            )
+            raise InvalidRequest("Backup vault cannot be deleted because it contains recovery points.", "ERROR_9101")
         del self.vaults[backup_vault_name]
         self.tagger.delete_all_tags_for_resource(vault.backup_vault_arn)
 
@@ -181,7 +180,11 @@ class CofferBackupBackend(BackupBackend):
             raise InvalidParameterValue("MinRetentionDays must be at least 1 day")
         if max_retention_days is not None and max_retention_days > 36500:
             raise InvalidParameterValue("MaxRetentionDays cannot exceed 36500 days")
-        if min_retention_days is not None and max_retention_days is not None and min_retention_days > max_retention_days:
+        if (
+            min_retention_days is not None
+            and max_retention_days is not None
+            and min_retention_days > max_retention_days
+        ):
             raise InvalidParameterValue("MinRetentionDays cannot be greater than MaxRetentionDays")
         if changeable_for_days is not None and not 3 <= changeable_for_days <= 36500:
             raise InvalidParameterValue("ChangeableForDays must be between 3 and 36500 days")
@@ -209,7 +212,7 @@ class CofferBackupBackend(BackupBackend):
         membership = orgs.membership(self.account_id)
         if membership is None:
             raise NotInOrganization()
-        management = backup_backends[membership.management_account][self.region_name]
+        management = state.backend(membership.management_account, self.region_name)
         return dict(management.global_settings), management.global_settings_updated
 
     def update_global_settings(self, settings: dict[str, str] | None) -> None:
@@ -331,7 +334,9 @@ class CofferBackupBackend(BackupBackend):
                 "Invalid backup selection. Either 'ListOfTags' or 'Resources' section must be non-empty."
             )
         selection = Selection(
-            selection_id=new_id(), backup_plan_id=backup_plan_id, document=document,
+            selection_id=new_id(),
+            backup_plan_id=backup_plan_id,
+            document=document,
             creator_request_id=creator_request_id,
         )
         plan.selections[selection.selection_id] = selection
@@ -405,8 +410,14 @@ class CofferBackupBackend(BackupBackend):
                 f"account {self.account_id} in {self.region_name} (arn:aws:rds:<region>:<account>:db:<id>)"
             )
         job = BackupJob(
-            self.account_id, self.region_name, iam_role_arn, idempotency_token, JobTiming.delay_seconds,
-            vault=vault, resource_arn=resource_arn, lifecycle=lifecycle,
+            self.account_id,
+            self.region_name,
+            iam_role_arn,
+            idempotency_token,
+            JobTiming.delay_seconds,
+            vault=vault,
+            resource_arn=resource_arn,
+            lifecycle=lifecycle,
             snapshot=self._rds_snapshot(match["id"]),
         )
         self.backup_jobs[job.job_id] = job
@@ -419,8 +430,8 @@ class CofferBackupBackend(BackupBackend):
         if instance is None:
             return None
         key_arn = None
-        if instance.storage_encrypted:
-            reference = instance.kms_key_id
+        reference = instance.kms_key_id
+        if instance.storage_encrypted and reference:
             key = keys.find_key(reference, self.account_id, self.region_name)
             key_arn = key.arn if key is not None else reference
         return {
@@ -449,10 +460,18 @@ class CofferBackupBackend(BackupBackend):
         if match is None:
             raise InvalidParameterValue(f"Invalid DestinationBackupVaultArn: {destination_backup_vault_arn}")
         job = CopyJob(
-            self.account_id, self.region_name, iam_role_arn, idempotency_token, JobTiming.delay_seconds,
-            source_vault=vault, recovery_point=point, destination_vault_arn=destination_backup_vault_arn,
-            destination_account=match["account"], destination_region=match["region"],
-            destination_vault_name=match["name"], lifecycle=lifecycle,
+            self.account_id,
+            self.region_name,
+            iam_role_arn,
+            idempotency_token,
+            JobTiming.delay_seconds,
+            source_vault=vault,
+            recovery_point=point,
+            destination_vault_arn=destination_backup_vault_arn,
+            destination_account=match["account"],
+            destination_region=match["region"],
+            destination_vault_name=match["name"],
+            lifecycle=lifecycle,
         )
         self.copy_jobs[job.job_id] = job
         return job
@@ -470,12 +489,20 @@ class CofferBackupBackend(BackupBackend):
             return previous
         vault, point = self._find_recovery_point(recovery_point_arn)
         if resource_type not in (None, point.resource_type):
-            raise InvalidParameterValue(f"ResourceType {resource_type} does not match the recovery point ({point.resource_type})")
+            raise InvalidParameterValue(
+                f"ResourceType {resource_type} does not match the recovery point ({point.resource_type})"
+            )
         if not any(k.lower() == "dbinstanceidentifier" for k in (metadata or {})):
             raise InvalidParameterValue("Restore metadata must contain DBInstanceIdentifier")
         job = RestoreJob(
-            self.account_id, self.region_name, iam_role_arn, idempotency_token, JobTiming.delay_seconds,
-            vault=vault, recovery_point=point, metadata=metadata or {},
+            self.account_id,
+            self.region_name,
+            iam_role_arn,
+            idempotency_token,
+            JobTiming.delay_seconds,
+            vault=vault,
+            recovery_point=point,
+            metadata=metadata or {},
         )
         self.restore_jobs[job.job_id] = job
         return job

@@ -14,13 +14,13 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from moto.backup.models import backup_backends
 from moto.core.parse import XFormedDict
 from moto.rds.exceptions import RDSClientError
 from moto.rds.models import rds_backends
 
 from .. import copy_rules
 from ..clock import CLOCK
+from . import state
 from .models import RecoveryPoint, Vault
 
 _SETTLE_LOCK = threading.RLock()
@@ -76,7 +76,7 @@ class Job:
 
 
 def _vault(account: str, region: str, name: str) -> Vault | None:
-    return backup_backends[account][region].vaults.get(name)
+    return state.backend(account, region).vaults.get(name)
 
 
 class BackupJob(Job):
@@ -331,7 +331,7 @@ class RestoreJob(Job):
             if key in self.metadata:
                 parameters[name] = self._typed(name, self.metadata[key])
         try:
-            instance = rds_backends[self.account][self.region].create_db_instance(XFormedDict(parameters))
+            instance = rds_backends[self.account][self.region].create_db_instance(XFormedDict(parameters))  # type: ignore[arg-type]
         except RDSClientError as error:
             return f"Restore job failed. {error.message}"
         self.created_resource_arn = instance.db_instance_arn
@@ -370,6 +370,6 @@ class RestoreJob(Job):
 def settle_due_jobs() -> None:
     """Finish every job whose time has come, so other services (e.g. RDS) see its effects."""
     now = CLOCK.now()
-    for _account, _region, backend in list(backup_backends.iter_backends()):
+    for backend in state.all_backends():
         for job in backend.all_jobs():
             job.settle_if_due(now)

@@ -94,7 +94,6 @@ class RecoveryPoint:
     # What a restore needs to recreate the DB instance (engine, class, storage, ...).
     snapshot: dict[str, Any]
     source_vault_arn: str | None = None
-    created_by: dict[str, str] | None = None
     stored_at: datetime = field(default_factory=CLOCK.now)
     resource_type: str = "RDS"
     backup_size_in_bytes: int = 21474836480
@@ -122,7 +121,6 @@ class RecoveryPoint:
             "ResourceArn": self.resource_arn,
             "ResourceType": self.resource_type,
             "ResourceName": self.resource_name,
-            "CreatedBy": self.created_by,
             "IamRoleArn": self.iam_role_arn,
             "Status": "COMPLETED",
             "CreationDate": self.creation_date,
@@ -142,9 +140,7 @@ class RecoveryPoint:
 class Vault:
     """A standard backup vault (``VaultType`` ``BACKUP_VAULT``)."""
 
-    def __init__(
-        self, account: str, region: str, name: str, encryption_key_arn: str, creator_request_id: str | None
-    ):
+    def __init__(self, account: str, region: str, name: str, encryption_key_arn: str, creator_request_id: str | None):
         self.backup_vault_name = name
         self.backup_vault_arn = vault_arn(account, region, name)
         self.encryption_key_arn = encryption_key_arn
@@ -214,7 +210,6 @@ class PlanVersion:
     version_id: str
     input_document: dict[str, Any]  # as the caller sent it, to detect identical plans
     document: dict[str, Any]  # with rule defaults and RuleIds, as GetBackupPlan returns it
-    created_at: datetime
 
 
 class Plan:
@@ -229,7 +224,7 @@ class Plan:
         self.creation_date = CLOCK.now()
         self.deletion_date: datetime | None = None
         self.versions: list[PlanVersion] = []
-        self.selections: dict[str, "Selection"] = {}
+        self.selections: dict[str, Selection] = {}
         self.add_version(document)
 
     @property
@@ -247,7 +242,6 @@ class Plan:
             version_id=base64.b64encode(new_id().encode()).decode(),
             input_document=copy.deepcopy(document),
             document=stored,
-            created_at=CLOCK.now(),
         )
         self.versions.append(version)
         return version

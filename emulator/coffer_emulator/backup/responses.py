@@ -7,12 +7,14 @@ moto serializes with the operation's output shape.  Handlers moto already implem
 correctly (tags, report plans) are inherited.
 """
 
+import json
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
-from moto.backup.models import backup_backends
 from moto.backup.responses import BackupResponse
 from moto.core.responses import ActionResult, EmptyResult
 
+from . import state
 from .errors import InvalidParameterValue, MissingParameterValue
 
 if TYPE_CHECKING:
@@ -28,7 +30,7 @@ class CofferBackupResponse(BackupResponse):
 
     @property
     def backend(self) -> "CofferBackupBackend":
-        return backup_backends[self.current_account][self.region]  # type: ignore[return-value]
+        return state.backend(self.current_account, self.region)
 
     def _required(self, name: str) -> Any:
         value = self._get_param(name)
@@ -54,6 +56,12 @@ class CofferBackupResponse(BackupResponse):
         return [i for i in items if all(v is None or i.get(f) == v for f, v in wanted.items())]
 
     # ----------------------------------------------------------------- vaults
+
+    def list_tags(self) -> str:  # type: ignore[override]
+        """``GET /tags/{ResourceArn}``. moto takes the second-to-last path segment, which
+        only works with the trailing slash boto3 sends; the AWS SDK for Rust sends none."""
+        arn = unquote(self.path.split("?")[0].rstrip("/").split("/tags/", 1)[-1])
+        return json.dumps({"Tags": self.backup_backend.list_tags(resource_arn=arn)})
 
     def create_backup_vault(self) -> ActionResult:  # type: ignore[override]
         vault = self.backend.create_backup_vault(

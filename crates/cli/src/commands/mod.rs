@@ -1,3 +1,4 @@
+pub mod apply;
 pub mod plan;
 pub mod schema;
 pub mod validate;

@@ -1,0 +1,105 @@
+"""The WSGI application the launcher serves: moto behind the emulator's own layer.
+
+For each request it:
+
+1. sends ``/_coffer/...`` to the admin API;
+2. for a SigV4-signed AWS call, works out service, operation, Region and account: an access
+   key moto issued (AssumeRole) acts as its account, any other key as the world's
+   management account (passed to moto with its ``x-moto-account-id`` header, because
+   ``MOTO_ACCOUNT_ID`` would also override assumed-role credentials);
+3. finishes backup/copy/restore jobs that are due, so every service sees their effects;
+4. applies injected latency and throttling, logs the call, then lets moto answer.
+"""
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from moto.iam.models import iam_backends
+from moto.moto_api._internal.models import moto_api_backend
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.organizations.models import organizations_backends
+from moto.utilities.utils import PARTITION_NAMES
+
+from . import admin, wire, world
+from .backup.backend import JobTiming
+from .backup.jobs import settle_due_jobs
+from .clock import CLOCK
+from .faults import FaultConfig, FaultInjector, RequestLog
+
+ADMIN_PREFIX = "/_coffer/"
+StartResponse = Callable[..., Any]
+
+
+class Emulator:
+    def __init__(self, job_delay_override: float | None):
+        self.job_delay_override = job_delay_override
+        self.faults = FaultInjector()
+        self.requests = RequestLog()
+        self.moto = DomainDispatcherApplication(create_backend_app)
+        self._admin_lock = threading.RLock()
+        self.base_job_delay = job_delay_override if job_delay_override is not None else JobTiming.DEFAULT_SECONDS
+        JobTiming.delay_seconds = self.base_job_delay
+
+    # ------------------------------------------------------------ state
+
+    def reset(self) -> None:
+        """Forget all AWS state, the world, faults, the request log and clock offset."""
+        with self._admin_lock:
+            moto_api_backend.reset()
+            organizations_backends.master_accounts.clear()
+            world.forget()
+            CLOCK.reset()
+            self.faults.configure(FaultConfig())
+            self.requests.clear()
+            JobTiming.delay_seconds = self.base_job_delay
+
+    def load_world(self, document: dict[str, Any]) -> None:
+        """Reset, then create the world; on an invalid world the state is left reset."""
+        with self._admin_lock:
+            self.reset()
+            try:
+                self.faults.configure(world.load(document, self.job_delay_override))
+            except Exception:
+                self.reset()
+                raise
+
+    # ------------------------------------------------------------- WSGI
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(ADMIN_PREFIX):
+            return admin.handle(self, environ, start_response)
+        call = wire.classify(environ)
+        if call is None:
+            return self.moto(environ, start_response)
+        account = environ.get("HTTP_X_MOTO_ACCOUNT_ID") or account_for_key(call.access_key)
+        environ["HTTP_X_MOTO_ACCOUNT_ID"] = account
+        decision = self.faults.decide(call.service, call.operation)
+        if decision.latency_seconds:
+            time.sleep(decision.latency_seconds)
+        settle_due_jobs()
+        if decision.throttle:
+            status, headers, body = wire.throttling_response(call)
+            start_response(f"{status} Bad Request", headers)
+            self.requests.record(account, call.service, call.operation, call.region, status, True)
+            return [body]
+        statuses: list[int] = []
+
+        def recording_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+            statuses.append(int(status.split(" ", 1)[0]))
+            return start_response(status, headers, exc_info)
+
+        result = self.moto(environ, recording_start_response)
+        self.requests.record(account, call.service, call.operation, call.region, statuses[-1] if statuses else 0, False)
+        return result
+
+
+def account_for_key(access_key: str) -> str:
+    """The account an access key acts as: moto-issued keys (AssumeRole) belong to an account;
+    any other key acts as the world's management account."""
+    for account_id, per_partition in list(iam_backends.items()):
+        for partition in PARTITION_NAMES:
+            if partition in per_partition.keys() and access_key in per_partition[partition].access_keys:
+                return account_id
+    return world.CURRENT.default_account

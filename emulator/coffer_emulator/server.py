@@ -1,0 +1,83 @@
+"""The launcher: ``python emulator/run.py --port PORT [--world FILE] [--job-delay SECONDS]``.
+
+It binds 127.0.0.1 only (``--port 0`` picks a free port), prints exactly one line
+``coffer-emulator listening on http://127.0.0.1:PORT`` to stdout once it is ready to serve,
+and runs in the foreground until SIGTERM or SIGINT, then exits with status 0.
+"""
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import NoReturn
+
+from moto.moto_server.werkzeug_app import MotoRequestHandler
+from werkzeug.serving import make_server
+
+from . import patches, world
+from .middleware import Emulator
+
+HOST = "127.0.0.1"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="run.py", description="Coffer's local AWS emulator (moto + AWS Backup extensions)"
+    )
+    parser.add_argument("--port", type=int, required=True, help="TCP port on 127.0.0.1; 0 picks a free one")
+    parser.add_argument("--world", type=Path, help="world file (YAML) to load at start")
+    parser.add_argument(
+        "--job-delay",
+        type=float,
+        help="seconds a backup/copy/restore job takes (default: the world's job_delay_seconds, else 1.0)",
+    )
+    args = parser.parse_args(argv)
+    if args.job_delay is not None and args.job_delay < 0:
+        parser.error("--job-delay must be >= 0")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if os.environ.pop("MOTO_ACCOUNT_ID", None) is not None:
+        print("coffer-emulator: ignoring MOTO_ACCOUNT_ID (it would override assumed-role credentials)", file=sys.stderr)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    patches.install()
+    emulator = Emulator(job_delay_override=args.job_delay)
+    if args.world is not None:
+        try:
+            emulator.load_world(world.read(args.world.read_text()))
+        except (OSError, world.WorldError) as error:
+            print(f"coffer-emulator: cannot load world {args.world}: {error}", file=sys.stderr)
+            return 2
+
+    server = make_server(HOST, args.port, emulator, threaded=True, request_handler=MotoRequestHandler)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"coffer-emulator listening on http://{HOST}:{server.server_port}", flush=True)
+    # The ready line is the only stdout output: anything printed later (moto prints some
+    # diagnostics) goes to stderr.
+    sys.stdout = sys.stderr
+    try:
+        server.serve_forever(poll_interval=0.1)
+    finally:
+        server.server_close()
+    return 0
+
+
+def run() -> NoReturn:
+    """Run ``main()`` and exit with its status without interpreter finalization: tearing down
+    moto's in-memory state takes seconds, and the server socket is already closed."""
+    status = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

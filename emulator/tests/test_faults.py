@@ -1,0 +1,125 @@
+"""Fault injection (throttling in each protocol's wire shape, latency, seeded RNG) and the request log."""
+
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+from support import BACKUP, MANAGEMENT, SOURCE, WORLDS
+
+CALLS = {
+    # operation key -> (service, client call, expected error code); one per protocol family.
+    "backup:ListBackupVaults": ("backup", lambda c: c.list_backup_vaults(), "ThrottlingException"),  # restJson
+    "kms:DescribeKey": ("kms", lambda c: c.describe_key(KeyId="alias/aws/rds"), "ThrottlingException"),  # awsJson
+    "organizations:DescribeOrganization": (
+        "organizations",
+        lambda c: c.describe_organization(),
+        "TooManyRequestsException",  # awsJson; Organizations' throttling error
+    ),
+    "sts:GetCallerIdentity": ("sts", lambda c: c.get_caller_identity(), "Throttling"),  # query
+    "rds:DescribeDBInstances": ("rds", lambda c: c.describe_db_instances(), "Throttling"),  # query
+}
+
+
+@pytest.mark.parametrize("operation", sorted(CALLS))
+def test_throttling_reaches_boto3_in_each_protocol(emu, operation):
+    service, call, code = CALLS[operation]
+    client = emu.client(service, SOURCE)
+    emu.admin("PUT", "faults", {"throttle": {operation: 1.0}})
+    with pytest.raises(ClientError) as excinfo:
+        call(client)
+    assert excinfo.value.response["Error"]["Code"] == code
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    emu.admin("DELETE", "faults")
+    call(client)
+
+
+def test_wildcard_throttles_everything_but_more_specific_keys_win(emu):
+    backup = emu.client("backup", SOURCE)
+    kms = emu.client("kms", SOURCE)
+    emu.admin("PUT", "faults", {"throttle": {"*": 1.0, "kms:*": 0.0}})
+    with pytest.raises(ClientError):
+        backup.list_backup_vaults()
+    kms.list_keys()
+
+
+def _pattern(emu, seed):
+    sts = emu.client("sts", SOURCE)
+    emu.admin("PUT", "faults", {"seed": seed, "throttle": {"GetCallerIdentity": 0.5}})
+    outcome = []
+    for _ in range(24):
+        try:
+            sts.get_caller_identity()
+            outcome.append(True)
+        except ClientError:
+            outcome.append(False)
+    return outcome
+
+
+def test_throttling_is_reproducible_for_a_seed(emu):
+    first = _pattern(emu, 7)
+    assert first == _pattern(emu, 7)
+    assert 0 < first.count(False) < len(first)
+    assert first != _pattern(emu, 8)
+
+
+def test_added_latency(emu):
+    backup = emu.client("backup", SOURCE)
+    emu.admin("PUT", "faults", {"latency_ms": {"ListBackupVaults": 300}})
+    start = time.monotonic()
+    backup.list_backup_vaults()
+    assert time.monotonic() - start >= 0.3
+
+
+def test_invalid_fault_settings_are_rejected(emu):
+    assert emu.admin("PUT", "faults", {"throttle": {"*": 2}})["status"] == 400
+    assert emu.admin("PUT", "faults", {"jitter": 1})["status"] == 400
+
+
+def test_faults_from_the_world_file(emu):
+    world = (WORLDS / "seed.yaml").read_text() + "faults:\n  seed: 3\n  throttle:\n    kms:ListKeys: 1.0\n"
+    emu.load_world(text=world)
+    assert emu.admin("GET", "faults")["throttle"] == {"kms:ListKeys": 1.0}
+    with pytest.raises(ClientError):
+        emu.client("kms", SOURCE).list_keys()
+
+
+def test_request_log_names_operations_per_account(emu):
+    source_backup = emu.client("backup", SOURCE)
+    source_kms = emu.client("kms", SOURCE)
+    backup_rds = emu.client("rds", BACKUP)
+    emu.admin("DELETE", "requests")
+    source_backup.list_backup_vaults()
+    source_backup.list_backup_vaults()
+    source_kms.describe_key(KeyId="alias/aws/rds")
+    backup_rds.describe_db_instances()
+    emu.client("organizations", SOURCE).describe_organization()
+    emu.admin("PUT", "faults", {"throttle": {"ListBackupVaults": 1.0}})
+    with pytest.raises(ClientError):
+        source_backup.list_backup_vaults()
+
+    source = emu.admin("GET", f"requests?account={SOURCE}")["requests"]
+    assert [(e["service"], e["operation"]) for e in source] == [
+        ("backup", "ListBackupVaults"),
+        ("backup", "ListBackupVaults"),
+        ("kms", "DescribeKey"),
+        ("organizations", "DescribeOrganization"),
+        ("backup", "ListBackupVaults"),
+    ]
+    assert all(e["account"] == SOURCE and e["region"] == "eu-west-1" for e in source)
+    assert [e["throttled"] for e in source] == [False, False, False, False, True]
+    assert [e["status"] for e in source] == [200, 200, 200, 200, 400]
+    backup = emu.admin("GET", f"requests?account={BACKUP}")["requests"]
+    assert [(e["service"], e["operation"]) for e in backup] == [("rds", "DescribeDBInstances")]
+    listed = emu.admin("GET", f"requests?account={SOURCE}&operation=ListBackupVaults")["requests"]
+    assert len(listed) == 3
+
+    assert emu.admin("DELETE", f"requests?account={SOURCE}")["cleared"] == 5
+    assert emu.admin("GET", f"requests?account={SOURCE}")["requests"] == []
+    assert len(emu.admin("GET", f"requests?account={BACKUP}")["requests"]) == 1
+
+
+def test_assume_role_is_logged_for_the_calling_account(emu):
+    emu.admin("DELETE", "requests")
+    emu.client("kms", BACKUP)  # AssumeRole with the management account's plain credentials
+    (entry,) = emu.admin("GET", f"requests?account={MANAGEMENT}")["requests"]
+    assert (entry["service"], entry["operation"]) == ("sts", "AssumeRole")

@@ -1,0 +1,159 @@
+"""Backup and restore jobs of RDS instances, job progress, and the deferred key binding."""
+
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+from support import BACKUP_ROLE, ORDERS_ARN, REGION, SOURCE, SOURCE_KEY_ALIAS
+
+UNENCRYPTED_WORLD = """
+region: eu-west-1
+organization:
+  id: o-coffer0seed
+  management_account: "100200300400"
+  accounts:
+    - id: "111222333444"
+accounts:
+  - id: "111222333444"
+    roles: [CofferDeployRole]
+    rds_instances:
+      - id: plain
+        engine: mysql
+"""
+
+
+def _error(excinfo):
+    return excinfo.value.response["Error"]
+
+
+def test_deferred_alias_binding_resolves_when_read(emu):
+    rds = emu.client("rds", SOURCE)
+    alias_arn = f"arn:aws:kms:{REGION}:{SOURCE}:{SOURCE_KEY_ALIAS}"
+    (before,) = rds.describe_db_instances(DBInstanceIdentifier="orders")["DBInstances"]
+    assert before["StorageEncrypted"] is True
+    assert before["KmsKeyId"] == alias_arn  # the alias does not exist yet
+    kms = emu.client("kms", SOURCE)
+    key = kms.create_key()["KeyMetadata"]
+    kms.create_alias(AliasName=SOURCE_KEY_ALIAS, TargetKeyId=key["KeyId"])
+    (after,) = rds.describe_db_instances(DBInstanceIdentifier="orders")["DBInstances"]
+    assert after["KmsKeyId"] == key["Arn"]
+
+
+def test_backup_before_the_alias_exists_records_the_alias(emu):
+    backup = emu.client("backup", SOURCE)
+    backup.create_backup_vault(BackupVaultName="local")
+    job = backup.start_backup_job(BackupVaultName="local", ResourceArn=ORDERS_ARN, IamRoleArn=BACKUP_ROLE)
+    done = emu.wait_backup_job(backup, job["BackupJobId"])
+    assert done["State"] == "COMPLETED"
+    assert done["EncryptionKeyArn"] == f"arn:aws:kms:{REGION}:{SOURCE}:{SOURCE_KEY_ALIAS}"
+
+
+def test_job_moves_through_created_running_completed(emu):
+    emu.admin("PUT", "settings", {"job_delay_seconds": 1.0})
+    backup = emu.client("backup", SOURCE)
+    backup.create_backup_vault(BackupVaultName="local")
+    job = backup.start_backup_job(BackupVaultName="local", ResourceArn=ORDERS_ARN, IamRoleArn=BACKUP_ROLE)
+    seen = []
+    deadline = time.monotonic() + 10
+    while not seen or seen[-1] not in ("COMPLETED", "FAILED"):
+        assert time.monotonic() < deadline
+        state = backup.describe_backup_job(BackupJobId=job["BackupJobId"])["State"]
+        if not seen or seen[-1] != state:
+            seen.append(state)
+        time.sleep(0.05)
+    assert seen == ["CREATED", "RUNNING", "COMPLETED"]
+    # The recovery point appears only when the job completes.
+    (point,) = backup.list_recovery_points_by_backup_vault(BackupVaultName="local")["RecoveryPoints"]
+    assert point["RecoveryPointArn"] == job["RecoveryPointArn"]
+
+
+def test_backup_jobs_listing_and_idempotency(emu):
+    backup = emu.client("backup", SOURCE)
+    backup.create_backup_vault(BackupVaultName="local")
+    first = backup.start_backup_job(
+        BackupVaultName="local", ResourceArn=ORDERS_ARN, IamRoleArn=BACKUP_ROLE, IdempotencyToken="t1"
+    )
+    again = backup.start_backup_job(
+        BackupVaultName="local", ResourceArn=ORDERS_ARN, IamRoleArn=BACKUP_ROLE, IdempotencyToken="t1"
+    )
+    assert first["BackupJobId"] == again["BackupJobId"]
+    emu.wait_backup_job(backup, first["BackupJobId"])
+    jobs = backup.list_backup_jobs(ByResourceArn=ORDERS_ARN)["BackupJobs"]
+    assert [j["BackupJobId"] for j in jobs] == [first["BackupJobId"]]
+    assert jobs[0]["State"] == "COMPLETED"
+    with pytest.raises(ClientError) as excinfo:
+        backup.describe_backup_job(BackupJobId="nope")
+    assert _error(excinfo)["Code"] == "ResourceNotFoundException"
+
+
+def test_backup_of_missing_instance_fails(emu):
+    backup = emu.client("backup", SOURCE)
+    backup.create_backup_vault(BackupVaultName="local")
+    missing = f"arn:aws:rds:{REGION}:{SOURCE}:db:ghost"
+    job = backup.start_backup_job(BackupVaultName="local", ResourceArn=missing, IamRoleArn=BACKUP_ROLE)
+    done = emu.wait_backup_job(backup, job["BackupJobId"])
+    assert done["State"] == "FAILED"
+    assert missing in done["StatusMessage"]
+
+
+def test_backup_rejects_other_resources_and_missing_vaults(emu):
+    backup = emu.client("backup", SOURCE)
+    with pytest.raises(ClientError) as excinfo:
+        backup.start_backup_job(BackupVaultName="nope", ResourceArn=ORDERS_ARN, IamRoleArn=BACKUP_ROLE)
+    assert _error(excinfo)["Code"] == "ResourceNotFoundException"
+    backup.create_backup_vault(BackupVaultName="local")
+    with pytest.raises(ClientError) as excinfo:
+        backup.start_backup_job(
+            BackupVaultName="local", ResourceArn=f"arn:aws:ec2:{REGION}:{SOURCE}:volume/vol-1", IamRoleArn=BACKUP_ROLE
+        )
+    assert _error(excinfo)["Code"] == "InvalidParameterValueException"
+
+
+def test_unencrypted_instance_gives_unencrypted_recovery_point_and_restore(emu):
+    emu.load_world(text=UNENCRYPTED_WORLD)
+    backup = emu.client("backup", SOURCE)
+    backup.create_backup_vault(BackupVaultName="local")
+    job = backup.start_backup_job(
+        BackupVaultName="local", ResourceArn=f"arn:aws:rds:{REGION}:{SOURCE}:db:plain", IamRoleArn=BACKUP_ROLE
+    )
+    emu.wait_backup_job(backup, job["BackupJobId"])
+    point = backup.describe_recovery_point(BackupVaultName="local", RecoveryPointArn=job["RecoveryPointArn"])
+    assert point["IsEncrypted"] is False and "EncryptionKeyArn" not in point
+    restore = backup.start_restore_job(
+        RecoveryPointArn=job["RecoveryPointArn"],
+        Metadata={"dbinstanceidentifier": "plain-copy"},
+        IamRoleArn=BACKUP_ROLE,
+    )
+    assert emu.wait_restore_job(backup, restore["RestoreJobId"])["Status"] == "COMPLETED"
+    (instance,) = emu.client("rds", SOURCE).describe_db_instances(DBInstanceIdentifier="plain-copy")["DBInstances"]
+    assert instance["StorageEncrypted"] is False and instance["Engine"] == "mysql"
+
+
+def test_restore_job_failures_and_listing(emu):
+    kms = emu.client("kms", SOURCE)
+    kms.create_alias(AliasName=SOURCE_KEY_ALIAS, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+    backup = emu.client("backup", SOURCE)
+    backup.create_backup_vault(BackupVaultName="local")
+    job = backup.start_backup_job(BackupVaultName="local", ResourceArn=ORDERS_ARN, IamRoleArn=BACKUP_ROLE)
+    emu.wait_backup_job(backup, job["BackupJobId"])
+    with pytest.raises(ClientError) as excinfo:
+        backup.start_restore_job(
+            RecoveryPointArn=job["RecoveryPointArn"], Metadata={"Engine": "postgres"}, IamRoleArn=BACKUP_ROLE
+        )
+    assert _error(excinfo)["Code"] == "InvalidParameterValueException"
+    with pytest.raises(ClientError) as excinfo:
+        backup.start_restore_job(
+            RecoveryPointArn="arn:aws:rds:x:1:snapshot:nope",
+            Metadata={"DBInstanceIdentifier": "x"},
+            IamRoleArn=BACKUP_ROLE,
+        )
+    assert _error(excinfo)["Code"] == "ResourceNotFoundException"
+
+    clash = backup.start_restore_job(
+        RecoveryPointArn=job["RecoveryPointArn"], Metadata={"DBInstanceIdentifier": "orders"}, IamRoleArn=BACKUP_ROLE
+    )
+    failed = emu.wait_restore_job(backup, clash["RestoreJobId"])
+    assert failed["Status"] == "FAILED" and "already exists" in failed["StatusMessage"]
+    assert [j["RestoreJobId"] for j in backup.list_restore_jobs(ByStatus="FAILED")["RestoreJobs"]] == [
+        clash["RestoreJobId"]
+    ]

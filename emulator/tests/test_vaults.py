@@ -1,0 +1,235 @@
+"""Vaults: idempotent creation, access policies, deletion, Vault Lock and retention."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from botocore.exceptions import ClientError
+from support import BACKUP, BACKUP_ROLE, ORDERS_ARN, REGION, SOURCE
+
+DAY = 86400
+
+
+def _error(excinfo):
+    return excinfo.value.response["Error"]
+
+
+def _backup_orders(emu, backup, vault="local", lifecycle=None):
+    arguments = {"BackupVaultName": vault, "ResourceArn": ORDERS_ARN, "IamRoleArn": BACKUP_ROLE}
+    if lifecycle is not None:
+        arguments["Lifecycle"] = lifecycle
+    job = backup.start_backup_job(**arguments)
+    return emu.wait_backup_job(backup, job["BackupJobId"])
+
+
+def test_create_vault_is_idempotent_with_creator_request_id(emu):
+    backup = emu.client("backup", BACKUP)
+    first = backup.create_backup_vault(BackupVaultName="central", CreatorRequestId="req-1")
+    again = backup.create_backup_vault(BackupVaultName="central", CreatorRequestId="req-1")
+    assert (
+        first["BackupVaultArn"] == again["BackupVaultArn"] == f"arn:aws:backup:{REGION}:{BACKUP}:backup-vault:central"
+    )
+    assert first["CreationDate"] == again["CreationDate"]
+    with pytest.raises(ClientError) as excinfo:
+        backup.create_backup_vault(BackupVaultName="central", CreatorRequestId="req-2")
+    assert _error(excinfo)["Code"] == "AlreadyExistsException"
+    assert len(backup.list_backup_vaults()["BackupVaultList"]) == 1
+
+
+def test_vault_without_key_uses_the_aws_managed_backup_key(emu):
+    backup = emu.client("backup", BACKUP)
+    backup.create_backup_vault(BackupVaultName="plain")
+    vault = backup.describe_backup_vault(BackupVaultName="plain")
+    key = emu.client("kms", BACKUP).describe_key(KeyId=vault["EncryptionKeyArn"])["KeyMetadata"]
+    assert key["KeyManager"] == "AWS"
+    aliases = emu.client("kms", BACKUP).list_aliases(KeyId=key["KeyId"])["Aliases"]
+    assert [a["AliasName"] for a in aliases] == ["alias/aws/backup"]
+
+
+def test_invalid_vault_name_is_rejected(emu):
+    with pytest.raises(ClientError) as excinfo:
+        emu.client("backup", BACKUP).create_backup_vault(BackupVaultName="no spaces allowed")
+    assert _error(excinfo)["Code"] == "InvalidParameterValueException"
+
+
+def test_access_policy_put_get_delete(emu):
+    backup = emu.client("backup", BACKUP)
+    backup.create_backup_vault(BackupVaultName="central")
+    policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{SOURCE}:root"},
+                    "Action": "backup:CopyIntoBackupVault",
+                    "Resource": "*",
+                }
+            ],
+        }
+    )
+    backup.put_backup_vault_access_policy(BackupVaultName="central", Policy=policy)
+    got = backup.get_backup_vault_access_policy(BackupVaultName="central")
+    assert json.loads(got["Policy"]) == json.loads(policy)
+    assert got["BackupVaultArn"] == f"arn:aws:backup:{REGION}:{BACKUP}:backup-vault:central"
+    backup.delete_backup_vault_access_policy(BackupVaultName="central")
+    with pytest.raises(ClientError) as excinfo:
+        backup.get_backup_vault_access_policy(BackupVaultName="central")
+    assert _error(excinfo)["Code"] == "ResourceNotFoundException"
+
+
+@pytest.mark.parametrize("action", ["backup:*", "*", "backup:Copy*", ["backup:DescribeBackupVault", "backup:Get*"]])
+def test_access_policy_with_wildcard_action_is_rejected(emu, action):
+    backup = emu.client("backup", BACKUP)
+    backup.create_backup_vault(BackupVaultName="central")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": action, "Resource": "*"}],
+    }
+    with pytest.raises(ClientError) as excinfo:
+        backup.put_backup_vault_access_policy(BackupVaultName="central", Policy=json.dumps(policy))
+    assert _error(excinfo)["Code"] == "InvalidParameterValueException"
+    assert "wildcard in the Action" in _error(excinfo)["Message"]
+
+
+def test_access_policy_on_missing_vault(emu):
+    with pytest.raises(ClientError) as excinfo:
+        emu.client("backup", BACKUP).get_backup_vault_access_policy(BackupVaultName="nope")
+    assert _error(excinfo)["Code"] == "ResourceNotFoundException"
+
+
+def test_vault_with_recovery_points_cannot_be_deleted(emu):
+    emu.client("kms", SOURCE).create_alias(
+        AliasName="alias/coffer/source-rds", TargetKeyId=emu.client("kms", SOURCE).create_key()["KeyMetadata"]["KeyId"]
+    )
+    backup = emu.client("backup", SOURCE)
+    backup.create_backup_vault(BackupVaultName="local")
+    job = _backup_orders(emu, backup)
+    assert backup.describe_backup_vault(BackupVaultName="local")["NumberOfRecoveryPoints"] == 1
+    (listed,) = backup.list_backup_vaults()["BackupVaultList"]
+    assert listed["NumberOfRecoveryPoints"] == 1
+    with pytest.raises(ClientError) as excinfo:
+        backup.delete_backup_vault(BackupVaultName="local")
+    assert _error(excinfo)["Code"] == "InvalidRequestException"
+    assert _error(excinfo)["Message"] == "Backup vault cannot be deleted because it contains recovery points."
+    backup.delete_recovery_point(BackupVaultName="local", RecoveryPointArn=job["RecoveryPointArn"])
+    assert backup.describe_backup_vault(BackupVaultName="local")["NumberOfRecoveryPoints"] == 0
+    backup.delete_backup_vault(BackupVaultName="local")
+    assert backup.list_backup_vaults()["BackupVaultList"] == []
+
+
+def test_governance_lock_is_removable_at_any_time(emu):
+    backup = emu.client("backup", BACKUP)
+    backup.create_backup_vault(BackupVaultName="central")
+    backup.put_backup_vault_lock_configuration(BackupVaultName="central", MinRetentionDays=7, MaxRetentionDays=365)
+    vault = backup.describe_backup_vault(BackupVaultName="central")
+    assert vault["Locked"] is True
+    assert (vault["MinRetentionDays"], vault["MaxRetentionDays"]) == (7, 365)
+    assert "LockDate" not in vault
+    emu.admin("POST", "clock", {"advance_seconds": 400 * DAY})
+    backup.delete_backup_vault_lock_configuration(BackupVaultName="central")
+    vault = backup.describe_backup_vault(BackupVaultName="central")
+    assert vault["Locked"] is False
+    assert "MinRetentionDays" not in vault
+
+
+def test_compliance_lock_becomes_immutable_at_lock_date(emu):
+    backup = emu.client("backup", BACKUP)
+    backup.create_backup_vault(BackupVaultName="central")
+    before = datetime.now(UTC)
+    backup.put_backup_vault_lock_configuration(BackupVaultName="central", MinRetentionDays=7, ChangeableForDays=3)
+    vault = backup.describe_backup_vault(BackupVaultName="central")
+    assert vault["Locked"] is True  # locked during the grace time too
+    assert abs(vault["LockDate"] - (before + timedelta(days=3))) < timedelta(minutes=1)
+
+    # During the grace time the lock can still be changed or removed.
+    backup.put_backup_vault_lock_configuration(BackupVaultName="central", MinRetentionDays=14, ChangeableForDays=3)
+    emu.admin("POST", "clock", {"advance_seconds": 3 * DAY + 60})
+    for call in (
+        lambda: backup.delete_backup_vault_lock_configuration(BackupVaultName="central"),
+        lambda: backup.put_backup_vault_lock_configuration(BackupVaultName="central", MinRetentionDays=1),
+    ):
+        with pytest.raises(ClientError) as excinfo:
+            call()
+        assert _error(excinfo)["Code"] == "InvalidRequestException"
+        assert "immutable" in _error(excinfo)["Message"]
+    assert backup.describe_backup_vault(BackupVaultName="central")["MinRetentionDays"] == 14
+    # An empty compliance-locked vault can still be deleted.
+    backup.delete_backup_vault(BackupVaultName="central")
+
+
+def test_compliance_lock_can_be_removed_during_grace_time(emu):
+    backup = emu.client("backup", BACKUP)
+    backup.create_backup_vault(BackupVaultName="central")
+    backup.put_backup_vault_lock_configuration(BackupVaultName="central", MinRetentionDays=7, ChangeableForDays=3)
+    emu.admin("POST", "clock", {"advance_seconds": 2 * DAY})
+    backup.delete_backup_vault_lock_configuration(BackupVaultName="central")
+    assert backup.describe_backup_vault(BackupVaultName="central")["Locked"] is False
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"MinRetentionDays": 0},
+        {"MaxRetentionDays": 36501},
+        {"ChangeableForDays": 2},
+        {"MinRetentionDays": 10, "MaxRetentionDays": 5},
+    ],
+)
+def test_lock_bounds_are_validated(emu, arguments):
+    backup = emu.client("backup", BACKUP)
+    backup.create_backup_vault(BackupVaultName="central")
+    with pytest.raises(ClientError) as excinfo:
+        backup.put_backup_vault_lock_configuration(BackupVaultName="central", **arguments)
+    assert _error(excinfo)["Code"] == "InvalidParameterValueException"
+
+
+def test_locked_vault_keeps_recovery_points_for_min_retention(emu):
+    emu.client("kms", SOURCE).create_alias(
+        AliasName="alias/coffer/source-rds", TargetKeyId=emu.client("kms", SOURCE).create_key()["KeyMetadata"]["KeyId"]
+    )
+    backup = emu.client("backup", SOURCE)
+    backup.create_backup_vault(BackupVaultName="local")
+    backup.put_backup_vault_lock_configuration(BackupVaultName="local", MinRetentionDays=7, MaxRetentionDays=30)
+
+    too_short = _backup_orders(emu, backup, lifecycle={"DeleteAfterDays": 3})
+    assert too_short["State"] == "FAILED"
+    assert "Backup Vault Lock" in too_short["StatusMessage"] and "MinRetentionDays=7" in too_short["StatusMessage"]
+
+    kept = _backup_orders(emu, backup, lifecycle={"DeleteAfterDays": 10})
+    assert kept["State"] == "COMPLETED"
+    with pytest.raises(ClientError) as excinfo:
+        backup.delete_recovery_point(BackupVaultName="local", RecoveryPointArn=kept["RecoveryPointArn"])
+    assert _error(excinfo)["Code"] == "InvalidRequestException"
+    assert "Backup Vault Lock" in _error(excinfo)["Message"]
+
+    emu.admin("POST", "clock", {"advance_seconds": 7 * DAY + 60})
+    backup.delete_recovery_point(BackupVaultName="local", RecoveryPointArn=kept["RecoveryPointArn"])
+
+
+def test_recovery_point_listing_and_description(emu):
+    key = emu.client("kms", SOURCE).create_key()["KeyMetadata"]
+    emu.client("kms", SOURCE).create_alias(AliasName="alias/coffer/source-rds", TargetKeyId=key["KeyId"])
+    backup = emu.client("backup", SOURCE)
+    backup.create_backup_vault(BackupVaultName="local")
+    job = _backup_orders(emu, backup, lifecycle={"DeleteAfterDays": 35})
+    (point,) = backup.list_recovery_points_by_backup_vault(BackupVaultName="local", ByResourceArn=ORDERS_ARN)[
+        "RecoveryPoints"
+    ]
+    described = backup.describe_recovery_point(BackupVaultName="local", RecoveryPointArn=job["RecoveryPointArn"])
+    for fields in (point, described):
+        assert fields["RecoveryPointArn"] == job["RecoveryPointArn"]
+        assert fields["ResourceType"] == "RDS"
+        assert fields["Status"] == "COMPLETED"
+        assert fields["EncryptionKeyArn"] == key["Arn"]
+        assert fields["IsEncrypted"] is True
+        assert fields["CalculatedLifecycle"]["DeleteAt"] - fields["CreationDate"] == timedelta(days=35)
+    assert (
+        backup.list_recovery_points_by_backup_vault(BackupVaultName="local", ByResourceArn="arn:aws:rds:x")[
+            "RecoveryPoints"
+        ]
+        == []
+    )
+    with pytest.raises(ClientError) as excinfo:
+        backup.describe_recovery_point(BackupVaultName="local", RecoveryPointArn=job["RecoveryPointArn"] + "x")
+    assert _error(excinfo)["Code"] == "ResourceNotFoundException"
