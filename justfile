@@ -26,6 +26,10 @@ lint:
 schema:
     cargo run -q -p coffer -- schema > schemas/topology.schema.json
 
+# Regenerate the generated docs (the checks catalog).
+docs:
+    cargo run -q -p coffer -- check --list > docs/checks.md
+
 # Build the coffer binary.
 build:
     cargo build -p coffer --locked

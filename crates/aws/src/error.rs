@@ -122,7 +122,7 @@ impl Call {
         if is_credentials_failure(&error.message) {
             error.code = Some("AssumeRoleFailed".to_string());
             error.message = format!(
-                "cannot assume role {} in account {} ({}): check the role's trust policy and that the base credentials may call sts:AssumeRole ({})",
+                "cannot assume role {} in account {} ({}): check the base credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, an SSO login), the role's trust policy, and that the base credentials may call sts:AssumeRole ({})",
                 self.role_arn, self.account_id, self.account_name, error.message
             );
             error.retryable = false;
@@ -134,6 +134,7 @@ impl Call {
 fn is_credentials_failure(message: &str) -> bool {
     let lower = message.to_ascii_lowercase();
     lower.contains("failed to load credentials")
+        || lower.contains("loading credentials")
         || lower.contains("credentials provider")
         || lower.contains("assumerole")
         || lower.contains("assume role")

@@ -23,6 +23,8 @@ struct Wanted {
     aliases: BTreeSet<String>,
     vaults: BTreeSet<String>,
     plans: BTreeSet<String>,
+    /// RDS instances and clusters the region's selections name.
+    sources: BTreeSet<String>,
     global_settings: bool,
 }
 
@@ -57,10 +59,14 @@ fn wanted(topology: &Topology) -> BTreeMap<(String, String), Wanted> {
             topology.account_id(&plan.account).to_string(),
             plan.region.clone(),
         );
-        out.entry(slot)
-            .or_default()
-            .plans
-            .insert(plan.plan_name.clone());
+        let wanted = out.entry(slot).or_default();
+        wanted.plans.insert(plan.plan_name.clone());
+        let sources = plan
+            .selections
+            .iter()
+            .flat_map(|s| &s.resources)
+            .filter(|r| coffer_planner::checks::rds_kind(r).is_some());
+        wanted.sources.extend(sources.cloned());
     }
     if let Some(org) = &topology.organization {
         let management = topology.account_id(&org.management_account).to_string();
@@ -95,6 +101,14 @@ pub async fn read(
     .await;
     let mut errors = Vec::new();
     let mut usable = BTreeSet::new();
+    let organizations = join_all(sessions.all().map(|session| {
+        let limit = limit.clone();
+        async move {
+            let _permit = limit.acquire().await;
+            (session.account.id.clone(), read_organization(session).await)
+        }
+    }))
+    .await;
     for (id, result) in verified {
         match result {
             Ok(()) => {
@@ -124,6 +138,13 @@ pub async fn read(
         });
     let results = join_all(tasks).await;
     let mut live = LiveState::default();
+    for (id, organization) in organizations {
+        if usable.contains(&id) {
+            let account = live.accounts.entry(id).or_default();
+            account.organization_read = organization.is_some();
+            account.organization_id = organization.flatten();
+        }
+    }
     for (id, region, result) in results {
         match result {
             Ok(state) => {
@@ -140,6 +161,25 @@ pub async fn read(
         Ok(live)
     } else {
         Err(ReadErrors(errors))
+    }
+}
+
+/// The account's organization: `Some(Some(id))` a member, `Some(None)` in none, `None` when
+/// it could not be read (Organizations permissions are optional: the membership check is
+/// then skipped).
+async fn read_organization(session: &AccountSession) -> Option<Option<String>> {
+    match session.organizations().describe_organization().send().await {
+        Ok(out) => Some(out.organization().and_then(|o| o.id()).map(str::to_string)),
+        Err(e) => {
+            let error =
+                Call::new(&session.account, "-", "organizations:DescribeOrganization").sdk_error(e);
+            if error.code.as_deref() == Some("AWSOrganizationsNotInUseException") {
+                Some(None)
+            } else {
+                tracing::warn!(%error, "organization membership not read");
+                None
+            }
+        }
     }
 }
 
@@ -191,11 +231,172 @@ impl RegionReader {
             Ok(g) => region.cross_account_backup = g,
             Err(e) => errors.push(e),
         }
+        match self.sources(wanted, &region.keys).await {
+            Ok(s) => region.sources = s,
+            Err(e) => errors.extend(e),
+        }
         if errors.is_empty() {
             Ok(region)
         } else {
             Err(errors)
         }
+    }
+
+    // ----- source resources (RDS) -----
+
+    async fn sources(
+        &self,
+        wanted: &Wanted,
+        known_keys: &[LiveKey],
+    ) -> Result<Vec<LiveSource>, Vec<AwsError>> {
+        let results = join_all(
+            wanted
+                .sources
+                .iter()
+                .map(|arn| self.source(arn, known_keys)),
+        )
+        .await;
+        let (ok, errors): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
+        if errors.is_empty() {
+            Ok(ok.into_iter().filter_map(Result::ok).collect())
+        } else {
+            Err(errors.into_iter().filter_map(Result::err).collect())
+        }
+    }
+
+    async fn source(&self, arn: &str, known_keys: &[LiveKey]) -> Result<LiveSource, AwsError> {
+        let kind = coffer_planner::checks::rds_kind(arn).unwrap_or("rds-instance");
+        let name = arn.rsplit(':').next().unwrap_or_default();
+        let mut source = LiveSource {
+            arn: arn.to_string(),
+            kind: kind.to_string(),
+            ..LiveSource::default()
+        };
+        let rds = &self.clients.rds;
+        {
+            let _permit = self.limit.acquire().await;
+            if kind == "rds-cluster" {
+                match rds
+                    .describe_db_clusters()
+                    .db_cluster_identifier(name)
+                    .send()
+                    .await
+                {
+                    Ok(out) => {
+                        if let Some(cluster) = out.db_clusters().first() {
+                            source.exists = true;
+                            source.encrypted = cluster.storage_encrypted().unwrap_or(false);
+                            source.kms_key_arn = cluster.kms_key_id().map(str::to_string);
+                            let aurora = cluster.engine().is_some_and(|e| e.starts_with("aurora"));
+                            source.multi_az_cluster =
+                                !aurora && cluster.db_cluster_instance_class().is_some();
+                        }
+                    }
+                    Err(e) => {
+                        let error = self.call("rds:DescribeDBClusters").sdk_error(e);
+                        if error.code.as_deref() != Some("DBClusterNotFoundFault") {
+                            return Err(error);
+                        }
+                    }
+                }
+            } else {
+                match rds
+                    .describe_db_instances()
+                    .db_instance_identifier(name)
+                    .send()
+                    .await
+                {
+                    Ok(out) => {
+                        if let Some(instance) = out.db_instances().first() {
+                            source.exists = true;
+                            source.encrypted = instance.storage_encrypted().unwrap_or(false);
+                            source.kms_key_arn = instance.kms_key_id().map(str::to_string);
+                        }
+                    }
+                    Err(e) => {
+                        let error = self.call("rds:DescribeDBInstances").sdk_error(e);
+                        if error.code.as_deref() != Some("DBInstanceNotFound")
+                            && error.code.as_deref() != Some("DBInstanceNotFoundFault")
+                        {
+                            return Err(error);
+                        }
+                    }
+                }
+            }
+        }
+        let Some(key_ref) = source.kms_key_arn.clone() else {
+            return Ok(source);
+        };
+        if known_keys
+            .iter()
+            .any(|k| k.arn == key_ref || k.key_id == key_ref)
+        {
+            return Ok(source);
+        }
+        let described = {
+            let _permit = self.limit.acquire().await;
+            match self
+                .clients
+                .kms
+                .describe_key()
+                .key_id(&key_ref)
+                .send()
+                .await
+            {
+                Ok(out) => out,
+                Err(e) => {
+                    let error = self.call("kms:DescribeKey").sdk_error(e);
+                    // An alias that does not exist yet, or a key in another account Coffer cannot read.
+                    if matches!(
+                        error.code.as_deref(),
+                        Some("NotFoundException" | "AccessDeniedException")
+                    ) {
+                        return Ok(source);
+                    }
+                    return Err(error);
+                }
+            }
+        };
+        let Some(metadata) = described.key_metadata() else {
+            return Ok(source);
+        };
+        if known_keys.iter().any(|k| k.key_id == metadata.key_id()) {
+            return Ok(source);
+        }
+        let key_manager = metadata
+            .key_manager()
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default();
+        let policy = if key_manager == "CUSTOMER" {
+            let _permit = self.limit.acquire().await;
+            match self
+                .clients
+                .kms
+                .get_key_policy()
+                .key_id(metadata.key_id())
+                .policy_name("default")
+                .send()
+                .await
+            {
+                Ok(out) => out.policy().and_then(|p| serde_json::from_str(p).ok()),
+                Err(_) => None,
+            }
+        } else {
+            None
+        };
+        source.key = Some(LiveKey {
+            key_id: metadata.key_id().to_string(),
+            arn: metadata.arn().unwrap_or_default().to_string(),
+            description: metadata.description().unwrap_or_default().to_string(),
+            key_state: metadata
+                .key_state()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            key_manager,
+            policy,
+            ..LiveKey::default()
+        });
+        Ok(source)
     }
 
     // ----- KMS -----

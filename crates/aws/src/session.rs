@@ -91,6 +91,17 @@ impl AccountSession {
             .clone()
     }
 
+    /// The account's Organizations client (a global service, reached through us-east-1).
+    pub fn organizations(&self) -> aws_sdk_organizations::Client {
+        let id = &self.account.id;
+        aws_sdk_organizations::Client::from_conf(
+            aws_sdk_organizations::config::Builder::from(&self.config)
+                .region(Region::new("us-east-1"))
+                .retry_partition(RetryPartition::new(format!("organizations-{id}")))
+                .build(),
+        )
+    }
+
     /// Checks that the role can be assumed and lands in the expected account.
     pub async fn verify(&self) -> Result<(), AwsError> {
         let sts = aws_sdk_sts::Client::new(&self.config);

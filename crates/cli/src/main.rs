@@ -23,6 +23,8 @@ enum Command {
     Plan(commands::plan::Args),
     /// Make AWS match the topology: plan and confirm, or apply a saved plan.
     Apply(commands::apply::Args),
+    /// Run the checks catalog: will every copy edge work? Static, or against AWS with --live.
+    Check(commands::check::Args),
     /// Print the JSON Schema of the topology file format.
     Schema,
 }
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Plan(args) => commands::plan::run(&args),
         Command::Apply(args) => commands::apply::run(&args),
+        Command::Check(args) => commands::check::run(&args),
         Command::Schema => commands::schema::run(),
     }
 }

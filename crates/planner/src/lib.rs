@@ -4,6 +4,7 @@
 //! Pure: no I/O, no async, no AWS SDK. The same topology and live state always give the same
 //! plan, byte for byte.
 
+pub mod checks;
 pub mod live;
 pub mod model;
 pub mod plan;
@@ -13,4 +14,6 @@ pub mod simulate;
 
 pub use live::LiveState;
 pub use model::*;
-pub use plan::{TAG_ID, TAG_TOPOLOGY, diff_fields, fingerprint, plan, topology_digest};
+pub use plan::{
+    TAG_ID, TAG_TOPOLOGY, diff_fields, fingerprint, plan, plan_checked, topology_digest,
+};

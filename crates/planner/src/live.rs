@@ -19,6 +19,13 @@ pub struct LiveAccount {
     /// By region.
     #[serde(default)]
     pub regions: BTreeMap<String, LiveRegion>,
+    /// The organization the account belongs to, as `DescribeOrganization` answered it in
+    /// that account; `None` when it is in none, or when it was not read.
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    /// Whether `organization_id` was read.
+    #[serde(default)]
+    pub organization_read: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -37,6 +44,30 @@ pub struct LiveRegion {
     /// AWS Backup's global settings, read in the organization's management account only.
     #[serde(default)]
     pub cross_account_backup: Option<bool>,
+    /// The resources the region's backup selections name (RDS instances and clusters), with
+    /// how they are encrypted.
+    #[serde(default)]
+    pub sources: Vec<LiveSource>,
+}
+
+/// A resource a backup selection names, as RDS describes it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveSource {
+    pub arn: String,
+    /// `rds-instance` or `rds-cluster`.
+    pub kind: String,
+    pub exists: bool,
+    #[serde(default)]
+    pub encrypted: bool,
+    /// The key ARN RDS reports (`KmsKeyId`).
+    #[serde(default)]
+    pub kms_key_arn: Option<String>,
+    /// A Multi-AZ DB cluster (not Aurora): AWS Backup cannot copy its backups.
+    #[serde(default)]
+    pub multi_az_cluster: bool,
+    /// The encrypting key as KMS describes it (AWS managed keys included), when readable.
+    #[serde(default)]
+    pub key: Option<LiveKey>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -27,6 +27,9 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// The calls that realise the changes, in an order that respects `depends_on`.
     pub steps: Vec<Step>,
+    /// Failed checks of the catalog, evaluated on AWS as it will be after this plan.
+    #[serde(default)]
+    pub findings: Vec<crate::checks::Finding>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -406,5 +409,12 @@ impl Plan {
 
     pub fn blocked(&self) -> impl Iterator<Item = &Change> {
         self.changes.iter().filter(|c| c.has(Flag::Blocked))
+    }
+
+    /// Findings of blocker severity.
+    pub fn blockers(&self) -> impl Iterator<Item = &crate::checks::Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == crate::checks::Severity::Blocker)
     }
 }

@@ -1682,8 +1682,23 @@ impl<'a> Planner<'a> {
             summary,
             changes,
             steps,
+            findings: Vec::new(),
         }
     }
+}
+
+/// The plan, with the checks catalog evaluated on AWS as it will be once the plan is applied
+/// (deletions left out, as a plain apply does).
+pub fn plan_checked(
+    topology: &Topology,
+    diagnostics: &coffer_spec::Diagnostics,
+    live: &LiveState,
+) -> Plan {
+    let mut planned = plan(topology, live);
+    let mut after = live.clone();
+    crate::simulate::apply(&planned, &mut after, false);
+    planned.findings = crate::checks::evaluate(topology, diagnostics, Some(&after));
+    planned
 }
 
 /// SHA-256 over what the plan saw of each resource (its `before` and whether it was blocked).

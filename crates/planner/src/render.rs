@@ -197,6 +197,30 @@ fn flag_note(change: &Change) -> String {
     }
 }
 
+fn findings_text(plan: &Plan, paint: &Paint) -> String {
+    let mut out = String::new();
+    if plan.findings.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        paint.bold("Checks on AWS as it will be after this plan:")
+    );
+    for finding in &plan.findings {
+        let label = format!("{} {}", finding.severity, finding.check);
+        let label = match finding.severity {
+            crate::checks::Severity::Blocker | crate::checks::Severity::Error => paint.red(&label),
+            crate::checks::Severity::Warning => paint.action(Action::Update, &label),
+            crate::checks::Severity::Info => paint.dim(&label),
+        };
+        let _ = writeln!(out, "  {label} {}: {}", finding.subject, finding.message);
+        let _ = writeln!(out, "      {}", paint.dim(&format!("fix: {}", finding.fix)));
+    }
+    out.push('\n');
+    out
+}
+
 /// One line of counts.
 pub fn summary_line(plan: &Plan) -> String {
     let s = &plan.summary;
@@ -224,6 +248,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
             plan.topology,
             plan.changes.len()
         );
+        out.push_str(&findings_text(plan, &paint));
         return out;
     }
     let _ = writeln!(out, "Coffer plan for topology `{}`:\n", plan.topology);
@@ -255,6 +280,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
         out.push_str(&change_body(change, &paint));
         out.push('\n');
     }
+    out.push_str(&findings_text(plan, &paint));
     let _ = writeln!(out, "{}", paint.bold(&summary_line(plan)));
     out
 }
@@ -299,6 +325,24 @@ pub fn markdown(plan: &Plan) -> String {
                 "> - **{label}** `{}`: {}",
                 change.address,
                 escape_md(&change.reasons.join("; "))
+            );
+        }
+        let _ = writeln!(out);
+    }
+    if !plan.findings.is_empty() {
+        let _ = writeln!(out, "#### Checks (AWS after this plan)\n");
+        let _ = writeln!(
+            out,
+            "| severity | check | subject | finding |\n|---|---|---|---|"
+        );
+        for finding in &plan.findings {
+            let _ = writeln!(
+                out,
+                "| {} | {} | `{}` | {} |",
+                finding.severity,
+                finding.check,
+                escape_md(&finding.subject),
+                escape_md(&finding.message)
             );
         }
         let _ = writeln!(out);

@@ -32,6 +32,12 @@ pub struct Diagnostic {
     pub message: String,
     /// What to do about it.
     pub help: String,
+    /// The check of Coffer's catalog (`CB…`) this diagnostic is: AWS accepts the file, but
+    /// the copy chain would fail at job time. Such errors fail `validate` and block `apply`
+    /// unless `--ignore-check` names them, but the topology still loads, so `check`, `plan`
+    /// and `drill` can show what would happen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<&'static str>,
 }
 
 impl Diagnostic {
@@ -42,6 +48,7 @@ impl Diagnostic {
             pos,
             message: message.into(),
             help: String::new(),
+            check: None,
         }
     }
 
@@ -54,6 +61,12 @@ impl Diagnostic {
 
     pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = help.into();
+        self
+    }
+
+    /// Marks the diagnostic as the static form of catalog check `id`.
+    pub fn check(mut self, id: &'static str) -> Diagnostic {
+        self.check = Some(id);
         self
     }
 
@@ -78,6 +91,11 @@ impl Diagnostic {
         if !self.help.is_empty() {
             out.push_str(&format!("  help: {}\n", self.help));
         }
+        if let Some(check) = self.check {
+            out.push_str(&format!(
+                "  note: this is check {check}: AWS accepts it, but copy jobs would fail; `coffer apply --ignore-check {check}` applies anyway\n"
+            ));
+        }
         out
     }
 }
@@ -100,6 +118,13 @@ impl Diagnostics {
 
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// Errors that stop the topology from loading (every error that is not a catalog check).
+    pub fn has_blocking_errors(&self) -> bool {
+        self.0
+            .iter()
+            .any(|d| d.severity == Severity::Error && d.check.is_none())
     }
 
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {

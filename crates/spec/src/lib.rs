@@ -8,6 +8,7 @@
 //! ```
 
 pub mod aws;
+pub mod checks;
 pub mod codes;
 pub mod diag;
 pub mod format;

@@ -49,7 +49,7 @@ pub fn resolve(
     };
     let topology = resolver.run();
     diags.0.append(&mut resolver.diags.0);
-    if diags.has_errors() {
+    if diags.has_blocking_errors() {
         None
     } else {
         Some(topology)
@@ -60,6 +60,22 @@ impl Resolver<'_> {
     fn error(&mut self, code: &'static str, pos: Pos, message: String, help: String) {
         self.diags
             .push(Diagnostic::error(code, pos, message).help(help));
+    }
+
+    /// An error that is also catalog check `check`: reported, but the topology still loads.
+    fn blocker(
+        &mut self,
+        code: &'static str,
+        check: &'static str,
+        pos: Pos,
+        message: String,
+        help: String,
+    ) {
+        self.diags.push(
+            Diagnostic::error(code, pos, message)
+                .help(help)
+                .check(check),
+        );
     }
 
     fn warn(&mut self, code: &'static str, pos: Pos, message: String, help: String) {
@@ -983,7 +999,14 @@ impl Resolver<'_> {
     }
 
     /// A lifecycle going into `vault` must fit its lock.
-    fn lock_fit(&mut self, vault: &Vault, lifecycle: &Lifecycle, pos: Pos, what: &str) {
+    fn lock_fit(
+        &mut self,
+        vault: &Vault,
+        lifecycle: &Lifecycle,
+        pos: Pos,
+        what: &str,
+        check: &'static str,
+    ) {
         let Some(lock) = &vault.lock else { return };
         if let (Some(min), Some(max)) = (lock.min_retention_days, lock.max_retention_days)
             && min > max
@@ -1013,8 +1036,9 @@ impl Resolver<'_> {
             .delete_after_days
             .filter(|d| *d >= 0)
             .map_or("forever".to_string(), |d| format!("{d} days"));
-        self.error(
+        self.blocker(
             codes::LOCK_RETENTION,
+            check,
             pos,
             format!("{what} keeps recovery points {kept}, outside the lock of vault `{}` ({bounds} days)", vault.name),
             "AWS Backup fails every job whose retention is outside the destination vault's lock; set `lifecycle.delete_after_days` within the bounds".into(),
@@ -1119,6 +1143,7 @@ impl Resolver<'_> {
                 &lifecycle,
                 spec.lifecycle.as_ref().map_or(spec.pos, |l| l.pos),
                 &format!("rule `{}`", spec.name.value),
+                crate::checks::BACKUP_LIFECYCLE_IN_LOCK,
             );
         }
         if spec.copy_to.len() > aws::MAX_COPY_ACTIONS {
@@ -1150,6 +1175,7 @@ impl Resolver<'_> {
                     &copy_lifecycle,
                     lifecycle_pos,
                     &format!("the copy to `{destination}`"),
+                    crate::checks::COPY_LIFECYCLE_IN_LOCK,
                 );
             }
             copy_to.push(Copy {
@@ -1319,8 +1345,9 @@ impl Resolver<'_> {
         }
         let source_id = topology.account_id(&plan.account).to_string();
         match &topology.organization {
-            Some(org) if org.cross_account_backup == CrossAccountBackup::Disabled => self.error(
+            Some(org) if org.cross_account_backup == CrossAccountBackup::Disabled => self.blocker(
                 codes::CROSS_ACCOUNT_DISABLED,
+                crate::checks::CROSS_ACCOUNT_BACKUP_ENABLED,
                 pos,
                 format!("copy from account `{}` to `{}` is cross-account, but `organization.cross_account_backup` is `disabled`", plan.account, destination.account),
                 "set `cross_account_backup: enabled`: AWS fails cross-account copy jobs while the management account has it off".into(),
@@ -1334,8 +1361,9 @@ impl Resolver<'_> {
             ),
         }
         match &destination.access_policy {
-            None => self.error(
+            None => self.blocker(
                 codes::COPY_NOT_ALLOWED,
+                crate::checks::DESTINATION_ALLOWS_SOURCE,
                 pos,
                 format!("vault `{}` has no access policy in the file, so nothing lets account `{}` copy into it", destination.name, plan.account),
                 format!("add `access_policy: {{allow_copy_from: [{}]}}` (or `organization: true`) to vault `{}`", plan.account, destination.name),
@@ -1354,8 +1382,9 @@ impl Resolver<'_> {
                     || !policy.org_paths.is_empty()
                     || policy.statements.iter().any(|s| statement_allows_copy(s, &source_id));
                 if !allowed {
-                    self.error(
+                    self.blocker(
                         codes::COPY_NOT_ALLOWED,
+                        crate::checks::DESTINATION_ALLOWS_SOURCE,
                         pos,
                         format!("vault `{}` does not allow account `{}` ({source_id}) to copy into it", destination.name, plan.account),
                         format!("add `{}` to `vaults.{}.access_policy.allow_copy_from`, or set `organization: true`", plan.account, destination.name),

@@ -9,7 +9,7 @@ use coffer_apply::{Event, FaultInjector, Options, Report, preflight};
 use coffer_aws::SdkExecutor;
 use coffer_aws::lock::ApplyLock;
 use coffer_planner::{Action, Plan, render};
-use coffer_spec::Topology;
+use coffer_spec::{Diagnostics, Topology};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{Connection, EXIT_FAILED, TopologyArg, load_topology, runtime};
@@ -36,6 +36,9 @@ pub struct Args {
     /// Confirm changes that cannot be undone (a compliance-mode vault lock).
     #[arg(long)]
     pub confirm_irreversible: bool,
+    /// Apply although check ID (a blocker of the checks catalog) fails; repeat for each.
+    #[arg(long = "ignore-check", value_name = "ID")]
+    pub ignore_checks: Vec<String>,
     /// How long to wait for another apply of the same topology to finish, in seconds.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub lock_timeout: u64,
@@ -72,7 +75,7 @@ fn stale_resources(saved: &Plan, fresh: &Plan) -> Vec<String> {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let Some(topology) = load_topology(&args.topology) else {
+    let Some((topology, diagnostics)) = load_topology(&args.topology) else {
         return ExitCode::from(EXIT_FAILED);
     };
     let saved = match &args.plan {
@@ -104,10 +107,15 @@ pub fn run(args: &Args) -> ExitCode {
     let Some(rt) = runtime() else {
         return ExitCode::from(EXIT_FAILED);
     };
-    rt.block_on(apply(args, &topology, saved))
+    rt.block_on(apply(args, &topology, &diagnostics, saved))
 }
 
-async fn apply(args: &Args, topology: &Topology, saved: Option<Plan>) -> ExitCode {
+async fn apply(
+    args: &Args,
+    topology: &Topology,
+    diagnostics: &Diagnostics,
+    saved: Option<Plan>,
+) -> ExitCode {
     let options = coffer_aws::ConnectOptions {
         endpoint_url: args.connection.endpoint_url.clone(),
         ..Default::default()
@@ -124,7 +132,7 @@ async fn apply(args: &Args, topology: &Topology, saved: Option<Plan>) -> ExitCod
             );
         }
     };
-    let code = apply_locked(args, topology, saved, &sessions).await;
+    let code = apply_locked(args, topology, diagnostics, saved, &sessions).await;
     if let Err(err) = lock.release().await {
         eprintln!(
             "warning: could not release the apply lock: {err}\n  help: the next apply breaks it once it expires"
@@ -136,6 +144,7 @@ async fn apply(args: &Args, topology: &Topology, saved: Option<Plan>) -> ExitCod
 async fn apply_locked(
     args: &Args,
     topology: &Topology,
+    diagnostics: &Diagnostics,
     saved: Option<Plan>,
     sessions: &coffer_aws::Sessions,
 ) -> ExitCode {
@@ -148,7 +157,12 @@ async fn apply_locked(
             );
         }
     };
-    let fresh = coffer_planner::plan(topology, &live);
+    let fresh = coffer_planner::plan_checked(topology, diagnostics, &live);
+    let blockers: Vec<String> = fresh
+        .blockers()
+        .filter(|f| !args.ignore_checks.contains(&f.check))
+        .map(|f| format!("    {f}"))
+        .collect();
     let plan = match saved {
         Some(saved) => {
             if saved.topology_digest != fresh.topology_digest {
@@ -178,6 +192,15 @@ async fn apply_locked(
             fresh
         }
     };
+    if !blockers.is_empty() {
+        return refuse(
+            &format!(
+                "checks predict that the copy chain would fail:\n{}",
+                blockers.join("\n")
+            ),
+            "fix the topology or AWS as each finding says; to apply anyway, name each check with --ignore-check ID",
+        );
+    }
     let apply_options = Options {
         concurrency: args.connection.concurrency.clamp(1, 16),
         allow_delete: args.allow_delete,

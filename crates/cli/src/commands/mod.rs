@@ -1,4 +1,5 @@
 pub mod apply;
+pub mod check;
 pub mod plan;
 pub mod schema;
 pub mod validate;
@@ -8,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anstream::eprint;
 use coffer_planner::LiveState;
-use coffer_spec::Topology;
+use coffer_spec::{Diagnostics, Topology};
 
 /// The `-f FILE` option every command that reads a topology takes.
 #[derive(Debug, clap::Args)]
@@ -37,8 +38,10 @@ pub struct Connection {
 /// Exit status 1: the command failed (bad input or an error while running).
 pub const EXIT_FAILED: u8 = 1;
 
-/// Loads and validates the topology, printing every diagnostic to stderr. `None` on errors.
-pub fn load_topology(arg: &TopologyArg) -> Option<Topology> {
+/// Loads and validates the topology, printing every diagnostic to stderr. `None` on errors
+/// that stop it from loading; errors that are catalog checks let it load (they come back as
+/// findings).
+pub fn load_topology(arg: &TopologyArg) -> Option<(Topology, Diagnostics)> {
     let shown = arg.file.display().to_string();
     let loaded = match coffer_spec::load_file(&arg.file) {
         Ok(loaded) => loaded,
@@ -57,7 +60,8 @@ pub fn load_topology(arg: &TopologyArg) -> Option<Topology> {
             loaded.diagnostics.errors().count()
         );
     }
-    loaded.topology
+    let topology = loaded.topology?;
+    Some((topology, loaded.diagnostics))
 }
 
 /// A runtime for the AWS calls.

@@ -29,19 +29,32 @@ pub struct Args {
     /// Also write the plan as JSON to this file, for `coffer apply PLAN.json`.
     #[arg(long, value_name = "PLAN.json")]
     pub out: Option<PathBuf>,
+    /// Also write the live state Coffer read, as JSON (for bug reports and offline tests).
+    #[arg(long, value_name = "LIVE.json")]
+    pub live_out: Option<PathBuf>,
     /// Exit 0 when there are no changes, 2 when there are, 1 on errors.
     #[arg(long)]
     pub detailed_exitcode: bool,
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let Some(topology) = load_topology(&args.topology) else {
+    let Some((topology, diagnostics)) = load_topology(&args.topology) else {
         return ExitCode::from(EXIT_FAILED);
     };
     let Some(live) = read_live(&topology, &args.connection) else {
         return ExitCode::from(EXIT_FAILED);
     };
-    let plan = coffer_planner::plan(&topology, &live);
+    if let Some(path) = &args.live_out {
+        let text = serde_json::to_string_pretty(&live).unwrap_or_default();
+        if let Err(err) = super::write_atomically(path, text.as_bytes()) {
+            eprintln!(
+                "error: cannot write the live state to {}: {err}",
+                path.display()
+            );
+            return ExitCode::from(EXIT_FAILED);
+        }
+    }
+    let plan = coffer_planner::plan_checked(&topology, &diagnostics, &live);
     match args.format {
         Format::Text => print!("{}", render::text(&plan, true)),
         Format::Markdown => print!("{}", render::markdown(&plan)),

@@ -30,7 +30,7 @@ pub fn run(args: &Args) -> ExitCode {
     let errors = loaded.diagnostics.errors().count();
     let warnings = loaded.diagnostics.warnings().count();
     match &loaded.topology {
-        Some(topology) => {
+        Some(topology) if errors == 0 => {
             println!(
                 "{shown}: valid topology `{}`: {} accounts, {} keys, {} vaults, {} backup plans ({warnings} warnings)",
                 topology.name,
@@ -41,7 +41,7 @@ pub fn run(args: &Args) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        None => {
+        _ => {
             eprint!("{shown}: {errors} errors, {warnings} warnings\n");
             ExitCode::from(EXIT_FAILED)
         }

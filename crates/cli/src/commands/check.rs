@@ -1,0 +1,119 @@
+use std::process::ExitCode;
+
+use anstream::print;
+use coffer_planner::checks::{self, Finding, Severity};
+use serde::Serialize;
+
+use super::{Connection, EXIT_FAILED, TopologyArg, load_topology, read_live};
+
+/// Exit status when findings at or above `--fail-on` stand.
+pub const EXIT_FINDINGS: u8 = 2;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub topology: TopologyArg,
+    #[command(flatten)]
+    pub connection: Connection,
+    /// Also run the live checks: read AWS and check it as it will be after `coffer apply`.
+    #[arg(long)]
+    pub live: bool,
+    /// With --live: check AWS as it is now, not as it will be after apply.
+    #[arg(long, requires = "live")]
+    pub as_is: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Exit 2 when a finding of this severity or worse stands: info, warning, error or blocker.
+    #[arg(long, default_value = "blocker", value_name = "SEVERITY")]
+    pub fail_on: Severity,
+    /// Print the catalog (Markdown) and exit.
+    #[arg(long, exclusive = true)]
+    pub list: bool,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    format_version: u32,
+    topology: &'a str,
+    mode: &'a str,
+    findings: &'a [Finding],
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    if args.list {
+        print!("{}", checks::catalog_markdown());
+        return ExitCode::SUCCESS;
+    }
+    let Some((topology, diagnostics)) = load_topology(&args.topology) else {
+        return ExitCode::from(EXIT_FAILED);
+    };
+    let (findings, mode) = if args.live {
+        let Some(live) = read_live(&topology, &args.connection) else {
+            return ExitCode::from(EXIT_FAILED);
+        };
+        if args.as_is {
+            (
+                checks::evaluate(&topology, &diagnostics, Some(&live)),
+                "live-as-is",
+            )
+        } else {
+            (
+                coffer_planner::plan_checked(&topology, &diagnostics, &live).findings,
+                "live-after-plan",
+            )
+        }
+    } else {
+        (checks::evaluate(&topology, &diagnostics, None), "static")
+    };
+    match args.format {
+        Format::Json => {
+            let report = Report {
+                format_version: 1,
+                topology: &topology.name,
+                mode,
+                findings: &findings,
+            };
+            print!(
+                "{}\n",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+        }
+        Format::Markdown => {
+            print!("### Coffer checks: `{}` ({mode})\n\n", topology.name);
+            if findings.is_empty() {
+                print!("No findings.\n");
+            } else {
+                print!("| severity | check | subject | finding | fix |\n|---|---|---|---|---|\n");
+                for f in &findings {
+                    print!(
+                        "| {} | {} | `{}` | {} | {} |\n",
+                        f.severity, f.check, f.subject, f.message, f.fix
+                    );
+                }
+            }
+        }
+        Format::Text => {
+            if findings.is_empty() {
+                print!("No findings ({mode} checks of `{}`).\n", topology.name);
+            }
+            for f in &findings {
+                print!(
+                    "{} {} {}: {}\n    {}\n    fix: {}\n",
+                    f.severity, f.check, f.subject, f.message, f.title, f.fix
+                );
+            }
+        }
+    }
+    if findings.iter().any(|f| f.severity >= args.fail_on) {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
