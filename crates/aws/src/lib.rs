@@ -1,6 +1,7 @@
 //! Coffer's AWS side: sessions per account (assume role), reading the live state, and the
 //! SDK-backed executor. Business rules live in the planner; this crate only talks to AWS.
 
+pub mod drill;
 pub mod error;
 pub mod execute;
 pub mod lock;

@@ -42,7 +42,10 @@ fn docs_checks_md_is_current() {
 
 #[test]
 fn the_catalog_has_every_id_once_and_at_least_25_checks() {
-    let ids: Vec<&str> = coffer_planner::checks::CATALOG.iter().map(|c| c.id).collect();
+    let ids: Vec<&str> = coffer_planner::checks::CATALOG
+        .iter()
+        .map(|c| c.id)
+        .collect();
     assert_eq!(ids, coffer_spec::checks::ALL);
     assert!(ids.len() >= 25);
 }

@@ -303,7 +303,17 @@ async fn run_steps(plan: &Plan, sessions: &coffer_aws::Sessions, options: &Optio
         Some(limit) => {
             let mut injector = FaultInjector::new(executor);
             injector.stop_after = Some(limit);
-            coffer_apply::execute(plan, &injector, options, &on_event).await
+            let mut report = coffer_apply::execute(plan, &injector, options, &on_event).await;
+            // A process killed right after its last call never reports success either.
+            if report.ok() && injector.calls() >= limit {
+                report.failed.push((
+                    STOP_AFTER_ENV.to_string(),
+                    coffer_apply::StepError::fatal(format!(
+                        "stopped by fault injection after {limit} calls"
+                    )),
+                ));
+            }
+            report
         }
         None => coffer_apply::execute(plan, &executor, options, &on_event).await,
     };

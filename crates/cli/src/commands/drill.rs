@@ -1,0 +1,140 @@
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anstream::{eprintln, print};
+use coffer_aws::drill::{DrillOptions, DrillReport};
+use coffer_planner::checks::{self, Severity};
+
+use super::{Connection, EXIT_FAILED, TopologyArg, load_topology, runtime};
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub topology: TopologyArg,
+    #[command(flatten)]
+    pub connection: Connection,
+    /// The backup plan to drill (its logical or AWS name); the one plan with a copy action when unset.
+    #[arg(long, value_name = "NAME")]
+    pub plan: Option<String>,
+    /// The resource to back up; the plan's first RDS instance when unset.
+    #[arg(long, value_name = "ARN")]
+    pub resource: Option<String>,
+    /// Keep the drill's recovery points and restored databases.
+    #[arg(long)]
+    pub keep: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Seconds between job status polls.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    pub poll_seconds: f64,
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    let Some((topology, diagnostics)) = load_topology(&args.topology) else {
+        return ExitCode::from(EXIT_FAILED);
+    };
+    let Some(rt) = runtime() else {
+        return ExitCode::from(EXIT_FAILED);
+    };
+    let options = DrillOptions {
+        plan: args.plan.clone(),
+        resource: args.resource.clone(),
+        keep: args.keep,
+        poll_interval: Duration::from_secs_f64(args.poll_seconds.max(0.05)),
+        ..DrillOptions::default()
+    };
+    let connect = coffer_aws::ConnectOptions {
+        endpoint_url: args.connection.endpoint_url.clone(),
+        ..Default::default()
+    };
+    let result = rt.block_on(async {
+        let sessions = coffer_aws::Sessions::connect(&topology, &connect).await;
+        let mut report = coffer_aws::drill::run(&topology, &sessions, &options).await?;
+        if !report.ok {
+            // Which checks predict the failure, on AWS as it is now.
+            if let Ok(live) =
+                coffer_aws::read(&topology, &sessions, args.connection.concurrency).await
+            {
+                let findings = checks::evaluate(&topology, &diagnostics, Some(&live));
+                report.predicted_by = findings
+                    .iter()
+                    .filter(|f| f.severity >= Severity::Error)
+                    .map(|f| format!("{} {}: {}", f.check, f.subject, f.message))
+                    .collect();
+            }
+        }
+        Ok::<DrillReport, coffer_aws::drill::DrillError>(report)
+    });
+    let report = match result {
+        Ok(report) => report,
+        Err(err) => {
+            eprintln!(
+                "error: the drill could not start: {err}\n  help: check the plan and resource names, and that `coffer apply` has run"
+            );
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    match args.format {
+        Format::Json => print!(
+            "{}\n",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
+        Format::Text => print!("{}", text(&report)),
+    }
+    if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
+    }
+}
+
+fn text(report: &DrillReport) -> String {
+    let mut out = format!(
+        "Restore drill of `{}`: plan {}, resource {}\n\n",
+        report.topology, report.plan, report.resource
+    );
+    for stage in &report.stages {
+        out.push_str(&format!(
+            "  {} {:<40} {:>8.1}s  {}\n",
+            if stage.ok { "ok  " } else { "FAIL" },
+            stage.name,
+            stage.seconds,
+            stage.detail
+        ));
+    }
+    out.push('\n');
+    match report.rpo_seen_seconds {
+        Some(age) => out.push_str(&format!(
+            "RPO seen: the newest recovery point before the drill was {age} s old\n"
+        )),
+        None => {
+            out.push_str("RPO seen: no recovery point of the resource existed before the drill\n")
+        }
+    }
+    if let Some(rto) = report.rto_seen_seconds {
+        out.push_str(&format!("RTO seen: the restore took {rto:.1} s\n"));
+    }
+    if report.ok {
+        out.push_str("Drill passed: the backup was copied and restored with the destination account's key.\n");
+    } else {
+        out.push_str(&format!(
+            "Drill FAILED: {}\n",
+            report.failure.as_deref().unwrap_or("unknown")
+        ));
+        if report.predicted_by.is_empty() {
+            out.push_str("No check of the catalog predicted this failure.\n");
+        } else {
+            out.push_str("Predicted by:\n");
+            for prediction in &report.predicted_by {
+                out.push_str(&format!("  {prediction}\n"));
+            }
+        }
+    }
+    out
+}
