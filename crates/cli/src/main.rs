@@ -25,6 +25,8 @@ enum Command {
     Apply(commands::apply::Args),
     /// Run the checks catalog: will every copy edge work? Static, or against AWS with --live.
     Check(commands::check::Args),
+    /// Compare AWS with the topology without proposing changes; rates security-relevant drift.
+    Drift(commands::drift::Args),
     /// Prove the setup works: back up, copy to every destination, restore there, verify, clean up.
     Drill(commands::drill::Args),
     /// Print the JSON Schema of the topology file format.
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         Command::Apply(args) => commands::apply::run(&args),
         Command::Check(args) => commands::check::run(&args),
         Command::Drill(args) => commands::drill::run(&args),
+        Command::Drift(args) => commands::drift::run(&args),
         Command::Schema => commands::schema::run(),
     }
 }

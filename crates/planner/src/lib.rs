@@ -5,6 +5,7 @@
 //! plan, byte for byte.
 
 pub mod checks;
+pub mod drift;
 pub mod live;
 pub mod model;
 pub mod plan;

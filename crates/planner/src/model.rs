@@ -117,6 +117,8 @@ pub enum Flag {
     /// A deletion of a resource Coffer owns that is no longer in the file; it runs only when
     /// the apply is told to delete.
     NeedsAllowDelete,
+    /// The name the file wants is taken by a resource Coffer does not own.
+    Conflicting,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -253,6 +253,12 @@ impl<'a> Planner<'a> {
         change.reasons.push(reason);
     }
 
+    /// Blocked because the name belongs to a resource Coffer does not own.
+    fn conflict(change: &mut Change, reason: String) {
+        change.flags.push(Flag::Conflicting);
+        Self::block(change, reason);
+    }
+
     fn field_changed(change: &Change, field: &str) -> bool {
         change.fields.iter().any(|f| {
             f.path == field
@@ -383,7 +389,7 @@ impl<'a> Planner<'a> {
             }
         }
         if let Some(problem) = problem {
-            Self::block(&mut change, problem);
+            Self::conflict(&mut change, problem);
         }
         let blocked = change.has(Flag::Blocked);
 
@@ -674,14 +680,14 @@ impl<'a> Planner<'a> {
                     "adopting vault `{}` (`adopt: true`): Coffer adds its ownership tags",
                     lv.name
                 )),
-                Ownership::Unowned => Self::block(
+                Ownership::Unowned => Self::conflict(
                     &mut change,
                     format!(
                         "a vault named `{}` already exists in account {account_id} ({}) without Coffer's ownership tags; set `adopt: true` on `vaults.{}` to take it over, or choose another `name`",
                         lv.name, vault.region, vault.name
                     ),
                 ),
-                Ownership::Foreign(tags) => Self::block(
+                Ownership::Foreign(tags) => Self::conflict(
                     &mut change,
                     format!(
                         "vault `{}` belongs to something else ({tags}); choose another `name`",
@@ -1186,14 +1192,14 @@ impl<'a> Planner<'a> {
                     "adopting backup plan `{}` (`adopt: true`): Coffer adds its ownership tags",
                     lp.name
                 )),
-                Ownership::Unowned => Self::block(
+                Ownership::Unowned => Self::conflict(
                     &mut change,
                     format!(
                         "a backup plan named `{}` already exists in account {account_id} ({}) without Coffer's ownership tags; set `adopt: true` on `backup_plans.{}` to take it over, or set another `name`",
                         lp.name, plan.region, plan.name
                     ),
                 ),
-                Ownership::Foreign(tags) => Self::block(
+                Ownership::Foreign(tags) => Self::conflict(
                     &mut change,
                     format!(
                         "backup plan `{}` belongs to something else ({tags}); set another `name`",

@@ -1,5 +1,6 @@
 pub mod apply;
 pub mod check;
+pub mod drift;
 pub mod drill;
 pub mod plan;
 pub mod schema;

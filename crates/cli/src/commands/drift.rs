@@ -1,0 +1,52 @@
+use std::process::ExitCode;
+
+use anstream::print;
+use coffer_planner::checks::Severity;
+use coffer_planner::drift;
+
+use super::{Connection, EXIT_FAILED, TopologyArg, load_topology, read_live};
+
+/// Exit status when drift at or above `--fail-on` stands.
+pub const EXIT_DRIFT: u8 = 2;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub topology: TopologyArg,
+    #[command(flatten)]
+    pub connection: Connection,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Exit 2 only for drift of this severity or worse: info, warning, error or blocker.
+    #[arg(long, default_value = "info", value_name = "SEVERITY")]
+    pub fail_on: Severity,
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    let Some((topology, _)) = load_topology(&args.topology) else {
+        return ExitCode::from(EXIT_FAILED);
+    };
+    let Some(live) = read_live(&topology, &args.connection) else {
+        return ExitCode::from(EXIT_FAILED);
+    };
+    let report = drift::report(&coffer_planner::plan(&topology, &live));
+    match args.format {
+        Format::Text => print!("{}", drift::text(&report)),
+        Format::Markdown => print!("{}", drift::markdown(&report)),
+        Format::Json => print!(
+            "{}\n",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
+    }
+    match report.worst() {
+        Some(worst) if worst >= args.fail_on => ExitCode::from(EXIT_DRIFT),
+        _ => ExitCode::SUCCESS,
+    }
+}

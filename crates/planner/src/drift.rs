@@ -1,0 +1,397 @@
+//! Drift: how AWS differs from the topology, without proposing anything. Each resource is in
+//! sync, modified (which fields), missing, extra (owned by this topology but not in the file),
+//! or conflicting (the file's name, not Coffer's tags). Drift that weakens the backups'
+//! protection is rated higher.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::checks::Severity;
+use crate::model::{Action, Change, FieldChange, Flag, Plan, ResourceKind};
+
+/// Version of the drift JSON format.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    InSync,
+    Modified,
+    Missing,
+    Extra,
+    Conflicting,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Drifted {
+    pub address: String,
+    pub kind: ResourceKind,
+    pub account: String,
+    pub region: String,
+    pub status: Status,
+    pub severity: Severity,
+    /// Why this severity, when the drift weakens protection.
+    pub risk: Option<String>,
+    pub fields: Vec<FieldChange>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriftSummary {
+    pub in_sync: usize,
+    pub modified: usize,
+    pub missing: usize,
+    pub extra: usize,
+    pub conflicting: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriftReport {
+    pub format_version: u32,
+    pub topology: String,
+    pub topology_digest: String,
+    pub live_fingerprint: String,
+    pub summary: DriftSummary,
+    /// Every resource that is not in sync, worst first.
+    pub drifted: Vec<Drifted>,
+}
+
+impl DriftReport {
+    pub fn has_drift(&self) -> bool {
+        !self.drifted.is_empty()
+    }
+
+    pub fn worst(&self) -> Option<Severity> {
+        self.drifted.iter().map(|d| d.severity).max()
+    }
+}
+
+fn field<'a>(change: &'a Change, path: &str) -> Option<&'a FieldChange> {
+    change.fields.iter().find(|f| f.path == path)
+}
+
+/// Actions that let their holder destroy or unprotect recovery points.
+const DESTRUCTIVE: &[&str] = &[
+    "backup:DeleteRecoveryPoint",
+    "backup:UpdateRecoveryPointLifecycle",
+    "backup:PutBackupVaultAccessPolicy",
+    "backup:DeleteBackupVault",
+];
+
+/// Whether a vault policy lets principals outside `owner` (or everyone) do destructive things.
+fn lets_others_destroy(policy: &Value, owner: &str) -> bool {
+    let statements = match policy.get("Statement") {
+        Some(Value::Array(items)) => items.clone(),
+        Some(single) => vec![single.clone()],
+        None => Vec::new(),
+    };
+    statements.iter().any(|statement| {
+        let allow = statement.get("Effect").and_then(Value::as_str) == Some("Allow");
+        let strings = |v: Option<&Value>| -> Vec<String> {
+            match v {
+                Some(Value::String(s)) => vec![s.clone()],
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        let actions = strings(statement.get("Action"));
+        let destructive = actions.iter().any(|a| {
+            a == "*" || a == "backup:*" || DESTRUCTIVE.iter().any(|d| d.eq_ignore_ascii_case(a))
+        });
+        let principals = match statement.get("Principal") {
+            Some(Value::Object(kinds)) => strings(kinds.get("AWS")),
+            other => strings(other),
+        };
+        let foreign = principals
+            .iter()
+            .any(|p| p == "*" || !p.contains(&format!("::{owner}:")) && p != owner);
+        allow && destructive && foreign
+    })
+}
+
+/// Rates one change: its status, severity and the risk it carries.
+fn rate(change: &Change) -> (Status, Severity, Option<String>) {
+    if change.has(Flag::Conflicting) {
+        return (
+            Status::Conflicting,
+            Severity::Error,
+            Some("a resource Coffer does not own has the file's name".into()),
+        );
+    }
+    let status = match change.action {
+        Action::NoOp => return (Status::InSync, Severity::Info, None),
+        Action::Create => Status::Missing,
+        Action::Delete => Status::Extra,
+        Action::Update | Action::Replace => Status::Modified,
+    };
+    let risk = |text: &str| Some(text.to_string());
+    match change.kind {
+        ResourceKind::Key => {
+            if let Some(state) = field(change, "state") {
+                let now = state.before.as_ref().and_then(Value::as_str).unwrap_or("");
+                if now.starts_with("PendingDeletion") || now == "PendingReplicaDeletion" {
+                    return (
+                        status,
+                        Severity::Blocker,
+                        risk(
+                            "the key is scheduled for deletion: everything it encrypts becomes unrecoverable",
+                        ),
+                    );
+                }
+                return (
+                    status,
+                    Severity::Error,
+                    Some(format!(
+                        "the key is {now}: backups, copies and restores with it fail"
+                    )),
+                );
+            }
+            if field(change, "rotation.enabled").is_some() {
+                return (status, Severity::Error, risk("key rotation was turned off"));
+            }
+            if field(change, "policy").is_some() {
+                return (
+                    status,
+                    Severity::Error,
+                    risk("the key policy changed: who may use the key is not what the file says"),
+                );
+            }
+            if status == Status::Missing {
+                return (status, Severity::Error, risk("the key is missing"));
+            }
+        }
+        ResourceKind::VaultLock if status == Status::Missing || status == Status::Extra => {
+            return (
+                status,
+                Severity::Blocker,
+                risk(
+                    "the vault lock was removed: recovery points can be deleted before their retention ends",
+                ),
+            );
+        }
+        ResourceKind::VaultLock => {
+            return (
+                status,
+                Severity::Error,
+                risk("the vault lock's bounds changed"),
+            );
+        }
+        ResourceKind::VaultPolicy => {
+            let owner = change.account.as_str();
+            if let Some(before) = change.before.as_ref().and_then(|b| b.get("policy"))
+                && lets_others_destroy(before, owner)
+            {
+                return (
+                    status,
+                    Severity::Blocker,
+                    risk(
+                        "the vault policy now lets another account (or everyone) delete recovery points or rewrite the policy",
+                    ),
+                );
+            }
+            return (
+                status,
+                Severity::Error,
+                risk(
+                    "the vault policy changed: who may copy in or delete is not what the file says",
+                ),
+            );
+        }
+        ResourceKind::CrossAccountBackup => {
+            let off =
+                change.before.as_ref().and_then(|b| b.get("enabled")) == Some(&Value::Bool(false));
+            if off {
+                return (
+                    status,
+                    Severity::Blocker,
+                    risk("cross-account backup was turned off: every cross-account copy job fails"),
+                );
+            }
+            return (status, Severity::Error, None);
+        }
+        ResourceKind::Vault | ResourceKind::BackupPlan | ResourceKind::Selection
+            if status == Status::Missing =>
+        {
+            return (
+                status,
+                Severity::Error,
+                risk("a resource the backups depend on is missing"),
+            );
+        }
+        ResourceKind::BackupPlan if field_prefix(change, "rules") => {
+            return (
+                status,
+                Severity::Error,
+                risk(
+                    "the backup rules changed: schedule, retention or copies differ from the file",
+                ),
+            );
+        }
+        _ => {}
+    }
+    (status, Severity::Warning, None)
+}
+
+fn field_prefix(change: &Change, prefix: &str) -> bool {
+    change
+        .fields
+        .iter()
+        .any(|f| f.path == prefix || f.path.starts_with(&format!("{prefix}.")))
+}
+
+/// The drift report of a plan.
+pub fn report(plan: &Plan) -> DriftReport {
+    let mut summary = DriftSummary::default();
+    let mut drifted = Vec::new();
+    for change in &plan.changes {
+        let (status, severity, risk) = rate(change);
+        match status {
+            Status::InSync => summary.in_sync += 1,
+            Status::Modified => summary.modified += 1,
+            Status::Missing => summary.missing += 1,
+            Status::Extra => summary.extra += 1,
+            Status::Conflicting => summary.conflicting += 1,
+        }
+        if status != Status::InSync {
+            drifted.push(Drifted {
+                address: change.address.clone(),
+                kind: change.kind,
+                account: change.account.clone(),
+                region: change.region.clone(),
+                status,
+                severity,
+                risk,
+                fields: change.fields.clone(),
+            });
+        }
+    }
+    drifted.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.address.cmp(&b.address)));
+    DriftReport {
+        format_version: FORMAT_VERSION,
+        topology: plan.topology.clone(),
+        topology_digest: plan.topology_digest.clone(),
+        live_fingerprint: plan.live_fingerprint.clone(),
+        summary,
+        drifted,
+    }
+}
+
+fn status_word(status: Status) -> &'static str {
+    match status {
+        Status::InSync => "in sync",
+        Status::Modified => "modified",
+        Status::Missing => "missing",
+        Status::Extra => "extra",
+        Status::Conflicting => "conflicting",
+    }
+}
+
+fn value_text(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => "(none)".into(),
+        Some(v) if v.is_object() || v.is_array() => "(document)".into(),
+        Some(v) => v.to_string(),
+    }
+}
+
+fn summary_line(report: &DriftReport) -> String {
+    let s = &report.summary;
+    format!(
+        "Drift: {} modified, {} missing, {} extra, {} conflicting; {} in sync.",
+        s.modified, s.missing, s.extra, s.conflicting, s.in_sync
+    )
+}
+
+/// Text for a terminal.
+pub fn text(report: &DriftReport) -> String {
+    let mut out = String::new();
+    if !report.has_drift() {
+        let _ = writeln!(
+            out,
+            "No drift: AWS matches topology `{}` ({} resources in sync).",
+            report.topology, report.summary.in_sync
+        );
+        return out;
+    }
+    let _ = writeln!(out, "Drift of topology `{}`:\n", report.topology);
+    for item in &report.drifted {
+        let _ = writeln!(
+            out,
+            "  {:<8} {} ({}, {} {})",
+            item.severity.to_string(),
+            item.address,
+            status_word(item.status),
+            item.account,
+            item.region
+        );
+        if let Some(risk) = &item.risk {
+            let _ = writeln!(out, "           {risk}");
+        }
+        for f in &item.fields {
+            let _ = writeln!(
+                out,
+                "           {}: file says {}, AWS has {}",
+                f.path,
+                value_text(f.after.as_ref()),
+                value_text(f.before.as_ref())
+            );
+        }
+    }
+    let _ = writeln!(out, "\n{}", summary_line(report));
+    let _ = writeln!(
+        out,
+        "Run `coffer plan` to see how `coffer apply` would restore the topology."
+    );
+    out
+}
+
+/// Markdown for an issue or a PR comment.
+pub fn markdown(report: &DriftReport) -> String {
+    let mut out = format!("### Coffer drift: `{}`\n\n", report.topology);
+    if !report.has_drift() {
+        out.push_str("No drift: AWS matches the topology.\n");
+        return out;
+    }
+    out.push_str(
+        "| severity | resource | status | account | region | risk |\n|---|---|---|---|---|---|\n",
+    );
+    for item in &report.drifted {
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | {} | {} | {} | {} |",
+            item.severity,
+            item.address,
+            status_word(item.status),
+            item.account,
+            item.region,
+            item.risk.as_deref().unwrap_or("")
+        );
+    }
+    let details: Vec<&Drifted> = report
+        .drifted
+        .iter()
+        .filter(|d| !d.fields.is_empty())
+        .collect();
+    if !details.is_empty() {
+        out.push_str("\n<details><summary>Fields</summary>\n\n");
+        for item in details {
+            for f in &item.fields {
+                let _ = writeln!(
+                    out,
+                    "- `{}` `{}`: file says {}, AWS has {}",
+                    item.address,
+                    f.path,
+                    value_text(f.after.as_ref()),
+                    value_text(f.before.as_ref())
+                );
+            }
+        }
+        out.push_str("\n</details>\n");
+    }
+    let _ = writeln!(out, "\n{}", summary_line(report));
+    out
+}

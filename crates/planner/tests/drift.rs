@@ -1,0 +1,201 @@
+//! Drift of the seed topology: each security-relevant out-of-band change is reported with its
+//! resource, field and severity.
+
+mod common;
+
+use coffer_planner::checks::Severity;
+use coffer_planner::drift::{self, Status};
+use coffer_planner::live::LiveState;
+use coffer_planner::plan;
+use common::*;
+use serde_json::json;
+
+const SOURCE: &str = "111222333444";
+const BACKUP: &str = "666777888999";
+const MANAGEMENT: &str = "100200300400";
+
+fn report(live: &LiveState) -> drift::DriftReport {
+    let t = topology(SEED);
+    drift::report(&plan(&t, live))
+}
+
+/// The one drifted resource: (address, status, severity, risk present).
+fn only(live: &LiveState) -> (String, Status, Severity, bool) {
+    let r = report(live);
+    assert_eq!(r.drifted.len(), 1, "{}", drift::text(&r));
+    let d = &r.drifted[0];
+    (d.address.clone(), d.status, d.severity, d.risk.is_some())
+}
+
+#[test]
+fn no_change_is_no_drift() {
+    let (_, live) = seed_converged();
+    let r = report(&live);
+    assert!(!r.has_drift());
+    assert_eq!(r.summary.in_sync, 12);
+    assert!(drift::text(&r).starts_with("No drift"));
+}
+
+#[test]
+fn a_key_scheduled_for_deletion_is_a_blocker() {
+    let (_, mut live) = seed_converged();
+    live.region_mut(SOURCE, "eu-west-1").keys[0].key_state = "PendingDeletion".into();
+    assert_eq!(
+        only(&live),
+        (
+            "key.source-rds".into(),
+            Status::Modified,
+            Severity::Blocker,
+            true
+        )
+    );
+}
+
+#[test]
+fn rotation_off_is_an_error() {
+    let (_, mut live) = seed_converged();
+    live.region_mut(BACKUP, "eu-west-1").keys[0].rotation_enabled = false;
+    let r = report(&live);
+    assert_eq!(r.drifted.len(), 1);
+    assert_eq!(r.drifted[0].address, "key.backup-vault");
+    assert_eq!(r.drifted[0].severity, Severity::Error);
+    assert!(
+        r.drifted[0]
+            .fields
+            .iter()
+            .any(|f| f.path == "rotation.enabled")
+    );
+}
+
+#[test]
+fn a_removed_vault_lock_is_a_blocker() {
+    let (_, mut live) = seed_converged();
+    let central = live
+        .region_mut(BACKUP, "eu-west-1")
+        .vaults
+        .iter_mut()
+        .find(|v| v.name == "central")
+        .expect("central");
+    central.lock = None;
+    assert_eq!(
+        only(&live),
+        (
+            "vault_lock.central".into(),
+            Status::Missing,
+            Severity::Blocker,
+            true
+        )
+    );
+}
+
+#[test]
+fn a_vault_policy_letting_another_account_delete_is_a_blocker() {
+    let (_, mut live) = seed_converged();
+    let central = live
+        .region_mut(BACKUP, "eu-west-1")
+        .vaults
+        .iter_mut()
+        .find(|v| v.name == "central")
+        .expect("central");
+    central.access_policy.as_mut().expect("policy")["Statement"].as_array_mut().expect("list").push(json!({
+        "Sid": "Oops", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111222333444:root"},
+        "Action": "backup:DeleteRecoveryPoint", "Resource": "*"
+    }));
+    assert_eq!(
+        only(&live),
+        (
+            "vault_policy.central".into(),
+            Status::Modified,
+            Severity::Blocker,
+            true
+        )
+    );
+}
+
+#[test]
+fn a_harmless_vault_policy_change_is_an_error_not_a_blocker() {
+    let (_, mut live) = seed_converged();
+    let central = live
+        .region_mut(BACKUP, "eu-west-1")
+        .vaults
+        .iter_mut()
+        .find(|v| v.name == "central")
+        .expect("central");
+    central.access_policy.as_mut().expect("policy")["Statement"].as_array_mut().expect("list").push(json!({
+        "Sid": "Extra", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::666777888999:root"},
+        "Action": "backup:DescribeBackupVault", "Resource": "*"
+    }));
+    assert_eq!(only(&live).2, Severity::Error);
+}
+
+#[test]
+fn cross_account_backup_turned_off_is_a_blocker() {
+    let (_, mut live) = seed_converged();
+    live.region_mut(MANAGEMENT, "eu-west-1")
+        .cross_account_backup = Some(false);
+    assert_eq!(
+        only(&live),
+        (
+            "cross_account_backup.eu-west-1".into(),
+            Status::Modified,
+            Severity::Blocker,
+            true
+        )
+    );
+}
+
+#[test]
+fn tags_are_low_severity_and_missing_or_extra_or_conflicting_are_classified() {
+    let (_, mut live) = seed_converged();
+    let backup = live.region_mut(BACKUP, "eu-west-1");
+    backup
+        .vaults
+        .iter_mut()
+        .find(|v| v.name == "central")
+        .expect("central")
+        .tags
+        .insert("team".into(), "x".into());
+    assert_eq!(only(&live).2, Severity::Warning);
+
+    let (_, mut live) = seed_converged();
+    live.region_mut(SOURCE, "eu-west-1").plans.clear();
+    let r = report(&live);
+    assert!(
+        r.drifted
+            .iter()
+            .any(|d| d.address == "backup_plan.orders-daily" && d.status == Status::Missing)
+    );
+
+    let (_, mut live) = seed_converged();
+    let central = live
+        .region_mut(BACKUP, "eu-west-1")
+        .vaults
+        .iter_mut()
+        .find(|v| v.name == "central")
+        .expect("central");
+    central.tags.clear();
+    let r = report(&live);
+    assert!(
+        r.drifted
+            .iter()
+            .any(|d| d.address == "vault.central" && d.status == Status::Conflicting),
+        "{}",
+        drift::text(&r)
+    );
+
+    let (_, mut live) = seed_converged();
+    let mut stray = live.region_mut(SOURCE, "eu-west-1").vaults[0].clone();
+    stray.name = "old-vault".into();
+    stray.arn = "arn:aws:backup:eu-west-1:111222333444:backup-vault:old-vault".into();
+    stray.tags.insert("coffer:id".into(), "vault/old".into());
+    live.region_mut(SOURCE, "eu-west-1").vaults.push(stray);
+    let r = report(&live);
+    assert!(
+        r.drifted
+            .iter()
+            .any(|d| d.address == "vault.old" && d.status == Status::Extra),
+        "{}",
+        drift::text(&r)
+    );
+    assert!(drift::markdown(&r).contains("| `vault.old` | extra |"));
+}
