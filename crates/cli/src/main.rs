@@ -21,6 +21,8 @@ enum Command {
     Validate(commands::validate::Args),
     /// Read every account the topology names and show what would change to make AWS match it.
     Plan(commands::plan::Args),
+    /// Draw the topology: accounts, regions, keys, vaults, plans and copy edges (Mermaid or DOT).
+    Graph(commands::graph::Args),
     /// Make AWS match the topology: plan and confirm, or apply a saved plan.
     Apply(commands::apply::Args),
     /// Run the checks catalog: will every copy edge work? Static, or against AWS with --live.
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::check::run(&args),
         Command::Drill(args) => commands::drill::run(&args),
         Command::Drift(args) => commands::drift::run(&args),
+        Command::Graph(args) => commands::graph::run(&args),
         Command::Schema => commands::schema::run(),
     }
 }

@@ -519,12 +519,22 @@ fn is_open(statement: &Map<String, Value>) -> bool {
     principals(statement).iter().any(|p| p == "*")
 }
 
+/// Whether a condition operator is negated (`StringNotEquals`, `ForAnyValue:StringNotLike`,
+/// ...) or `Null`: such a condition does not limit a statement to an organization.
+fn negated(operator: &str) -> bool {
+    let operator = operator.to_ascii_lowercase();
+    operator.contains("not") || operator == "null"
+}
+
 /// The organization IDs and paths a statement's conditions limit it to.
 fn org_limits(statement: &Map<String, Value>) -> (Vec<String>, Vec<String>) {
     let mut ids = Vec::new();
     let mut paths = Vec::new();
     if let Some(Value::Object(operators)) = statement.get("Condition") {
-        for keys in operators.values() {
+        for (operator, keys) in operators {
+            if negated(operator) {
+                continue;
+            }
             if let Value::Object(keys) = keys {
                 for (key, values) in keys {
                     match key.to_ascii_lowercase().as_str() {
@@ -537,6 +547,25 @@ fn org_limits(statement: &Map<String, Value>) -> (Vec<String>, Vec<String>) {
         }
     }
     (ids, paths)
+}
+
+/// Whether a negated condition on `aws:PrincipalOrgID` leaves the members of `org` out of the
+/// statement, as in a "deny everyone outside the organization" guard.
+fn exempts_org(statement: &Map<String, Value>, org: Option<&str>) -> bool {
+    let (Some(org), Some(Value::Object(operators))) = (org, statement.get("Condition")) else {
+        return false;
+    };
+    operators
+        .iter()
+        .filter(|(operator, _)| negated(operator))
+        .any(|(_, keys)| {
+            keys.as_object().is_some_and(|keys| {
+                keys.iter().any(|(key, values)| {
+                    key.eq_ignore_ascii_case("aws:PrincipalOrgID")
+                        && string_list(Some(values)).iter().any(|v| glob(v, org))
+                })
+            })
+        })
 }
 
 /// Whether the statement's principal covers `account` (a member of `org`).
@@ -571,6 +600,7 @@ fn verdict(policy: &Value, action: &str, account: &str, org: Option<&str>) -> (b
             continue;
         }
         let deny_matches = effect(statement) == "Deny"
+            && !exempts_org(statement, org)
             && (covers_account(statement, account, org)
                 || is_open(statement) && org_limits(statement) == (vec![], vec![]));
         if deny_matches {

@@ -6,6 +6,7 @@
 
 pub mod checks;
 pub mod drift;
+pub mod graph;
 pub mod live;
 pub mod model;
 pub mod plan;

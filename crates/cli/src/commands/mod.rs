@@ -2,6 +2,7 @@ pub mod apply;
 pub mod check;
 pub mod drift;
 pub mod drill;
+pub mod graph;
 pub mod plan;
 pub mod schema;
 pub mod validate;

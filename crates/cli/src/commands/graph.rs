@@ -1,0 +1,52 @@
+use std::process::ExitCode;
+
+use anstream::print;
+use coffer_planner::graph;
+
+use super::{Connection, EXIT_FAILED, TopologyArg, load_topology, read_live};
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Mermaid,
+    Dot,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub topology: TopologyArg,
+    #[command(flatten)]
+    pub connection: Connection,
+    #[arg(long, value_enum, default_value = "mermaid")]
+    pub format: Format,
+    /// Mark broken copy edges from the live checks (AWS read now, as it will be after apply);
+    /// without it, from the topology alone.
+    #[arg(long)]
+    pub live: bool,
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    let Some((topology, diagnostics)) = load_topology(&args.topology) else {
+        return ExitCode::from(EXIT_FAILED);
+    };
+    let findings = if args.live {
+        let Some(live) = read_live(&topology, &args.connection) else {
+            return ExitCode::from(EXIT_FAILED);
+        };
+        coffer_planner::plan_checked(&topology, &diagnostics, &live).findings
+    } else {
+        // AWS as the file describes it: the plan from empty accounts, simulated.
+        coffer_planner::plan_checked(
+            &topology,
+            &diagnostics,
+            &coffer_planner::LiveState::default(),
+        )
+        .findings
+    };
+    let built = graph::build(&topology, &findings);
+    match args.format {
+        Format::Mermaid => print!("{}", graph::mermaid(&topology, &built)),
+        Format::Dot => print!("{}", graph::dot(&topology, &built)),
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,355 @@
+//! Topology diagrams: accounts and regions as groups; keys, vaults and plans as nodes; edges
+//! for "encrypts", "usable by", "backs up to", "copies to" and "allows copy from". Copy edges
+//! that fail a blocker check are drawn in red.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use coffer_spec::Topology;
+
+use crate::checks::{Finding, Severity};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeKind {
+    Encrypts,
+    UsableBy,
+    BacksUpTo,
+    CopiesTo,
+    AllowsCopyFrom,
+}
+
+impl EdgeKind {
+    fn label(self) -> &'static str {
+        match self {
+            EdgeKind::Encrypts => "encrypts",
+            EdgeKind::UsableBy => "usable by",
+            EdgeKind::BacksUpTo => "backs up to",
+            EdgeKind::CopiesTo => "copies to",
+            EdgeKind::AllowsCopyFrom => "allows copy from",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+    pub kind: EdgeKind,
+    /// Fails a blocker check.
+    pub broken: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    pub id: String,
+    pub label: String,
+    pub group: (String, String),
+}
+
+/// The diagram's content, independent of the output format.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Graph {
+    /// (account group id, label), each with its regions.
+    pub accounts: Vec<(String, String, Vec<String>)>,
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+}
+
+fn safe(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+fn account_node(name: &str) -> String {
+    format!("acct_{}", safe(name))
+}
+
+/// Builds the diagram; `findings` mark the copy edges that fail a blocker check.
+pub fn build(topology: &Topology, findings: &[Finding]) -> Graph {
+    let mut graph = Graph::default();
+    let broken: BTreeSet<(String, String)> = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Blocker)
+        .filter_map(|f| {
+            // Subjects of copy-edge findings contain `backup_plan.P rule R -> vault.D`.
+            let start = f.subject.find("backup_plan.")?;
+            let edge = &f.subject[start..];
+            let plan = edge
+                .strip_prefix("backup_plan.")?
+                .split(' ')
+                .next()?
+                .to_string();
+            let destination = edge
+                .split("-> vault.")
+                .nth(1)?
+                .trim_end_matches(')')
+                .split([' ', ')'])
+                .next()?
+                .to_string();
+            Some((plan, destination))
+        })
+        .collect();
+    for account in topology.accounts.values() {
+        graph.accounts.push((
+            account_node(account.name.as_str()),
+            format!("{} ({})", account.name, account.id),
+            account.regions.iter().cloned().collect(),
+        ));
+    }
+    for key in topology.keys.values() {
+        graph.nodes.push(Node {
+            id: format!("key_{}", safe(key.name.as_str())),
+            label: format!("key {}<br/>{}", key.name, key.alias),
+            group: (key.account.to_string(), key.region.clone()),
+        });
+        for user in &key.usable_by {
+            graph.edges.push(Edge {
+                from: format!("key_{}", safe(key.name.as_str())),
+                to: account_node(user.as_str()),
+                kind: EdgeKind::UsableBy,
+                broken: false,
+            });
+        }
+    }
+    for vault in topology.vaults.values() {
+        let id = format!("vault_{}", safe(vault.name.as_str()));
+        let lock = match &vault.lock {
+            Some(lock) if lock.is_compliance() => "<br/>compliance lock",
+            Some(_) => "<br/>governance lock",
+            None => "",
+        };
+        graph.nodes.push(Node {
+            id: id.clone(),
+            label: format!("vault {}{lock}", vault.vault_name),
+            group: (vault.account.to_string(), vault.region.clone()),
+        });
+        if let Some(key) = &vault.key {
+            graph.edges.push(Edge {
+                from: format!("key_{}", safe(key.as_str())),
+                to: id.clone(),
+                kind: EdgeKind::Encrypts,
+                broken: false,
+            });
+        }
+        if let Some(policy) = &vault.access_policy {
+            for source in &policy.allow_copy_from {
+                let from = topology
+                    .accounts
+                    .values()
+                    .find(|a| &a.id == source)
+                    .map_or_else(
+                        || format!("ext_{source}"),
+                        |a| account_node(a.name.as_str()),
+                    );
+                graph.edges.push(Edge {
+                    from: id.clone(),
+                    to: from,
+                    kind: EdgeKind::AllowsCopyFrom,
+                    broken: false,
+                });
+            }
+            if policy.organization_id.is_some() || !policy.org_paths.is_empty() {
+                graph.edges.push(Edge {
+                    from: id.clone(),
+                    to: "organization".into(),
+                    kind: EdgeKind::AllowsCopyFrom,
+                    broken: false,
+                });
+            }
+        }
+    }
+    for plan in topology.plans.values() {
+        let id = format!("plan_{}", safe(plan.name.as_str()));
+        graph.nodes.push(Node {
+            id: id.clone(),
+            label: format!("plan {}", plan.plan_name),
+            group: (plan.account.to_string(), plan.region.clone()),
+        });
+        let mut seen = BTreeSet::new();
+        for rule in &plan.rules {
+            let source = format!("vault_{}", safe(rule.vault.as_str()));
+            if seen.insert((source.clone(), EdgeKind::BacksUpTo as u8)) {
+                graph.edges.push(Edge {
+                    from: id.clone(),
+                    to: source.clone(),
+                    kind: EdgeKind::BacksUpTo,
+                    broken: false,
+                });
+            }
+            for copy in &rule.copy_to {
+                let to = format!("vault_{}", safe(copy.vault.as_str()));
+                let is_broken = broken.contains(&(plan.name.to_string(), copy.vault.to_string()));
+                graph.edges.push(Edge {
+                    from: source.clone(),
+                    to,
+                    kind: EdgeKind::CopiesTo,
+                    broken: is_broken,
+                });
+            }
+        }
+    }
+    graph.edges.dedup();
+    graph
+}
+
+fn region_group(account: &str, region: &str) -> String {
+    format!("{}_{}", account_node(account), safe(region))
+}
+
+/// Mermaid flowchart (renders on GitHub).
+pub fn mermaid(topology: &Topology, graph: &Graph) -> String {
+    let mut out = String::from("flowchart LR\n");
+    let external: BTreeSet<&String> = graph
+        .edges
+        .iter()
+        .map(|e| &e.to)
+        .filter(|t| t.starts_with("ext_"))
+        .collect();
+    if topology.organization.is_some() {
+        let org = topology.organization.as_ref().map_or("", |o| o.id.as_str());
+        let _ = writeln!(out, "  organization([\"organization {org}\"])");
+    }
+    for ext in external {
+        let _ = writeln!(
+            out,
+            "  {ext}([\"account {}\"])",
+            ext.trim_start_matches("ext_")
+        );
+    }
+    for (id, label, regions) in &graph.accounts {
+        let _ = writeln!(out, "  subgraph {id}[\"account {label}\"]");
+        let account = topology
+            .accounts
+            .values()
+            .find(|a| account_node(a.name.as_str()) == *id);
+        for region in regions {
+            let nodes: Vec<&Node> = graph
+                .nodes
+                .iter()
+                .filter(|n| {
+                    account.is_some_and(|a| n.group == (a.name.to_string(), region.clone()))
+                })
+                .collect();
+            if nodes.is_empty() {
+                continue;
+            }
+            let group = region_group(account.map_or("", |a| a.name.as_str()), region);
+            let _ = writeln!(out, "    subgraph {group}[\"{region}\"]");
+            for node in nodes {
+                let shape = if node.id.starts_with("vault_") {
+                    ("[(", ")]")
+                } else if node.id.starts_with("key_") {
+                    ("{{", "}}")
+                } else {
+                    ("[", "]")
+                };
+                let _ = writeln!(
+                    out,
+                    "      {}{}\"{}\"{}",
+                    node.id, shape.0, node.label, shape.1
+                );
+            }
+            let _ = writeln!(out, "    end");
+        }
+        let _ = writeln!(out, "  end");
+    }
+    let mut red = Vec::new();
+    for (index, edge) in graph.edges.iter().enumerate() {
+        let arrow = match edge.kind {
+            EdgeKind::UsableBy | EdgeKind::AllowsCopyFrom => "-.->",
+            EdgeKind::CopiesTo => "==>",
+            _ => "-->",
+        };
+        let _ = writeln!(
+            out,
+            "  {} {arrow}|{}| {}",
+            edge.from,
+            edge.kind.label(),
+            edge.to
+        );
+        if edge.broken {
+            red.push(index.to_string());
+        }
+    }
+    if !red.is_empty() {
+        let _ = writeln!(
+            out,
+            "  linkStyle {} stroke:#d00,stroke-width:3px,color:#d00",
+            red.join(",")
+        );
+    }
+    out
+}
+
+/// Graphviz DOT.
+pub fn dot(topology: &Topology, graph: &Graph) -> String {
+    let mut out = String::from(
+        "digraph coffer {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", fontsize=9];\n",
+    );
+    if let Some(org) = &topology.organization {
+        let _ = writeln!(
+            out,
+            "  organization [label=\"organization {}\", shape=oval];",
+            org.id
+        );
+    }
+    for (id, label, regions) in &graph.accounts {
+        let _ = writeln!(
+            out,
+            "  subgraph cluster_{id} {{\n    label=\"account {label}\";"
+        );
+        let _ = writeln!(out, "    {id} [label=\"(the account)\", shape=plaintext];");
+        let account = topology
+            .accounts
+            .values()
+            .find(|a| account_node(a.name.as_str()) == *id);
+        for region in regions {
+            let group = region_group(account.map_or("", |a| a.name.as_str()), region);
+            let _ = writeln!(
+                out,
+                "    subgraph cluster_{group} {{\n      label=\"{region}\";"
+            );
+            for node in graph.nodes.iter().filter(|n| {
+                account.is_some_and(|a| n.group == (a.name.to_string(), region.clone()))
+            }) {
+                let shape = if node.id.starts_with("vault_") {
+                    "cylinder"
+                } else if node.id.starts_with("key_") {
+                    "hexagon"
+                } else {
+                    "box"
+                };
+                let _ = writeln!(
+                    out,
+                    "      {} [label=\"{}\", shape={shape}];",
+                    node.id,
+                    node.label.replace("<br/>", "\\n")
+                );
+            }
+            let _ = writeln!(out, "    }}");
+        }
+        let _ = writeln!(out, "  }}");
+    }
+    for edge in &graph.edges {
+        let style = match edge.kind {
+            EdgeKind::UsableBy | EdgeKind::AllowsCopyFrom => "dashed",
+            EdgeKind::CopiesTo => "bold",
+            _ => "solid",
+        };
+        let color = if edge.broken {
+            ", color=red, fontcolor=red"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  {} -> {} [label=\"{}\", style={style}{color}];",
+            edge.from,
+            edge.to,
+            edge.kind.label()
+        );
+    }
+    out.push_str("}\n");
+    out
+}
