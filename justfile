@@ -7,7 +7,7 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 test: emulator-setup
     cargo build -p coffer --locked
     cargo test --workspace --all-targets --locked
-    emulator/.venv/bin/python -m pytest emulator/tests -q
+    emulator/.venv/bin/python -m pytest emulator/tests tests -q
 
 # Create the emulator's virtualenv (once; again when its requirements change).
 emulator-setup:

@@ -1,5 +1,8 @@
 """Fault injection (throttling, latency) and the per-account request log.
 
+Each log entry carries a ``request_key``: a hash of what the call asked for (see
+:func:`request_key`), so a client that sends the same call twice can be caught.
+
 Faults are keyed by operation. A key is one of, most specific first:
 ``"<service>:<Operation>"`` (e.g. ``"kms:DescribeKey"``), ``"<Operation>"``,
 ``"<service>:*"`` or ``"*"``; the first key present decides. ``throttle`` values are
@@ -8,14 +11,65 @@ served. Throttling decisions come from a ``random.Random(seed)``, so the same se
 calls gets the same decisions on every run.
 """
 
+import hashlib
+import json
 import random
 import threading
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 MAX_LOG_ENTRIES = 100_000
+
+# Query parameters of a presigned (query-string SigV4) request: they change with every
+# signature, so they are not part of what the call asks for.
+_SIGNATURE_PARAMETERS = frozenset(
+    {
+        "x-amz-algorithm",
+        "x-amz-credential",
+        "x-amz-date",
+        "x-amz-expires",
+        "x-amz-security-token",
+        "x-amz-signature",
+        "x-amz-signedheaders",
+    }
+)
+
+
+def request_key(
+    *,
+    account: str,
+    region: str,
+    service: str,
+    operation: str,
+    method: str,
+    path: str,
+    query: str,
+    body: bytes,
+) -> str:
+    """A stable hash of one call: the account and Region it acts in, the service and operation
+    (for JSON protocols the operation is only in the ``X-Amz-Target`` header, so ``POST /``
+    with ``{}`` would otherwise be the same call for KMS and Organizations), the HTTP method,
+    the path, the query string with its parameters sorted and the SigV4 ones left out, and the
+    raw body (JSON and query protocols carry no signature or date in the body). Headers are
+    left out: they hold the signature, the dates and SDK invocation IDs.
+
+    Two calls with the same key asked for exactly the same thing of the same account."""
+    parameters = sorted(
+        (name, value)
+        for name, value in parse_qsl(query, keep_blank_values=True)
+        if name.lower() not in _SIGNATURE_PARAMETERS
+    )
+    identity = json.dumps(
+        [account, region, service, operation, method.upper(), path, urlencode(parameters)],
+        separators=(",", ":"),
+    )
+    digest = hashlib.sha256(identity.encode())
+    digest.update(b"\n")
+    digest.update(body)
+    return digest.hexdigest()[:32]
 
 
 def _lookup(table: dict[str, float], service: str, operation: str) -> float:
@@ -87,7 +141,19 @@ class RequestLog:
         self._entries: deque[dict[str, Any]] = deque(maxlen=MAX_LOG_ENTRIES)
         self._seq = 0
 
-    def record(self, account: str, service: str, operation: str, region: str, status: int, throttled: bool) -> None:
+    def record(
+        self,
+        account: str,
+        service: str,
+        operation: str,
+        region: str,
+        status: int,
+        throttled: bool,
+        *,
+        method: str = "",
+        path: str = "",
+        request_key: str = "",
+    ) -> None:
         with self._lock:
             self._seq += 1
             self._entries.append(
@@ -100,6 +166,9 @@ class RequestLog:
                     "region": region,
                     "status": status,
                     "throttled": throttled,
+                    "method": method,
+                    "path": path,
+                    "request_key": request_key,
                 }
             )
 

@@ -8,7 +8,8 @@ For each request it:
    management account (passed to moto with its ``x-moto-account-id`` header, because
    ``MOTO_ACCOUNT_ID`` would also override assumed-role credentials);
 3. finishes backup/copy/restore jobs that are due, so every service sees their effects;
-4. applies injected latency and throttling, logs the call, then lets moto answer.
+4. applies injected latency and throttling, logs the call (with a ``request_key`` that tells
+   repeated calls apart, see ``faults.request_key``), then lets moto answer.
 """
 
 import threading
@@ -26,7 +27,7 @@ from . import admin, wire, world
 from .backup.backend import JobTiming
 from .backup.jobs import settle_due_jobs
 from .clock import CLOCK
-from .faults import FaultConfig, FaultInjector, RequestLog
+from .faults import FaultConfig, FaultInjector, RequestLog, request_key
 
 ADMIN_PREFIX = "/_coffer/"
 StartResponse = Callable[..., Any]
@@ -75,6 +76,19 @@ class Emulator:
             return self.moto(environ, start_response)
         account = environ.get("HTTP_X_MOTO_ACCOUNT_ID") or account_for_key(call.access_key)
         environ["HTTP_X_MOTO_ACCOUNT_ID"] = account
+        method = environ.get("REQUEST_METHOD", "")
+        path = environ.get("PATH_INFO", "")
+        key = request_key(
+            account=account,
+            region=call.region,
+            service=call.service,
+            operation=call.operation,
+            method=method,
+            path=path,
+            query=environ.get("QUERY_STRING", ""),
+            body=wire._read_body(environ),
+        )
+        logged = {"method": method, "path": path, "request_key": key}
         decision = self.faults.decide(call.service, call.operation)
         if decision.latency_seconds:
             time.sleep(decision.latency_seconds)
@@ -82,7 +96,7 @@ class Emulator:
         if decision.throttle:
             status, headers, body = wire.throttling_response(call)
             start_response(f"{status} Bad Request", headers)
-            self.requests.record(account, call.service, call.operation, call.region, status, True)
+            self.requests.record(account, call.service, call.operation, call.region, status, True, **logged)
             return [body]
         statuses: list[int] = []
 
@@ -91,7 +105,9 @@ class Emulator:
             return start_response(status, headers, exc_info)
 
         result = self.moto(environ, recording_start_response)
-        self.requests.record(account, call.service, call.operation, call.region, statuses[-1] if statuses else 0, False)
+        self.requests.record(
+            account, call.service, call.operation, call.region, statuses[-1] if statuses else 0, False, **logged
+        )
         return result
 
 

@@ -1,10 +1,11 @@
 """Fault injection (throttling in each protocol's wire shape, latency, seeded RNG) and the request log."""
 
+import importlib.util
 import time
 
 import pytest
 from botocore.exceptions import ClientError
-from support import BACKUP, MANAGEMENT, SOURCE, WORLDS
+from support import BACKUP, EMULATOR_DIR, MANAGEMENT, SOURCE, WORLDS
 
 CALLS = {
     # operation key -> (service, client call, expected error code); one per protocol family.
@@ -123,3 +124,70 @@ def test_assume_role_is_logged_for_the_calling_account(emu):
     emu.client("kms", BACKUP)  # AssumeRole with the management account's plain credentials
     (entry,) = emu.admin("GET", f"requests?account={MANAGEMENT}")["requests"]
     assert (entry["service"], entry["operation"]) == ("sts", "AssumeRole")
+
+
+def test_request_log_keys_tell_repeated_calls_apart(emu):
+    source_kms = emu.client("kms", SOURCE)
+    source_backup = emu.client("backup", SOURCE)
+    emu.admin("DELETE", "requests")
+    source_kms.describe_key(KeyId="alias/aws/rds")
+    source_kms.describe_key(KeyId="alias/aws/rds")  # the same call again
+    source_kms.list_keys()  # POST / with "{}" ...
+    source_kms.list_keys(Limit=5)  # ... other parameters
+    emu.client("organizations", SOURCE).list_roots()  # POST / with "{}": only the operation differs
+    emu.client("kms", BACKUP).describe_key(KeyId="alias/aws/rds")  # the same call in another account
+    source_backup.list_backup_vaults()
+    source_backup.list_backup_vaults()
+    source_backup.list_backup_vaults(MaxResults=5)  # restJson: the parameter is in the query string
+    source_backup.list_backup_plans(MaxResults=5, IncludeDeleted=True)
+    source_backup.list_backup_plans(IncludeDeleted=True, MaxResults=5)  # parameters in another order
+
+    entries = [e for e in emu.admin("GET", "requests")["requests"] if e["operation"] != "AssumeRole"]
+    assert [e["operation"] for e in entries] == [
+        "DescribeKey",
+        "DescribeKey",
+        "ListKeys",
+        "ListKeys",
+        "ListRoots",
+        "DescribeKey",
+        "ListBackupVaults",
+        "ListBackupVaults",
+        "ListBackupVaults",
+        "ListBackupPlans",
+        "ListBackupPlans",
+    ]
+    keys = [e["request_key"] for e in entries]
+    assert all(isinstance(k, str) and len(k) == 32 for k in keys), keys
+    describe, describe_again, list_keys, list_keys_limited, list_roots, other_account = keys[:6]
+    vaults, vaults_again, vaults_paged, plans, plans_reordered = keys[6:]
+    assert describe == describe_again
+    assert vaults == vaults_again
+    assert plans == plans_reordered
+    assert len({describe, list_keys, list_keys_limited, list_roots, other_account, vaults, vaults_paged, plans}) == 8
+    assert len(set(keys)) == 8
+
+    assert [(e["method"], e["path"]) for e in entries[:6]] == [("POST", "/")] * 6
+    assert (entries[6]["method"], entries[6]["path"]) == ("GET", "/backup-vaults/")
+    assert (entries[9]["method"], entries[9]["path"]) == ("GET", "/backup/plans/")
+    assert [e["account"] for e in entries].count(BACKUP) == 1
+
+
+def test_request_key_ignores_signatures_and_dates():
+    # faults.py needs only the standard library: load it on its own, without the server.
+    spec = importlib.util.spec_from_file_location("faults_under_test", EMULATOR_DIR / "coffer_emulator" / "faults.py")
+    assert spec is not None and spec.loader is not None
+    faults = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(faults)
+    request_key = faults.request_key
+
+    base = dict(account=SOURCE, region="eu-west-1", service="backup", operation="ListBackupVaults", method="GET")
+    plain = request_key(**base, path="/backup-vaults/", query="maxResults=5", body=b"")
+    presigned = request_key(
+        **base,
+        path="/backup-vaults/",
+        query="X-Amz-Date=20250101T000000Z&maxResults=5&X-Amz-Signature=abc&X-Amz-Credential=k%2F20250101",
+        body=b"",
+    )
+    assert plain == presigned
+    assert plain != request_key(**base, path="/backup-vaults/", query="maxResults=6", body=b"")
+    assert plain != request_key(**base, path="/backup-vaults/", query="maxResults=5", body=b"{}")

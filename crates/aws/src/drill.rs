@@ -327,9 +327,12 @@ pub async fn run(
         let copied = match end {
             Ok(arn) => arn,
             Err(message) => {
-                return Ok(
-                    finish_cleanup(fail(report, &stage, started, message), cleanup, options).await,
-                );
+                return Ok(finish_cleanup(
+                    fail(report, &stage, started, message),
+                    cleanup,
+                    options,
+                )
+                .await);
             }
         };
         report.stages.push(Stage {

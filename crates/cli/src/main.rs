@@ -3,9 +3,28 @@
 
 mod commands;
 
+/// Writes to standard output; a closed pipe (`coffer plan | head`) ends the output quietly
+/// instead of panicking. Colours are dropped when stdout is not a terminal or `NO_COLOR` is set.
+pub fn write_out(text: &str) {
+    use std::io::Write;
+    let mut stdout = anstream::stdout();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::write_out(&format!($($arg)*)) };
+}
+
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::write_out(&format!("{}\n", format!($($arg)*))) };
+}
+
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Coffer keeps an AWS cross-account backup topology in one YAML file and makes AWS match it.
 #[derive(Debug, Parser)]
@@ -33,6 +52,13 @@ enum Command {
     Drill(commands::drill::Args),
     /// Print the JSON Schema of the topology file format.
     Schema,
+    /// Print shell completions: `coffer completions bash > /etc/bash_completion.d/coffer`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `coffer man > coffer.1`.
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -46,13 +72,31 @@ fn main() -> ExitCode {
         Command::Drift(args) => commands::drift::run(&args),
         Command::Graph(args) => commands::graph::run(&args),
         Command::Schema => commands::schema::run(),
+        Command::Completions { shell } => {
+            let mut buffer = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "coffer", &mut buffer);
+            write_out(&String::from_utf8_lossy(&buffer));
+            ExitCode::SUCCESS
+        }
+        Command::Man => {
+            let mut buffer = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut buffer) {
+                Ok(()) => {
+                    write_out(&String::from_utf8_lossy(&buffer));
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("error: cannot render the man page: {err}");
+                    ExitCode::from(commands::EXIT_FAILED)
+                }
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_definition_is_consistent() {

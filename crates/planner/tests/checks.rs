@@ -36,6 +36,10 @@ const AWS_RDS_KEY: &str =
     "arn:aws:kms:eu-west-1:111222333444:key/0aws0rds-0000-0000-0000-000000000000";
 /// The seed's only copy edge.
 const EDGE: &str = "backup_plan.orders-daily rule daily -> vault.central";
+/// The subjects of source findings: the resource, on the copy edge.
+const ORDERS_EDGE: &str = "arn:aws:rds:eu-west-1:111222333444:db:orders (backup_plan.orders-daily rule daily -> vault.central)";
+const CLUSTER_EDGE: &str = "arn:aws:rds:eu-west-1:111222333444:cluster:orders-maz (backup_plan.orders-daily rule daily -> vault.central)";
+const DYNAMODB: &str = "arn:aws:dynamodb:eu-west-1:111222333444:table/orders";
 
 // ----- topologies -----
 
@@ -604,7 +608,7 @@ rows! {
             (topology, diagnostics, Some(state))
         },
         pass: || orders(|_| {}),
-        subject: "arn:aws:rds:eu-west-1:111222333444:db:orders (backup_plan.orders-daily rule daily -> vault.central)",
+        subject: ORDERS_EDGE,
         message: ["Disabled"];
 
     cb012_key_pending_deletion: "CB012", "the source key is pending deletion",
@@ -751,7 +755,7 @@ rows! {
             source.kms_key_arn = None;
         }),
         pass: || orders(|_| {}),
-        subject: "arn:aws:rds:eu-west-1:111222333444:db:orders (backup_plan.orders-daily rule daily -> vault.central)",
+        subject: ORDERS_EDGE,
         message: ["does not exist"];
 
     cb021_source_unencrypted: "CB021", "the orders database is not encrypted",
@@ -760,7 +764,7 @@ rows! {
             source.kms_key_arn = None;
         }),
         pass: || orders(|_| {}),
-        subject: "arn:aws:rds:eu-west-1:111222333444:db:orders (backup_plan.orders-daily rule daily -> vault.central)",
+        subject: ORDERS_EDGE,
         message: ["not encrypted"];
 
     cb022_source_aws_managed_key: "CB022", "the orders database is encrypted with `aws/rds`",
@@ -777,7 +781,7 @@ rows! {
             });
         }),
         pass: || orders(|_| {}),
-        subject: "arn:aws:rds:eu-west-1:111222333444:db:orders (backup_plan.orders-daily rule daily -> vault.central)",
+        subject: ORDERS_EDGE,
         message: [AWS_RDS_KEY, BACKUP];
 
     cb023_source_key_not_shared: "CB023", "the plan drops `usable_by: [backup]` from the orders database's key",
@@ -789,7 +793,7 @@ rows! {
             )
         },
         pass: || orders(|_| {}),
-        subject: "arn:aws:rds:eu-west-1:111222333444:db:orders (backup_plan.orders-daily rule daily -> vault.central)",
+        subject: ORDERS_EDGE,
         message: ["arn:aws:kms:eu-west-1:111222333444:key/key-0001", BACKUP];
 
     cb023_source_key_unreadable: "CB023", "the orders database's key is not in the state",
@@ -797,7 +801,7 @@ rows! {
             source.kms_key_arn = Some("arn:aws:kms:eu-west-1:111222333444:key/unknown".into());
         }),
         pass: || orders(|_| {}),
-        subject: "arn:aws:rds:eu-west-1:111222333444:db:orders (backup_plan.orders-daily rule daily -> vault.central)",
+        subject: ORDERS_EDGE,
         message: ["arn:aws:kms:eu-west-1:111222333444:key/unknown", "could not be read"];
 
     cb024_multi_az_cluster: "CB024", "the selected cluster is a Multi-AZ DB cluster",
@@ -805,18 +809,18 @@ rows! {
             source.multi_az_cluster = true;
         }),
         pass: || with_source(&cluster_seed(), ORDERS_CLUSTER, "rds-cluster", |_| {}),
-        subject: "arn:aws:rds:eu-west-1:111222333444:cluster:orders-maz (backup_plan.orders-daily rule daily -> vault.central)",
+        subject: CLUSTER_EDGE,
         message: ["Multi-AZ"];
 
     cb025_unchecked_resources: "CB025", "the selection names a DynamoDB table and selects by tag",
         fail: || file(&edit(
             SEED,
-            "          - arn:aws:rds:eu-west-1:111222333444:db:orders\n",
-            "          - arn:aws:rds:eu-west-1:111222333444:db:orders\n          - arn:aws:dynamodb:eu-west-1:111222333444:table/orders\n        tags:\n          backup: daily\n",
+            "        resources:\n",
+            &format!("        tags:\n          backup: daily\n        resources:\n          - {DYNAMODB}\n"),
         )),
         pass: || file(SEED),
         subject: "selection.orders-daily.orders-db",
-        message: ["`arn:aws:dynamodb:eu-west-1:111222333444:table/orders`", "tags"];
+        message: ["`arn:aws:dynamodb:eu-west-1:111222333444:table/orders`", "resources selected by tags"];
 
     cb026_no_copy_back: "CB026", "the source vault does not let the backup account copy back",
         fail: || file(&edit(
@@ -940,8 +944,14 @@ fn plan_checked_reports_the_source_key_losing_the_destination() {
     let before = before.expect("live");
     let (topology, diagnostics) = load(&edit(SEED, "    usable_by: [backup]\n", ""));
     let planned = plan_checked(&topology, &diagnostics, &before);
-    let ids: Vec<&str> = planned.findings.iter().map(|f| f.check.as_str()).collect();
-    assert!(ids.contains(&"CB023"), "{}", listing(&planned.findings));
+    assert!(
+        planned
+            .findings
+            .iter()
+            .any(|f| f.check == "CB023" && f.subject == ORDERS_EDGE && f.message.contains(BACKUP)),
+        "{}",
+        listing(&planned.findings)
+    );
     // The seed as it is keeps the key shared: nothing to report.
     let (topology, diagnostics) = load(SEED);
     let planned = plan_checked(&topology, &diagnostics, &before);

@@ -6,6 +6,7 @@ handlers (tags, report plans) keep working on the same state.
 """
 
 import re
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -41,6 +42,12 @@ DEFAULT_GLOBAL_SETTINGS = {
     "isMpaEnabled": "false",
     "isDelegatedAdministratorEnabled": "false",
 }
+
+
+# The server is threaded: a vault name's existence check and the vault's creation must be one
+# step, or two concurrent CreateBackupVault calls for one name both succeed (AWS lets exactly
+# one of them create it; the other gets AlreadyExistsException).
+_CREATE_VAULT_LOCK = threading.Lock()
 
 
 class JobTiming:
@@ -81,22 +88,23 @@ class CofferBackupBackend(BackupBackend):
         """
         if not VAULT_NAME.match(backup_vault_name or ""):
             raise InvalidParameterValue(f"Invalid backup vault name: {backup_vault_name}")
-        existing = self.vaults.get(backup_vault_name)
-        if existing is not None:
-            if creator_request_id and creator_request_id == existing.creator_request_id:
-                return existing
-            raise AlreadyExists("Backup vault with the same name already exists")
-        vault = Vault(
-            self.account_id,
-            self.region_name,
-            backup_vault_name,
-            self._vault_key_arn(encryption_key_arn),
-            creator_request_id,
-        )
-        self.vaults[backup_vault_name] = vault
-        if backup_vault_tags:
-            self.tag_resource(vault.backup_vault_arn, backup_vault_tags)
-        return vault
+        with _CREATE_VAULT_LOCK:
+            existing = self.vaults.get(backup_vault_name)
+            if existing is not None:
+                if creator_request_id and creator_request_id == existing.creator_request_id:
+                    return existing
+                raise AlreadyExists("Backup vault with the same name already exists")
+            vault = Vault(
+                self.account_id,
+                self.region_name,
+                backup_vault_name,
+                self._vault_key_arn(encryption_key_arn),
+                creator_request_id,
+            )
+            self.vaults[backup_vault_name] = vault
+            if backup_vault_tags:
+                self.tag_resource(vault.backup_vault_arn, backup_vault_tags)
+            return vault
 
     def _vault_key_arn(self, encryption_key_arn: str | None) -> str:
         if not encryption_key_arn:

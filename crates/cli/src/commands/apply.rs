@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anstream::{eprintln, print, println};
+use anstream::eprintln;
 use coffer_apply::{Event, FaultInjector, Options, Report, preflight};
 use coffer_aws::SdkExecutor;
 use coffer_aws::lock::ApplyLock;
@@ -188,7 +188,7 @@ async fn apply_locked(
             saved
         }
         None => {
-            print!("{}", render::text(&fresh, true));
+            crate::out!("{}", render::text(&fresh, true));
             fresh
         }
     };
@@ -227,9 +227,9 @@ async fn apply_locked(
             .filter(|c| c.action == Action::Delete)
             .count();
         if skipped > 0 {
-            println!("Nothing to apply; {skipped} deletions wait for --allow-delete.");
+            crate::outln!("Nothing to apply; {skipped} deletions wait for --allow-delete.");
         } else {
-            println!("No changes to apply.");
+            crate::outln!("No changes to apply.");
         }
         return ExitCode::SUCCESS;
     }
@@ -240,11 +240,11 @@ async fn apply_locked(
                 "review the plan above and pass --auto-approve, or save it with `coffer plan --out` and apply the file",
             );
         }
-        print!("\nApply these {runnable} calls? Only `yes` is accepted: ");
+        crate::out!("\nApply these {runnable} calls? Only `yes` is accepted: ");
         let _ = std::io::stdout().flush();
         let mut answer = String::new();
         if std::io::stdin().read_line(&mut answer).is_err() || answer.trim() != "yes" {
-            println!("Apply cancelled; nothing was changed.");
+            crate::outln!("Apply cancelled; nothing was changed.");
             return ExitCode::from(EXIT_FAILED);
         }
     }
@@ -323,7 +323,7 @@ async fn run_steps(plan: &Plan, sessions: &coffer_aws::Sessions, options: &Optio
 
 fn summarize(plan: &Plan, report: &Report) -> ExitCode {
     if report.ok() {
-        println!(
+        crate::outln!(
             "Apply complete: {} calls made, {} skipped.",
             report.succeeded.len(),
             report.skipped.len()

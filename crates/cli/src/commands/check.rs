@@ -1,6 +1,5 @@
 use std::process::ExitCode;
 
-use anstream::print;
 use coffer_planner::checks::{self, Finding, Severity};
 use serde::Serialize;
 
@@ -48,7 +47,7 @@ struct Report<'a> {
 
 pub fn run(args: &Args) -> ExitCode {
     if args.list {
-        print!("{}", checks::catalog_markdown());
+        crate::out!("{}", checks::catalog_markdown());
         return ExitCode::SUCCESS;
     }
     let Some((topology, diagnostics)) = load_topology(&args.topology) else {
@@ -80,33 +79,44 @@ pub fn run(args: &Args) -> ExitCode {
                 mode,
                 findings: &findings,
             };
-            print!(
+            crate::out!(
                 "{}\n",
                 serde_json::to_string_pretty(&report).unwrap_or_default()
             );
         }
         Format::Markdown => {
-            print!("### Coffer checks: `{}` ({mode})\n\n", topology.name);
+            crate::out!("### Coffer checks: `{}` ({mode})\n\n", topology.name);
             if findings.is_empty() {
-                print!("No findings.\n");
+                crate::out!("No findings.\n");
             } else {
-                print!("| severity | check | subject | finding | fix |\n|---|---|---|---|---|\n");
+                crate::out!(
+                    "| severity | check | subject | finding | fix |\n|---|---|---|---|---|\n"
+                );
                 for f in &findings {
-                    print!(
+                    crate::out!(
                         "| {} | {} | `{}` | {} | {} |\n",
-                        f.severity, f.check, f.subject, f.message, f.fix
+                        f.severity,
+                        f.check,
+                        f.subject,
+                        f.message,
+                        f.fix
                     );
                 }
             }
         }
         Format::Text => {
             if findings.is_empty() {
-                print!("No findings ({mode} checks of `{}`).\n", topology.name);
+                crate::out!("No findings ({mode} checks of `{}`).\n", topology.name);
             }
             for f in &findings {
-                print!(
+                crate::out!(
                     "{} {} {}: {}\n    {}\n    fix: {}\n",
-                    f.severity, f.check, f.subject, f.message, f.title, f.fix
+                    f.severity,
+                    f.check,
+                    f.subject,
+                    f.message,
+                    f.title,
+                    f.fix
                 );
             }
         }

@@ -1,6 +1,5 @@
 use std::process::ExitCode;
 
-use anstream::print;
 use coffer_planner::checks::Severity;
 use coffer_planner::drift;
 
@@ -38,9 +37,9 @@ pub fn run(args: &Args) -> ExitCode {
     };
     let report = drift::report(&coffer_planner::plan(&topology, &live));
     match args.format {
-        Format::Text => print!("{}", drift::text(&report)),
-        Format::Markdown => print!("{}", drift::markdown(&report)),
-        Format::Json => print!(
+        Format::Text => crate::out!("{}", drift::text(&report)),
+        Format::Markdown => crate::out!("{}", drift::markdown(&report)),
+        Format::Json => crate::out!(
             "{}\n",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         ),

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anstream::{eprintln, print};
+use anstream::eprintln;
 use coffer_aws::drill::{DrillOptions, DrillReport};
 use coffer_planner::checks::{self, Severity};
 
@@ -81,11 +81,11 @@ pub fn run(args: &Args) -> ExitCode {
         }
     };
     match args.format {
-        Format::Json => print!(
+        Format::Json => crate::out!(
             "{}\n",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         ),
-        Format::Text => print!("{}", text(&report)),
+        Format::Text => crate::out!("{}", text(&report)),
     }
     if report.ok {
         ExitCode::SUCCESS

@@ -1,6 +1,5 @@
 use std::process::ExitCode;
 
-use anstream::print;
 use coffer_planner::graph;
 
 use super::{Connection, EXIT_FAILED, TopologyArg, load_topology, read_live};
@@ -45,8 +44,8 @@ pub fn run(args: &Args) -> ExitCode {
     };
     let built = graph::build(&topology, &findings);
     match args.format {
-        Format::Mermaid => print!("{}", graph::mermaid(&topology, &built)),
-        Format::Dot => print!("{}", graph::dot(&topology, &built)),
+        Format::Mermaid => crate::out!("{}", graph::mermaid(&topology, &built)),
+        Format::Dot => crate::out!("{}", graph::dot(&topology, &built)),
     }
     ExitCode::SUCCESS
 }

@@ -2,7 +2,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anstream::{eprintln, print};
+use anstream::eprintln;
 use coffer_planner::render;
 
 use super::{Connection, EXIT_FAILED, TopologyArg, load_topology, read_live};
@@ -56,9 +56,9 @@ pub fn run(args: &Args) -> ExitCode {
     }
     let plan = coffer_planner::plan_checked(&topology, &diagnostics, &live);
     match args.format {
-        Format::Text => print!("{}", render::text(&plan, true)),
-        Format::Markdown => print!("{}", render::markdown(&plan)),
-        Format::Json => print!("{}", render::json(&plan)),
+        Format::Text => crate::out!("{}", render::text(&plan, true)),
+        Format::Markdown => crate::out!("{}", render::markdown(&plan)),
+        Format::Json => crate::out!("{}", render::json(&plan)),
     }
     let _ = std::io::stdout().flush();
     if let Some(out) = &args.out {

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
 pub fn run() -> ExitCode {
-    print!("{}", coffer_spec::json_schema());
+    crate::out!("{}", coffer_spec::json_schema());
     ExitCode::SUCCESS
 }

@@ -1,7 +1,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use anstream::{eprint, println};
+use anstream::eprint;
 use anstyle::{AnsiColor, Style};
 
 use super::{EXIT_FAILED, TopologyArg};
@@ -31,7 +31,7 @@ pub fn run(args: &Args) -> ExitCode {
     let warnings = loaded.diagnostics.warnings().count();
     match &loaded.topology {
         Some(topology) if errors == 0 => {
-            println!(
+            crate::outln!(
                 "{shown}: valid topology `{}`: {} accounts, {} keys, {} vaults, {} backup plans ({warnings} warnings)",
                 topology.name,
                 topology.accounts.len(),
