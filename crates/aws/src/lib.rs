@@ -4,6 +4,7 @@
 pub mod drill;
 pub mod error;
 pub mod execute;
+pub mod iam;
 pub mod lock;
 pub mod read;
 pub mod session;

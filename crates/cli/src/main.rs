@@ -40,8 +40,6 @@ enum Command {
     Validate(commands::validate::Args),
     /// Read every account the topology names and show what would change to make AWS match it.
     Plan(commands::plan::Args),
-    /// Draw the topology: accounts, regions, keys, vaults, plans and copy edges (Mermaid or DOT).
-    Graph(commands::graph::Args),
     /// Make AWS match the topology: plan and confirm, or apply a saved plan.
     Apply(commands::apply::Args),
     /// Run the checks catalog: will every copy edge work? Static, or against AWS with --live.
@@ -50,6 +48,10 @@ enum Command {
     Drift(commands::drift::Args),
     /// Prove the setup works: back up, copy to every destination, restore there, verify, clean up.
     Drill(commands::drill::Args),
+    /// Draw the topology: accounts, regions, keys, vaults, plans and copy edges (Mermaid or DOT).
+    Graph(commands::graph::Args),
+    /// Print the least-privilege IAM policy the role in each account needs.
+    IamPolicy(commands::iam_policy::Args),
     /// Print the JSON Schema of the topology file format.
     Schema,
     /// Print shell completions: `coffer completions bash > /etc/bash_completion.d/coffer`.
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
         Command::Drill(args) => commands::drill::run(&args),
         Command::Drift(args) => commands::drift::run(&args),
         Command::Graph(args) => commands::graph::run(&args),
+        Command::IamPolicy(args) => commands::iam_policy::run(&args),
         Command::Schema => commands::schema::run(),
         Command::Completions { shell } => {
             let mut buffer = Vec::new();

@@ -3,6 +3,7 @@ pub mod check;
 pub mod drift;
 pub mod drill;
 pub mod graph;
+pub mod iam_policy;
 pub mod plan;
 pub mod schema;
 pub mod validate;
