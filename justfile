@@ -30,6 +30,10 @@ schema:
 docs:
     cargo run -q -p coffer -- check --list > docs/checks.md
 
+# The main job on the local emulator: validate, plan, apply, plan, drift, drill.
+demo:
+    bash scripts/demo.sh
+
 # Build the coffer binary.
 build:
     cargo build -p coffer --locked
