@@ -34,6 +34,9 @@ pub struct ConnectOptions {
     pub sts_region: Option<String>,
     /// Maximum attempts per call (throttling and transient errors are retried with backoff).
     pub max_attempts: Option<u32>,
+    /// Assume this role (name, optionally with a path) in every account instead of the
+    /// topology's.
+    pub role_name: Option<String>,
 }
 
 /// The clients of one account in one region.
@@ -154,6 +157,10 @@ impl Sessions {
 
         let mut accounts = BTreeMap::new();
         for account in topology.accounts.values() {
+            let mut account = account.clone();
+            if let Some(role) = &options.role_name {
+                account.role_arn = format!("arn:aws:iam::{}:role/{role}", account.id);
+            }
             let mut builder = AssumeRoleProvider::builder(account.role_arn.clone())
                 .session_name(format!("coffer-{}", topology.name))
                 .region(Region::new(sts_region.clone()))
@@ -169,7 +176,7 @@ impl Sessions {
             accounts.insert(
                 account.id.clone(),
                 Arc::new(AccountSession {
-                    account: account.clone(),
+                    account,
                     config,
                     clients: Mutex::new(BTreeMap::new()),
                 }),
@@ -186,5 +193,42 @@ impl Sessions {
 
     pub fn all(&self) -> impl Iterator<Item = &Arc<AccountSession>> {
         self.accounts.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED: &str = include_str!("../../../examples/seed/topology.yaml");
+
+    #[tokio::test]
+    async fn sessions_assume_the_topology_role_or_the_override() {
+        let topology = coffer_spec::load_str(SEED).topology.expect("seed loads");
+        let options = ConnectOptions {
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+            ..Default::default()
+        };
+        let sessions = Sessions::connect(&topology, &options).await;
+        let source = sessions.account("111222333444").expect("source session");
+        assert_eq!(
+            source.account.role_arn,
+            "arn:aws:iam::111222333444:role/CofferDeployRole"
+        );
+
+        let read_only = ConnectOptions {
+            role_name: Some("ops/CofferReadRole".into()),
+            ..options
+        };
+        let sessions = Sessions::connect(&topology, &read_only).await;
+        let ids: Vec<String> = sessions.all().map(|s| s.account.role_arn.clone()).collect();
+        assert_eq!(
+            ids,
+            vec![
+                "arn:aws:iam::100200300400:role/ops/CofferReadRole",
+                "arn:aws:iam::111222333444:role/ops/CofferReadRole",
+                "arn:aws:iam::666777888999:role/ops/CofferReadRole",
+            ]
+        );
     }
 }

@@ -116,10 +116,7 @@ async fn apply(
     diagnostics: &Diagnostics,
     saved: Option<Plan>,
 ) -> ExitCode {
-    let options = coffer_aws::ConnectOptions {
-        endpoint_url: args.connection.endpoint_url.clone(),
-        ..Default::default()
-    };
+    let options = args.connection.options();
     let sessions = coffer_aws::Sessions::connect(topology, &options).await;
     let lock = match ApplyLock::acquire(topology, &sessions, Duration::from_secs(args.lock_timeout))
         .await
@@ -185,7 +182,16 @@ async fn apply_locked(
                     "review and apply a new plan: `coffer plan --out PLAN.json`",
                 );
             }
-            saved
+            // Same file, same AWS: this Coffer computes the same plan. A plan file whose changes
+            // or steps differ was edited (or made by another Coffer version); only the plan
+            // Coffer computes now is ever executed.
+            if saved.changes != fresh.changes || saved.steps != fresh.steps {
+                return refuse(
+                    "the plan file's changes or steps differ from the plan of this topology and AWS, although both are unchanged: the file was edited or made by another version of Coffer",
+                    "make the plan again with this Coffer: `coffer plan --out PLAN.json`",
+                );
+            }
+            fresh
         }
         None => {
             crate::out!("{}", render::text(&fresh, true));

@@ -49,10 +49,7 @@ pub fn run(args: &Args) -> ExitCode {
         poll_interval: Duration::from_secs_f64(args.poll_seconds.max(0.05)),
         ..DrillOptions::default()
     };
-    let connect = coffer_aws::ConnectOptions {
-        endpoint_url: args.connection.endpoint_url.clone(),
-        ..Default::default()
-    };
+    let connect = args.connection.options();
     let result = rt.block_on(async {
         let sessions = coffer_aws::Sessions::connect(&topology, &connect).await;
         let mut report = coffer_aws::drill::run(&topology, &sessions, &options).await?;

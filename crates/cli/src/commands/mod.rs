@@ -37,6 +37,20 @@ pub struct Connection {
     /// How many AWS calls may be in flight at once.
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub concurrency: usize,
+    /// Assume this role (a name, optionally with a path) in every account instead of the
+    /// topology's, e.g. a read-only role for plan and drift (`coffer iam-policy --mode plan`).
+    #[arg(long, value_name = "NAME", env = "COFFER_ROLE")]
+    pub role: Option<String>,
+}
+
+impl Connection {
+    pub fn options(&self) -> coffer_aws::ConnectOptions {
+        coffer_aws::ConnectOptions {
+            endpoint_url: self.endpoint_url.clone(),
+            role_name: self.role.clone(),
+            ..Default::default()
+        }
+    }
 }
 
 /// Exit status 1: the command failed (bad input or an error while running).
@@ -85,10 +99,7 @@ pub fn runtime() -> Option<tokio::runtime::Runtime> {
 /// Reads the live state of everything the topology scopes; prints failures. `None` on errors.
 pub fn read_live(topology: &Topology, connection: &Connection) -> Option<LiveState> {
     let rt = runtime()?;
-    let options = coffer_aws::ConnectOptions {
-        endpoint_url: connection.endpoint_url.clone(),
-        ..Default::default()
-    };
+    let options = connection.options();
     let result = rt.block_on(async {
         let sessions = coffer_aws::Sessions::connect(topology, &options).await;
         coffer_aws::read(topology, &sessions, connection.concurrency).await

