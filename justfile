@@ -26,9 +26,10 @@ lint:
 schema:
     cargo run -q -p coffer -- schema > schemas/topology.schema.json
 
-# Regenerate the generated docs (the checks catalog).
+# Regenerate the generated docs (the checks catalog and the topology file reference).
 docs:
     cargo run -q -p coffer -- check --list > docs/checks.md
+    cargo run -q -p coffer -- schema --markdown > docs/topology.md
 
 # The main job on the local emulator: validate, plan, apply, plan, drift, drill.
 demo:

@@ -13,6 +13,9 @@
 4. KMS: ``EnableKeyRotation`` keeps ``RotationPeriodInDays`` (90-2560, default 365) and
    ``GetKeyRotationStatus`` returns it while rotation is on, as KMS does; moto drops it.
    [source: BOTO-KMS EnableKeyRotation, GetKeyRotationStatus]
+5. KMS: ``ScheduleKeyDeletion``, ``CancelKeyDeletion``, ``EnableKey`` and ``DisableKey`` accept
+   a key ARN as well as a key ID, as KMS does; moto looks the ARN up as an ID and fails with
+   HTTP 500. [source: BOTO-KMS ScheduleKeyDeletion.KeyId, CancelKeyDeletion.KeyId, EnableKey.KeyId]
 """
 
 import json
@@ -45,7 +48,20 @@ def install() -> None:
     DBInstance.kms_key_id = property(_db_instance_key_getter(original.fget), original.fset)  # type: ignore[method-assign,assignment]
     KmsResponse.enable_key_rotation = _enable_key_rotation  # type: ignore[method-assign]
     KmsResponse.get_key_rotation_status = _get_key_rotation_status  # type: ignore[method-assign]
+    _accept_key_arns(KmsBackend, "schedule_key_deletion")
+    _accept_key_arns(KmsBackend, "cancel_key_deletion")
+    _accept_key_arns(KmsBackend, "enable_key")
+    _accept_key_arns(KmsBackend, "disable_key")
     _installed = True
+
+
+def _accept_key_arns(backend: type, method: str) -> None:
+    original = getattr(backend, method)
+
+    def with_key_id(self: KmsBackend, key_id: str, *args: Any, **kwargs: Any) -> Any:
+        return original(self, self.get_key_id(key_id), *args, **kwargs)
+
+    setattr(backend, method, with_key_id)
 
 
 ROTATION_PERIOD_ATTRIBUTE = "coffer_rotation_period_days"

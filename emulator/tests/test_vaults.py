@@ -233,3 +233,17 @@ def test_recovery_point_listing_and_description(emu):
     with pytest.raises(ClientError) as excinfo:
         backup.describe_recovery_point(BackupVaultName="local", RecoveryPointArn=job["RecoveryPointArn"] + "x")
     assert _error(excinfo)["Code"] == "ResourceNotFoundException"
+
+
+def test_key_state_calls_take_key_arns(emu):
+    """KMS takes a key ARN wherever it takes a key ID; Coffer passes ARNs."""
+    kms = emu.client("kms", "111222333444")
+    arn = kms.create_key(Description="by arn")["KeyMetadata"]["Arn"]
+    kms.schedule_key_deletion(KeyId=arn, PendingWindowInDays=7)
+    assert kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    kms.cancel_key_deletion(KeyId=arn)
+    assert kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"] == "Disabled"
+    kms.enable_key(KeyId=arn)
+    assert kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"] == "Enabled"
+    kms.disable_key(KeyId=arn)
+    assert kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"] == "Disabled"

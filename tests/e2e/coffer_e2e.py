@@ -113,9 +113,16 @@ class Coffer:
             *args,
         ]
 
-    def run(self, subcommand: str, *args: str, env: dict[str, str] | None = None, timeout: float = 180) -> Result:
+    def run(
+        self,
+        subcommand: str,
+        *args: str,
+        env: dict[str, str] | None = None,
+        timeout: float = 180,
+        topology: Path = TOPOLOGY,
+    ) -> Result:
         completed = subprocess.run(
-            self.command(subcommand, *args),
+            self.command(subcommand, *args, topology=topology),
             cwd=REPO,
             env={**self.env, **(env or {})},
             stdin=subprocess.DEVNULL,
@@ -144,8 +151,8 @@ class Coffer:
         assert result.code in (0, 2), result
         return result, result.json()
 
-    def apply(self, *args: str, env: dict[str, str] | None = None) -> Result:
-        return self.run("apply", "--auto-approve", *args, env=env)
+    def apply(self, *args: str, env: dict[str, str] | None = None, topology: Path = TOPOLOGY) -> Result:
+        return self.run("apply", "--auto-approve", *args, env=env, topology=topology)
 
     def assert_converged(self) -> None:
         result = self.plan()
@@ -444,3 +451,18 @@ def allowed_actions(policy: dict[str, Any], principal: str) -> set[str]:
             listed = statement.get("Action", [])
             actions.update([listed] if isinstance(listed, str) else listed)
     return actions
+
+
+# ------------------------------------------------------------------ topology variants
+
+
+def topology_variant(directory: Path, name: str, *replacements: tuple[str, str]) -> Path:
+    """Writes examples/seed/topology.yaml with each (old, new) text replaced, exactly once
+    each, to ``directory/name.yaml`` and returns its path."""
+    text = TOPOLOGY.read_text()
+    for old, new in replacements:
+        assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {TOPOLOGY}"
+        text = text.replace(old, new)
+    path = directory / f"{name}.yaml"
+    path.write_text(text)
+    return path

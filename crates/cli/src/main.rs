@@ -52,8 +52,8 @@ enum Command {
     Graph(commands::graph::Args),
     /// Print the least-privilege IAM policy the role in each account needs.
     IamPolicy(commands::iam_policy::Args),
-    /// Print the JSON Schema of the topology file format.
-    Schema,
+    /// Print the JSON Schema of the topology file format (or, with --markdown, its reference).
+    Schema(commands::schema::Args),
     /// Print shell completions: `coffer completions bash > /etc/bash_completion.d/coffer`.
     Completions {
         #[arg(value_enum)]
@@ -74,7 +74,7 @@ fn main() -> ExitCode {
         Command::Drift(args) => commands::drift::run(&args),
         Command::Graph(args) => commands::graph::run(&args),
         Command::IamPolicy(args) => commands::iam_policy::run(&args),
-        Command::Schema => commands::schema::run(),
+        Command::Schema(args) => commands::schema::run(&args),
         Command::Completions { shell } => {
             let mut buffer = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "coffer", &mut buffer);

@@ -370,6 +370,30 @@ pub const CATALOG: &[Check] = &[
     ),
 ];
 
+/// Live checks that also run on the topology alone: from the validator's diagnostics, or on
+/// the policies Coffer would write.
+pub const ALSO_STATIC: &[&str] = &[
+    id::CROSS_ACCOUNT_BACKUP_ENABLED,
+    id::DESTINATION_ALLOWS_SOURCE,
+    id::VAULT_POLICY_NO_OPEN_PRINCIPAL,
+    id::VAULT_POLICY_NO_WILDCARD_ACTION,
+    id::VAULT_POLICY_NO_FOREIGN_DELETE,
+    id::NO_ORPHANED_PRINCIPALS,
+    id::COPY_LIFECYCLE_IN_LOCK,
+    id::BACKUP_LIFECYCLE_IN_LOCK,
+    id::KEY_ROTATION_ON,
+    id::KEY_NO_OPEN_PRINCIPAL,
+    id::KEY_STAYS_MANAGEABLE,
+];
+
+fn kind(check: &Check) -> &'static str {
+    match (check.live, ALSO_STATIC.contains(&check.id)) {
+        (true, true) => "static and live",
+        (true, false) => "live",
+        (false, _) => "static",
+    }
+}
+
 pub fn find(check_id: &str) -> Option<&'static Check> {
     CATALOG.iter().find(|c| c.id == check_id)
 }
@@ -1293,7 +1317,7 @@ pub fn catalog_markdown() -> String {
             "| {} | {} | {} | {} |\n",
             check.id,
             check.severity,
-            if check.live { "live" } else { "static" },
+            kind(check),
             check.title
         ));
     }
@@ -1303,7 +1327,7 @@ pub fn catalog_markdown() -> String {
             check.id,
             check.title,
             check.severity,
-            if check.live { "live" } else { "static" },
+            kind(check),
             check.rationale,
             check.fix,
             check.source

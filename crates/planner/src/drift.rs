@@ -265,7 +265,13 @@ pub fn report(plan: &Plan) -> DriftReport {
                 status,
                 severity,
                 risk,
-                fields: change.fields.clone(),
+                // A missing or extra resource differs as a whole, not field by field.
+                fields: change
+                    .fields
+                    .iter()
+                    .filter(|f| !f.path.is_empty())
+                    .cloned()
+                    .collect(),
             });
         }
     }

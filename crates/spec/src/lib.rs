@@ -13,6 +13,7 @@ pub mod codes;
 pub mod diag;
 pub mod format;
 mod load;
+pub mod reference;
 mod resolve;
 pub mod topology;
 pub mod yaml;

@@ -17,7 +17,11 @@ fn check_outcome(text: &str) {
         "loading took {elapsed:?} for {text:?}"
     );
     match &loaded.topology {
-        Some(_) => assert!(!loaded.diagnostics.has_errors()),
+        // Errors that are catalog checks (copy-chain failures AWS accepts) still load.
+        Some(_) => assert!(
+            !loaded.diagnostics.has_blocking_errors(),
+            "a topology despite blocking errors for {text:?}"
+        ),
         None => {
             assert!(
                 loaded.diagnostics.has_errors(),
