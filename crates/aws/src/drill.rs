@@ -172,7 +172,15 @@ fn role_arn(account_id: &str, role: &str) -> String {
     format!("arn:aws:iam::{account_id}:role/{role}")
 }
 
-/// Runs the drill.
+/// What the drill created, to clean up.
+#[derive(Default)]
+struct Created {
+    recovery_points: Vec<(RegionClients, String, String)>,
+    databases: Vec<(RegionClients, String)>,
+}
+
+/// Runs the drill. AWS errors after the first job started end the drill as a failed stage;
+/// whatever it created is still cleaned up.
 pub async fn run(
     topology: &Topology,
     sessions: &Sessions,
@@ -189,11 +197,6 @@ pub async fn run(
         .ok_or_else(|| DrillError::Setup(format!("no session for account {source_id}")))?;
     let source = source_session.region(&plan.region).await;
     let call = |name: &str| Call::new(&source_session.account, &plan.region, name);
-    let job_role = plan
-        .selections
-        .first()
-        .map(|s| s.role_arn.clone())
-        .unwrap_or_else(|| role_arn(&source_id, coffer_spec::aws::SERVICE_DEFAULT_ROLE));
     let mut report = DrillReport {
         format_version: 1,
         topology: topology.name.clone(),
@@ -212,155 +215,61 @@ pub async fn run(
         failure: None,
         predicted_by: Vec::new(),
     };
-    let token = format!("coffer-drill-{}", now_secs());
-    let mut cleanup: Vec<(RegionClients, String, String)> = Vec::new();
-
-    // Backup.
-    let started = Instant::now();
-    let job = source
-        .backup
-        .start_backup_job()
-        .backup_vault_name(&source_vault.vault_name)
-        .resource_arn(&resource)
-        .iam_role_arn(&job_role)
-        .idempotency_token(&token)
-        .send()
-        .await
-        .map_err(|e| call("backup:StartBackupJob").sdk_error(e))?;
-    let job_id = job.backup_job_id().unwrap_or_default().to_string();
-    let end = poll(options, || async {
-        let out = source
-            .backup
-            .describe_backup_job()
-            .backup_job_id(&job_id)
-            .send()
-            .await
-            .map_err(|e| call("backup:DescribeBackupJob").sdk_error(e))?;
-        let state = out
-            .state()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default();
-        Ok(match state.as_str() {
-            "COMPLETED" => Some(Ok(out.recovery_point_arn().unwrap_or_default().to_string())),
-            "FAILED" | "ABORTED" | "EXPIRED" | "PARTIAL" => Some(Err(format!(
-                "backup job {job_id} {state}: {}",
-                out.status_message().unwrap_or("no status message")
-            ))),
-            _ => None,
-        })
-    })
-    .await?;
-    let recovery_point = match end {
-        Ok(arn) => {
-            report.stages.push(Stage {
-                name: "backup".into(),
-                ok: true,
-                seconds: started.elapsed().as_secs_f64(),
-                detail: format!("recovery point {arn} in vault {}", source_vault.vault_name),
-            });
-            cleanup.push((source.clone(), source_vault.vault_name.clone(), arn.clone()));
-            arn
-        }
-        Err(message) => return Ok(fail(report, "backup", started, message)),
+    let mut created = Created::default();
+    let drill = Drill {
+        topology,
+        sessions,
+        options,
+        plan,
+        rule,
+        source_vault,
+        source: &source,
+        call: &call,
+        resource: &resource,
+        token: format!("coffer-drill-{}", now_secs()),
     };
-
-    // Copies, then a restore in each destination account.
-    for copy in &rule.copy_to {
-        let Some(destination) = topology.vaults.get(&copy.vault) else {
-            continue;
-        };
-        let destination_arn = topology.vault_arn(destination);
-        let stage = format!("copy to vault.{}", destination.name);
-        let started = Instant::now();
-        let mut request = source
-            .backup
-            .start_copy_job()
-            .recovery_point_arn(&recovery_point)
-            .source_backup_vault_name(&source_vault.vault_name)
-            .destination_backup_vault_arn(&destination_arn)
-            .iam_role_arn(&job_role)
-            .idempotency_token(format!("{token}-{}", destination.name));
-        if copy.lifecycle.delete_after_days.is_some()
-            || copy.lifecycle.move_to_cold_storage_after_days.is_some()
-        {
-            request = request.lifecycle(
-                Lifecycle::builder()
-                    .set_delete_after_days(copy.lifecycle.delete_after_days)
-                    .set_move_to_cold_storage_after_days(
-                        copy.lifecycle.move_to_cold_storage_after_days,
-                    )
-                    .build(),
-            );
-        }
-        let copy_job = request
-            .send()
-            .await
-            .map_err(|e| call("backup:StartCopyJob").sdk_error(e))?;
-        let copy_job_id = copy_job.copy_job_id().unwrap_or_default().to_string();
-        let end = poll(options, || async {
-            let out = source
-                .backup
-                .describe_copy_job()
-                .copy_job_id(&copy_job_id)
-                .send()
-                .await
-                .map_err(|e| call("backup:DescribeCopyJob").sdk_error(e))?;
-            let job = out.copy_job();
-            let state = job
-                .and_then(|j| j.state())
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default();
-            Ok(match state.as_str() {
-                "COMPLETED" => Some(Ok(job
-                    .and_then(|j| j.destination_recovery_point_arn())
-                    .unwrap_or_default()
-                    .to_string())),
-                "FAILED" | "ABORTED" | "PARTIAL" => Some(Err(format!(
-                    "copy job {copy_job_id} {state}: {}",
-                    job.and_then(|j| j.status_message())
-                        .unwrap_or("no status message")
-                ))),
-                _ => None,
-            })
-        })
-        .await?;
-        let copied = match end {
-            Ok(arn) => arn,
-            Err(message) => {
-                return Ok(finish_cleanup(
-                    fail(report, &stage, started, message),
-                    cleanup,
-                    options,
-                )
-                .await);
-            }
-        };
-        report.stages.push(Stage {
-            name: stage,
-            ok: true,
-            seconds: started.elapsed().as_secs_f64(),
-            detail: format!("recovery point {copied}"),
-        });
-        if !restore(
-            topology,
-            sessions,
-            destination,
-            &copied,
-            &token,
-            options,
-            &mut report,
-            &mut cleanup,
-        )
-        .await?
-        {
-            return Ok(finish_cleanup(report, cleanup, options).await);
+    match drill.stages(&mut report, &mut created).await {
+        Ok(ok) => report.ok = ok,
+        Err(error) => {
+            let message = error.to_string();
+            report.stages.push(Stage {
+                name: "error".into(),
+                ok: false,
+                seconds: 0.0,
+                detail: message.clone(),
+            });
+            report.failure = Some(message);
+            report.ok = false;
         }
     }
-    report.ok = true;
-    Ok(finish_cleanup(report, cleanup, options).await)
+    clean_up(&mut report, created, options).await;
+    Ok(report)
 }
 
-fn fail(mut report: DrillReport, stage: &str, started: Instant, message: String) -> DrillReport {
+struct Drill<'a> {
+    topology: &'a Topology,
+    sessions: &'a Sessions,
+    options: &'a DrillOptions,
+    plan: &'a BackupPlan,
+    rule: &'a Rule,
+    source_vault: &'a Vault,
+    source: &'a RegionClients,
+    call: &'a (dyn Fn(&str) -> Call + Sync),
+    resource: &'a str,
+    token: String,
+}
+
+fn lifecycle(lifecycle: &coffer_spec::Lifecycle) -> Option<Lifecycle> {
+    (lifecycle.delete_after_days.is_some() || lifecycle.move_to_cold_storage_after_days.is_some())
+        .then(|| {
+            Lifecycle::builder()
+                .set_delete_after_days(lifecycle.delete_after_days)
+                .set_move_to_cold_storage_after_days(lifecycle.move_to_cold_storage_after_days)
+                .build()
+        })
+}
+
+fn failed(report: &mut DrillReport, stage: &str, started: Instant, message: String) -> bool {
     report.stages.push(Stage {
         name: stage.to_string(),
         ok: false,
@@ -368,173 +277,322 @@ fn fail(mut report: DrillReport, stage: &str, started: Instant, message: String)
         detail: message.clone(),
     });
     report.failure = Some(message);
-    report.ok = false;
-    report
+    false
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn restore(
-    topology: &Topology,
-    sessions: &Sessions,
-    vault: &Vault,
-    recovery_point: &str,
-    token: &str,
-    options: &DrillOptions,
-    report: &mut DrillReport,
-    cleanup: &mut Vec<(RegionClients, String, String)>,
-) -> Result<bool, DrillError> {
-    let account_id = topology.account_id(&vault.account).to_string();
-    let session = sessions
-        .account(&account_id)
-        .ok_or_else(|| DrillError::Setup(format!("no session for account {account_id}")))?;
-    let clients = session.region(&vault.region).await;
-    cleanup.push((
-        clients.clone(),
-        vault.vault_name.clone(),
-        recovery_point.to_string(),
-    ));
-    let call = |name: &str| Call::new(&session.account, &vault.region, name);
-    let identifier = format!("{token}-{}", vault.name)
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .take(63)
-        .collect::<String>();
-    let stage = format!("restore in {} ({account_id})", vault.account);
-    let started = Instant::now();
-    let job = clients
-        .backup
-        .start_restore_job()
-        .recovery_point_arn(recovery_point)
-        .iam_role_arn(role_arn(
-            &account_id,
-            coffer_spec::aws::SERVICE_DEFAULT_ROLE,
-        ))
-        .metadata("DBInstanceIdentifier", &identifier)
-        .idempotency_token(&identifier)
-        .send()
-        .await
-        .map_err(|e| call("backup:StartRestoreJob").sdk_error(e))?;
-    let job_id = job.restore_job_id().unwrap_or_default().to_string();
-    let end = poll(options, || async {
-        let out = clients
+impl Drill<'_> {
+    /// Runs the stages; `Ok(false)` when one failed (recorded in the report).
+    async fn stages(
+        &self,
+        report: &mut DrillReport,
+        created: &mut Created,
+    ) -> Result<bool, DrillError> {
+        let call = self.call;
+        let job_role = self
+            .plan
+            .selections
+            .first()
+            .map(|s| s.role_arn.clone())
+            .unwrap_or_else(|| {
+                role_arn(
+                    self.topology.account_id(&self.plan.account),
+                    coffer_spec::aws::SERVICE_DEFAULT_ROLE,
+                )
+            });
+        let started = Instant::now();
+        let job = self
+            .source
             .backup
-            .describe_restore_job()
-            .restore_job_id(&job_id)
+            .start_backup_job()
+            .backup_vault_name(&self.source_vault.vault_name)
+            .resource_arn(self.resource)
+            .iam_role_arn(&job_role)
+            .set_lifecycle(lifecycle(&self.rule.lifecycle))
+            .idempotency_token(&self.token)
             .send()
             .await
-            .map_err(|e| call("backup:DescribeRestoreJob").sdk_error(e))?;
-        let status = out
-            .status()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default();
-        Ok(match status.as_str() {
-            "COMPLETED" => Some(Ok(out
-                .created_resource_arn()
-                .unwrap_or_default()
-                .to_string())),
-            "FAILED" | "ABORTED" => Some(Err(format!(
-                "restore job {job_id} {status}: {}",
-                out.status_message().unwrap_or("no status message")
-            ))),
-            _ => None,
+            .map_err(|e| call("backup:StartBackupJob").sdk_error(e))?;
+        let job_id = job.backup_job_id().unwrap_or_default().to_string();
+        let end = poll(self.options, || async {
+            let out = self
+                .source
+                .backup
+                .describe_backup_job()
+                .backup_job_id(&job_id)
+                .send()
+                .await
+                .map_err(|e| call("backup:DescribeBackupJob").sdk_error(e))?;
+            let state = out
+                .state()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default();
+            Ok(match state.as_str() {
+                "COMPLETED" => Some(Ok(out.recovery_point_arn().unwrap_or_default().to_string())),
+                "FAILED" | "ABORTED" | "EXPIRED" | "PARTIAL" => Some(Err(format!(
+                    "backup job {job_id} {state}: {}",
+                    out.status_message().unwrap_or("no status message")
+                ))),
+                _ => None,
+            })
         })
-    })
-    .await?;
-    let restored = match end {
-        Ok(arn) => arn,
-        Err(message) => {
-            let failed = fail(report.clone(), &stage, started, message);
-            *report = failed;
-            return Ok(false);
-        }
-    };
-    let seconds = started.elapsed().as_secs_f64();
-    report.rto_seen_seconds = Some(
-        report
-            .rto_seen_seconds
-            .map_or(seconds, |s: f64| s.max(seconds)),
-    );
-    report.stages.push(Stage {
-        name: stage,
-        ok: true,
-        seconds,
-        detail: format!("restored {restored}"),
-    });
+        .await?;
+        let recovery_point = match end {
+            Ok(arn) => arn,
+            Err(message) => return Ok(failed(report, "backup", started, message)),
+        };
+        report.stages.push(Stage {
+            name: "backup".into(),
+            ok: true,
+            seconds: started.elapsed().as_secs_f64(),
+            detail: format!(
+                "recovery point {recovery_point} in vault {}",
+                self.source_vault.vault_name
+            ),
+        });
+        created.recovery_points.push((
+            self.source.clone(),
+            self.source_vault.vault_name.clone(),
+            recovery_point.clone(),
+        ));
 
-    // Verify: the restored database exists and is encrypted with a key of the destination account.
-    let started = Instant::now();
-    let described = clients
-        .rds
-        .describe_db_instances()
-        .db_instance_identifier(&identifier)
-        .send()
-        .await
-        .map_err(|e| call("rds:DescribeDBInstances").sdk_error(e))?;
-    let instance = described.db_instances().first();
-    let encrypted = instance
-        .and_then(|i| i.storage_encrypted())
-        .unwrap_or(false);
-    let key = instance
-        .and_then(|i| i.kms_key_id())
-        .unwrap_or_default()
-        .to_string();
-    let key_account = key.split(':').nth(4).unwrap_or_default().to_string();
-    let ok = instance.is_some() && encrypted && key_account == account_id;
-    let detail = if ok {
-        format!("{identifier} exists, encrypted with {key}")
-    } else if instance.is_none() {
-        format!("{identifier} does not exist in account {account_id}")
-    } else {
-        format!(
-            "{identifier} is {}, with key {key}, not a key of account {account_id}",
-            if encrypted {
+        for copy in &self.rule.copy_to {
+            let Some(destination) = self.topology.vaults.get(&copy.vault) else {
+                continue;
+            };
+            let stage = format!("copy to vault.{}", destination.name);
+            let started = Instant::now();
+            let copy_job = self
+                .source
+                .backup
+                .start_copy_job()
+                .recovery_point_arn(&recovery_point)
+                .source_backup_vault_name(&self.source_vault.vault_name)
+                .destination_backup_vault_arn(self.topology.vault_arn(destination))
+                .iam_role_arn(&job_role)
+                .set_lifecycle(lifecycle(&copy.lifecycle))
+                .idempotency_token(format!("{}-{}", self.token, destination.name))
+                .send()
+                .await
+                .map_err(|e| call("backup:StartCopyJob").sdk_error(e))?;
+            let copy_job_id = copy_job.copy_job_id().unwrap_or_default().to_string();
+            let end = poll(self.options, || async {
+                let out = self
+                    .source
+                    .backup
+                    .describe_copy_job()
+                    .copy_job_id(&copy_job_id)
+                    .send()
+                    .await
+                    .map_err(|e| call("backup:DescribeCopyJob").sdk_error(e))?;
+                let job = out.copy_job();
+                let state = job
+                    .and_then(|j| j.state())
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default();
+                Ok(match state.as_str() {
+                    "COMPLETED" => Some(Ok(job
+                        .and_then(|j| j.destination_recovery_point_arn())
+                        .unwrap_or_default()
+                        .to_string())),
+                    "FAILED" | "ABORTED" | "PARTIAL" => Some(Err(format!(
+                        "copy job {copy_job_id} {state}: {}",
+                        job.and_then(|j| j.status_message())
+                            .unwrap_or("no status message")
+                    ))),
+                    _ => None,
+                })
+            })
+            .await?;
+            let copied = match end {
+                Ok(arn) => arn,
+                Err(message) => return Ok(failed(report, &stage, started, message)),
+            };
+            report.stages.push(Stage {
+                name: stage,
+                ok: true,
+                seconds: started.elapsed().as_secs_f64(),
+                detail: format!("recovery point {copied}"),
+            });
+            if !self.restore(destination, &copied, report, created).await? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Restores `recovery_point` in `vault`'s account and verifies the restored database.
+    async fn restore(
+        &self,
+        vault: &Vault,
+        recovery_point: &str,
+        report: &mut DrillReport,
+        created: &mut Created,
+    ) -> Result<bool, DrillError> {
+        let account_id = self.topology.account_id(&vault.account).to_string();
+        let session = self
+            .sessions
+            .account(&account_id)
+            .ok_or_else(|| DrillError::Setup(format!("no session for account {account_id}")))?;
+        let clients = session.region(&vault.region).await;
+        created.recovery_points.push((
+            clients.clone(),
+            vault.vault_name.clone(),
+            recovery_point.to_string(),
+        ));
+        let call = |name: &str| Call::new(&session.account, &vault.region, name);
+        let identifier = format!("{}-{}", self.token, vault.name)
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .take(63)
+            .collect::<String>();
+        let stage = format!("restore in {} ({account_id})", vault.account);
+        let started = Instant::now();
+        let job = clients
+            .backup
+            .start_restore_job()
+            .recovery_point_arn(recovery_point)
+            .iam_role_arn(role_arn(
+                &account_id,
+                coffer_spec::aws::SERVICE_DEFAULT_ROLE,
+            ))
+            .metadata("DBInstanceIdentifier", &identifier)
+            .idempotency_token(&identifier)
+            .send()
+            .await
+            .map_err(|e| call("backup:StartRestoreJob").sdk_error(e))?;
+        let job_id = job.restore_job_id().unwrap_or_default().to_string();
+        let end = poll(self.options, || async {
+            let out = clients
+                .backup
+                .describe_restore_job()
+                .restore_job_id(&job_id)
+                .send()
+                .await
+                .map_err(|e| call("backup:DescribeRestoreJob").sdk_error(e))?;
+            let status = out
+                .status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default();
+            Ok(match status.as_str() {
+                "COMPLETED" => Some(Ok(out
+                    .created_resource_arn()
+                    .unwrap_or_default()
+                    .to_string())),
+                "FAILED" | "ABORTED" => Some(Err(format!(
+                    "restore job {job_id} {status}: {}",
+                    out.status_message().unwrap_or("no status message")
+                ))),
+                _ => None,
+            })
+        })
+        .await?;
+        let restored = match end {
+            Ok(arn) => arn,
+            Err(message) => return Ok(failed(report, &stage, started, message)),
+        };
+        created
+            .databases
+            .push((clients.clone(), identifier.clone()));
+        let seconds = started.elapsed().as_secs_f64();
+        report.rto_seen_seconds = Some(
+            report
+                .rto_seen_seconds
+                .map_or(seconds, |s: f64| s.max(seconds)),
+        );
+        report.stages.push(Stage {
+            name: stage,
+            ok: true,
+            seconds,
+            detail: format!("restored {restored}"),
+        });
+
+        // Verify: the restored database exists and is encrypted with a key of the destination account.
+        let started = Instant::now();
+        let described = clients
+            .rds
+            .describe_db_instances()
+            .db_instance_identifier(&identifier)
+            .send()
+            .await
+            .map_err(|e| call("rds:DescribeDBInstances").sdk_error(e))?;
+        let instance = described.db_instances().first();
+        let encrypted = instance
+            .and_then(|i| i.storage_encrypted())
+            .unwrap_or(false);
+        let key = instance
+            .and_then(|i| i.kms_key_id())
+            .unwrap_or_default()
+            .to_string();
+        let key_account = key.split(':').nth(4).unwrap_or_default().to_string();
+        let stage = format!("verify in {}", vault.account);
+        if instance.is_none() {
+            return Ok(failed(
+                report,
+                &stage,
+                started,
+                format!("{identifier} does not exist in account {account_id}"),
+            ));
+        }
+        if !encrypted || key_account != account_id {
+            let state = if encrypted {
                 "encrypted"
             } else {
                 "not encrypted"
-            }
-        )
-    };
-    report.stages.push(Stage {
-        name: format!("verify in {}", vault.account),
-        ok,
-        seconds: started.elapsed().as_secs_f64(),
-        detail: detail.clone(),
-    });
-    if !ok {
-        report.failure = Some(detail);
-        return Ok(false);
+            };
+            return Ok(failed(
+                report,
+                &stage,
+                started,
+                format!(
+                    "{identifier} is {state}, with key {key}, not a key of account {account_id}"
+                ),
+            ));
+        }
+        report.stages.push(Stage {
+            name: stage,
+            ok: true,
+            seconds: started.elapsed().as_secs_f64(),
+            detail: format!("{identifier} exists, encrypted with {key}"),
+        });
+        Ok(true)
     }
-    if !options.keep {
-        let _ = clients
-            .rds
-            .delete_db_instance()
-            .db_instance_identifier(&identifier)
-            .skip_final_snapshot(true)
-            .send()
-            .await;
-    }
-    Ok(true)
 }
 
-/// Deletes the drill's recovery points (unless `--keep`); a vault lock may keep them.
-async fn finish_cleanup(
-    mut report: DrillReport,
-    cleanup: Vec<(RegionClients, String, String)>,
-    options: &DrillOptions,
-) -> DrillReport {
+/// Deletes what the drill created (unless `--keep`): restored databases, then recovery
+/// points, newest first. A vault lock may keep recovery points; that is reported.
+async fn clean_up(report: &mut DrillReport, created: Created, options: &DrillOptions) {
     if options.keep {
         report.stages.push(Stage {
             name: "clean up".into(),
             ok: true,
             seconds: 0.0,
-            detail: "skipped (--keep): the recovery points and restored resources stay".into(),
+            detail: "skipped (--keep): the recovery points and restored databases stay".into(),
         });
-        return report;
+        return;
     }
     let started = Instant::now();
+    let mut done = Vec::new();
     let mut kept = Vec::new();
-    for (clients, vault, arn) in cleanup.into_iter().rev() {
-        if let Err(e) = clients
+    let mut failed = Vec::new();
+    for (clients, identifier) in created.databases {
+        match clients
+            .rds
+            .delete_db_instance()
+            .db_instance_identifier(&identifier)
+            .skip_final_snapshot(true)
+            .send()
+            .await
+        {
+            Ok(_) => done.push(format!("database {identifier}")),
+            Err(e) => failed.push(format!(
+                "database {identifier}: {}",
+                e.as_service_error()
+                    .map_or_else(|| "request failed".to_string(), |s| s.to_string())
+            )),
+        }
+    }
+    for (clients, vault, arn) in created.recovery_points.into_iter().rev() {
+        match clients
             .backup
             .delete_recovery_point()
             .backup_vault_name(&vault)
@@ -542,25 +600,36 @@ async fn finish_cleanup(
             .send()
             .await
         {
-            let reason = e
-                .as_service_error()
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| "refused".into());
-            kept.push(format!("{arn} ({reason})"));
+            Ok(_) => done.push(format!("recovery point {arn}")),
+            Err(e) => {
+                let reason = e
+                    .as_service_error()
+                    .map_or_else(|| "request failed".to_string(), |s| s.to_string());
+                if reason.contains("Vault Lock") || reason.contains("retain") {
+                    kept.push(format!("{arn} ({reason})"));
+                } else {
+                    failed.push(format!("recovery point {arn}: {reason}"));
+                }
+            }
         }
     }
-    let detail = if kept.is_empty() {
-        "recovery points and restored databases deleted".to_string()
+    let mut detail = if done.is_empty() {
+        "nothing to delete".to_string()
     } else {
-        format!("kept: {}", kept.join("; "))
+        format!("deleted: {}", done.join(", "))
     };
+    if !kept.is_empty() {
+        detail.push_str(&format!("; kept by a vault lock: {}", kept.join("; ")));
+    }
+    if !failed.is_empty() {
+        detail.push_str(&format!("; could not delete: {}", failed.join("; ")));
+    }
     report.stages.push(Stage {
         name: "clean up".into(),
-        ok: true,
+        ok: failed.is_empty(),
         seconds: started.elapsed().as_secs_f64(),
         detail,
     });
-    report
 }
 
 async fn newest_recovery_point_age(

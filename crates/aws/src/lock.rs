@@ -4,7 +4,7 @@
 //! in the organization's management account (or the topology's first account). Creating a
 //! vault whose name exists fails, so exactly one apply wins; the others wait. The vault's
 //! tags name the holder and when the claim expires, so a lock left by a killed apply is
-//! broken once it is stale. See `docs/concurrency.md`.
+//! broken once it is stale. See `docs/operations.md` (concurrency) and `docs/decisions.md`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -31,11 +31,12 @@ pub struct ApplyLock {
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error(
-        "another apply of this topology holds the lock (vault `{vault}` in account {account}, held by {owner}, until {expires}); wait for it to finish, or if no apply is running, delete that empty vault"
+        "another apply of this topology holds the lock (vault `{vault}` in account {account}, {region}, held by {owner}, until {expires}); wait for it to finish, or if no apply is running, delete that empty vault"
     )]
     Held {
         vault: String,
         account: String,
+        region: String,
         owner: String,
         expires: String,
     },
@@ -51,11 +52,32 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The lock vault's name for a topology.
+/// The lock vault's name for a topology: `coffer-lock-<name>`, or for long names a prefix and
+/// a hash of the whole name (vault names have at most 50 characters).
 pub fn lock_name(topology: &Topology) -> String {
-    let mut name: String = format!("coffer-lock-{}", topology.name);
-    name.truncate(50);
-    name
+    let name = format!("coffer-lock-{}", topology.name);
+    if name.len() <= 50 {
+        return name;
+    }
+    let hash = topology
+        .name
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    format!("{}-{:08x}", &name[..41], hash & 0xffff_ffff)
+}
+
+fn when(epoch: &str) -> String {
+    epoch
+        .parse::<i64>()
+        .ok()
+        .and_then(|secs| {
+            aws_sdk_backup::primitives::DateTime::from_secs(secs)
+                .fmt(aws_sdk_backup::primitives::DateTimeFormat::DateTime)
+                .ok()
+        })
+        .unwrap_or_else(|| epoch.to_string())
 }
 
 impl ApplyLock {
@@ -140,8 +162,9 @@ impl ApplyLock {
                 return Err(LockError::Held {
                     vault: vault_name,
                     account: account.id.clone(),
+                    region,
                     owner: holder,
-                    expires: holder_expires,
+                    expires: when(&holder_expires),
                 });
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -194,5 +217,25 @@ impl ApplyLock {
                 .map_err(|e| self.call.sdk_error(e))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(name: &str) -> Topology {
+        let text = format!("version: 1\nname: {name}\naccounts:\n  a: {{id: \"111122223333\"}}\n");
+        coffer_spec::load_str(&text).topology.expect("loads")
+    }
+
+    #[test]
+    fn lock_names_are_valid_vault_names_and_distinct() {
+        assert_eq!(lock_name(&named("seed")), "coffer-lock-seed");
+        let long_a = lock_name(&named(&format!("{}-a", "x".repeat(60))));
+        let long_b = lock_name(&named(&format!("{}-b", "x".repeat(60))));
+        assert!(coffer_spec::aws::vault_name(&long_a).is_ok(), "{long_a}");
+        assert_ne!(long_a, long_b);
+        assert_eq!(when("0"), "1970-01-01T00:00:00Z");
     }
 }

@@ -1598,6 +1598,12 @@ impl<'a> Planner<'a> {
                         .and_then(|id| id.strip_prefix("key/"))
                         .unwrap_or(&key.key_id)
                         .to_string();
+                    // The file's waiting period when the key is a duplicate of one it names; else the longest.
+                    let window = self
+                        .topology
+                        .keys
+                        .get(&KeyName(logical.clone()))
+                        .map_or(30, |k| k.deletion_window_days);
                     let address = if self.topology.keys.contains_key(&KeyName(logical.clone())) {
                         format!("key.{logical}#{}", key.key_id)
                     } else {
@@ -1606,7 +1612,7 @@ impl<'a> Planner<'a> {
                     let mut change = self.change(address.clone(), ResourceKind::Key, &account_name, region, Some(json!({"key_id": key.key_id, "state": key.key_state, "tags": tags_json(&key.tags)})), None);
                     change.account = account_id.clone();
                     change.flags.push(Flag::NeedsAllowDelete);
-                    change.reasons.push("owned by this topology but no longer in the file (or a duplicate): Coffer schedules its deletion with a 30-day waiting period".into());
+                    change.reasons.push("owned by this topology but no longer in the file (or a duplicate): Coffer schedules its deletion (30-day waiting period, or the file's `deletion_window_days` for a duplicate)".into());
                     let mut depends_on = Vec::new();
                     for vault in self
                         .live
@@ -1648,7 +1654,7 @@ impl<'a> Planner<'a> {
                             &change,
                             Operation::ScheduleKeyDeletion {
                                 key: Ref::Value(key.arn.clone()),
-                                pending_window_days: 30,
+                                pending_window_days: window,
                             },
                             depends_on,
                         );

@@ -218,8 +218,10 @@ pub struct AccessPolicySpec {
     /// `aws:PrincipalOrgPaths`), e.g. `o-abc1234567/r-ab12/ou-ab12-11111111/`.
     #[serde(default)]
     pub org_paths: Vec<Located<String>>,
-    /// Deny `backup:DeleteRecoveryPoint` and `backup:UpdateRecoveryPointLifecycle` to
-    /// everyone except Coffer's own role and `break_glass_principals`.
+    /// Deny `backup:DeleteRecoveryPoint`, `backup:UpdateRecoveryPointLifecycle` and
+    /// `backup:PutBackupVaultAccessPolicy` to everyone except Coffer's own role and
+    /// `break_glass_principals` (the shape AWS Config's
+    /// `backup-recovery-point-manual-deletion-disabled` rule checks for).
     #[serde(default)]
     pub deny_recovery_point_deletion: bool,
     /// Principal ARNs exempt from the deletion guard.

@@ -104,6 +104,21 @@ pub fn run(args: &Args) -> ExitCode {
             }
         },
     };
+    let unknown: Vec<&String> = args
+        .ignore_checks
+        .iter()
+        .filter(|id| coffer_planner::checks::find(id).is_none())
+        .collect();
+    if !unknown.is_empty() {
+        let names: Vec<String> = unknown.iter().map(|id| format!("`{id}`")).collect();
+        return refuse(
+            &format!(
+                "--ignore-check names no check of the catalog: {}",
+                names.join(", ")
+            ),
+            "use the IDs `coffer check` prints (CB001 to CB030; `coffer check --list` lists them)",
+        );
+    }
     let Some(rt) = runtime() else {
         return ExitCode::from(EXIT_FAILED);
     };

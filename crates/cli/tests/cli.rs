@@ -1,0 +1,107 @@
+//! Command-line behaviour that needs no AWS: exit codes, generated artefacts.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn coffer() -> Command {
+    let mut command = Command::cargo_bin("coffer").expect("binary built");
+    command.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
+    command.env("NO_COLOR", "1");
+    command
+}
+
+#[test]
+fn usage_errors_exit_1_not_2() {
+    let output = coffer()
+        .args(["plan", "--no-such-flag"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--no-such-flag"));
+    let help = coffer().arg("--help").output().expect("runs");
+    assert_eq!(help.status.code(), Some(0));
+}
+
+#[test]
+fn unknown_ignore_check_ids_are_refused_before_any_aws_call() {
+    let output = coffer()
+        .args([
+            "apply",
+            "-f",
+            "examples/seed/topology.yaml",
+            "--ignore-check",
+            "CB999",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("`CB999`"), "{stderr}");
+}
+
+#[test]
+fn completions_man_page_and_iam_policy() {
+    let bash = coffer()
+        .args(["completions", "bash"])
+        .output()
+        .expect("runs");
+    assert!(String::from_utf8_lossy(&bash.stdout).contains("coffer"));
+    let man = coffer().arg("man").output().expect("runs");
+    assert!(String::from_utf8_lossy(&man.stdout).contains(".TH coffer 1"));
+    let policy = coffer()
+        .args(["iam-policy", "--mode", "apply"])
+        .output()
+        .expect("runs");
+    let json: serde_json::Value = serde_json::from_slice(&policy.stdout).expect("JSON");
+    let actions = json["Statement"][0]["Action"].as_array().expect("actions");
+    assert!(actions.iter().any(|a| a == "kms:CreateKey"));
+}
+
+#[test]
+fn check_list_is_the_committed_catalog() {
+    let output = coffer().args(["check", "--list"]).output().expect("runs");
+    let committed =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/checks.md"))
+            .expect("docs/checks.md");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), committed);
+}
+
+#[test]
+fn static_check_of_a_broken_variant_exits_2_with_the_blocker() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let seed = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed/topology.yaml"),
+    )
+    .expect("seed");
+    let broken = seed.replace("      organization: true\n", "");
+    assert_ne!(broken, seed);
+    let file = dir.path().join("topology.yaml");
+    std::fs::write(&file, broken).expect("write");
+    let output = coffer()
+        .args(["check", "-f"])
+        .arg(&file)
+        .args(["--format", "json"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert!(
+        json["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["check"] == "CB005" && f["severity"] == "blocker")
+    );
+    let graph = coffer()
+        .args(["graph", "-f"])
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert!(
+        String::from_utf8_lossy(&graph.stdout).contains("linkStyle"),
+        "the broken copy edge is red"
+    );
+}
