@@ -655,3 +655,11 @@ def test_drift_passes_fail_on_when_the_variable_is_set(tmp_path):
     step = Step(tmp_path, "drift.yml", "Detect drift")
     step.run(STUB_EXIT=0, STUB_STDOUT=step.file("stub.md", "none\n"), DRIFT_FAIL_ON="warning")
     assert step.calls() == ["drift -f topology.yaml --format markdown --fail-on warning"]
+
+
+def test_plan_and_drift_read_with_the_read_only_role_and_apply_does_not():
+    for name in ("plan.yml", "drift.yml"):
+        env = workflow(name).get("env", {})
+        assert "CofferReadRole" in str(env.get("COFFER_ROLE", "")), f"{name} must set COFFER_ROLE to the read-only role"
+    apply_text = (EXAMPLES / "apply.yml").read_text(encoding="utf-8")
+    assert "COFFER_ROLE" not in apply_text, "apply.yml must assume the topology's own role"
