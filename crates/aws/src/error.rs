@@ -47,7 +47,6 @@ const RETRYABLE_CODES: &[&str] = &[
     "Throttling",
     "TooManyRequestsException",
     "RequestLimitExceeded",
-    "LimitExceededException",
     "ServiceUnavailableException",
     "InternalFailureException",
     "KMSInternalException",

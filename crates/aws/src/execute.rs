@@ -639,8 +639,17 @@ async fn find_tagged_key(
             let Some(key_id) = entry.key_id() else {
                 continue;
             };
-            let Ok(listed) = kms.list_resource_tags().key_id(key_id).send().await else {
-                continue;
+            let listed = match kms.list_resource_tags().key_id(key_id).send().await {
+                Ok(listed) => listed,
+                Err(e) => {
+                    // A key Coffer may not read is not one it created; any other failure must
+                    // not be taken for "no such key", or a retry would create a duplicate.
+                    let error = call("kms:ListResourceTags").sdk_error(e);
+                    if error.code.as_deref() == Some("AccessDeniedException") {
+                        continue;
+                    }
+                    return Err(step_error(error));
+                }
             };
             let has = |k: &str, v: &str| {
                 listed

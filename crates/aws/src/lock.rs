@@ -147,15 +147,30 @@ impl ApplyLock {
             if error.code.as_deref() != Some("AlreadyExistsException") {
                 return Err(error.into());
             }
-            let (holder, holder_expires) = Self::holder(&clients, &vault_name, &call).await?;
+            let Some((holder, holder_expires)) = Self::holder(&clients, &vault_name, &call).await?
+            else {
+                // Released between our create and this read: try again at once.
+                continue;
+            };
             let expired = holder_expires.parse::<u64>().is_ok_and(|t| t < now_secs());
             if expired {
-                let _ = clients
-                    .backup
-                    .delete_backup_vault()
-                    .backup_vault_name(&vault_name)
-                    .send()
-                    .await;
+                // Break the stale claim only if it still names the same holder, so two waiters
+                // do not delete each other's fresh claim.
+                let still = Self::holder(&clients, &vault_name, &call).await?;
+                if still.as_ref().is_some_and(|(h, _)| *h == holder) {
+                    let deleted = clients
+                        .backup
+                        .delete_backup_vault()
+                        .backup_vault_name(&vault_name)
+                        .send()
+                        .await;
+                    if let Err(e) = deleted {
+                        let error = call.sdk_error(e);
+                        if error.code.as_deref() != Some("ResourceNotFoundException") {
+                            return Err(error.into());
+                        }
+                    }
+                }
                 continue;
             }
             if started.elapsed() >= wait {
@@ -175,7 +190,7 @@ impl ApplyLock {
         clients: &RegionClients,
         vault_name: &str,
         call: &Call,
-    ) -> Result<(String, String), AwsError> {
+    ) -> Result<Option<(String, String)>, AwsError> {
         let described = match clients
             .backup
             .describe_backup_vault()
@@ -184,8 +199,13 @@ impl ApplyLock {
             .await
         {
             Ok(d) => d,
-            // Released between our create and this read: report an expired claim so the caller retries at once.
-            Err(_) => return Ok(("(released)".into(), "0".into())),
+            Err(e) => {
+                let error = call.sdk_error(e);
+                if error.code.as_deref() == Some("ResourceNotFoundException") {
+                    return Ok(None);
+                }
+                return Err(error);
+            }
         };
         let arn = described.backup_vault_arn().unwrap_or_default().to_string();
         let tags = clients
@@ -201,13 +221,13 @@ impl ApplyLock {
                 .cloned()
                 .unwrap_or_else(|| "(unknown)".into())
         };
-        Ok((tag(OWNER_TAG), tag(EXPIRES_TAG)))
+        Ok(Some((tag(OWNER_TAG), tag(EXPIRES_TAG))))
     }
 
     /// Gives the lock back (only if this apply still holds it).
     pub async fn release(self) -> Result<(), AwsError> {
-        let (holder, _) = Self::holder(&self.clients, &self.vault_name, &self.call).await?;
-        if holder == self.owner {
+        let holder = Self::holder(&self.clients, &self.vault_name, &self.call).await?;
+        if holder.is_some_and(|(holder, _)| holder == self.owner) {
             self.clients
                 .backup
                 .delete_backup_vault()

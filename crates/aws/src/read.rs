@@ -462,6 +462,11 @@ impl RegionReader {
         let mut relevant = Vec::new();
         for (id, tags) in candidates.iter().zip(tagged) {
             match tags {
+                // Another team's key Coffer may not read: not Coffer's, and no alias it wants
+                // points to it (those keys are read below and must be readable).
+                Err(e)
+                    if e.code.as_deref() == Some("AccessDeniedException")
+                        && !wanted_targets.contains(id.as_str()) => {}
                 Ok(tags) if self.ours(&tags) || wanted_targets.contains(id.as_str()) => {
                     relevant.push((id.clone(), tags))
                 }
@@ -809,6 +814,9 @@ impl RegionReader {
                                 .collect()
                         })
                         .unwrap_or_default(),
+                    conditions: selection
+                        .and_then(|s| s.conditions())
+                        .and_then(conditions_json),
                 })
             },
         ))
@@ -840,6 +848,28 @@ impl RegionReader {
                 .is_some_and(|v| v == "true"),
         ))
     }
+}
+
+/// A selection's `Conditions` as JSON, `None` when it has none.
+fn conditions_json(conditions: &aws_sdk_backup::types::Conditions) -> Option<serde_json::Value> {
+    let list = |items: &[aws_sdk_backup::types::ConditionParameter]| -> Vec<serde_json::Value> {
+        items
+            .iter()
+            .map(|c| serde_json::json!({"key": c.condition_key(), "value": c.condition_value()}))
+            .collect()
+    };
+    let all = [
+        ("StringEquals", list(conditions.string_equals())),
+        ("StringNotEquals", list(conditions.string_not_equals())),
+        ("StringLike", list(conditions.string_like())),
+        ("StringNotLike", list(conditions.string_not_like())),
+    ];
+    let present: serde_json::Map<String, serde_json::Value> = all
+        .into_iter()
+        .filter(|(_, items)| !items.is_empty())
+        .map(|(name, items)| (name.to_string(), serde_json::Value::Array(items)))
+        .collect();
+    (!present.is_empty()).then_some(serde_json::Value::Object(present))
 }
 
 fn live_lifecycle(lifecycle: Option<&aws_sdk_backup::types::Lifecycle>) -> LiveLifecycle {

@@ -835,9 +835,16 @@ impl Context<'_> {
                     "a key policy statement allows `*` without an organization condition",
                 );
             }
+            // Only a Deny for everyone (without a condition that exempts someone) or for the
+            // whole owning account locks the policy; a Deny for one role of the account is
+            // ordinary hardening.
+            let whole_account = principals(statement)
+                .iter()
+                .any(|p| p == owner || *p == format!("arn:aws:iam::{owner}:root"));
+            let unconditional_open = is_open(statement) && !statement.contains_key("Condition");
             let locks_out = effect(statement) == "Deny"
                 && covers_action(statement, "kms:PutKeyPolicy")
-                && (is_open(statement) || covers_account(statement, owner, None));
+                && (unconditional_open || whole_account);
             if locks_out {
                 self.push(
                     id::KEY_STAYS_MANAGEABLE,
@@ -1072,8 +1079,33 @@ impl Context<'_> {
                 }
             }
         }
-        for edge in edges(topology) {
-            self.live_edge(&edge);
+        let all_edges = edges(topology);
+        for edge in &all_edges {
+            self.live_edge(edge);
+        }
+        // Plans that copy nowhere: their selected RDS resources must still exist.
+        for plan in topology
+            .plans
+            .values()
+            .filter(|p| !all_edges.iter().any(|e| e.plan.name == p.name))
+        {
+            let Some(region) = self.region(&plan.account, &plan.region).cloned() else {
+                continue;
+            };
+            for arn in plan
+                .selections
+                .iter()
+                .flat_map(|s| &s.resources)
+                .filter(|r| rds_kind(r).is_some())
+            {
+                if region.sources.iter().any(|s| &s.arn == arn && !s.exists) {
+                    self.push(
+                        id::SOURCE_EXISTS,
+                        format!("{arn} (backup_plan.{})", plan.name),
+                        "the resource does not exist",
+                    );
+                }
+            }
         }
     }
 
@@ -1159,6 +1191,9 @@ impl Context<'_> {
             return;
         };
         if !edge.cross_account() {
+            // A copy within the account (to another region): only existence and Multi-AZ
+            // clusters matter for its sources.
+            self.source_checks(edge, &destination_id);
             return;
         }
         if let Some(org) = &self.topology.organization {
@@ -1245,6 +1280,9 @@ impl Context<'_> {
                     subject.clone(),
                     "Multi-AZ DB cluster backups cannot be copied",
                 );
+            }
+            if !edge.cross_account() {
+                continue;
             }
             if !source.encrypted {
                 self.push(

@@ -164,7 +164,16 @@ fn rate(change: &Change) -> (Status, Severity, Option<String>) {
                 return (status, Severity::Error, risk("the key is missing"));
             }
         }
-        ResourceKind::VaultLock if status == Status::Missing || status == Status::Extra => {
+        ResourceKind::VaultLock if status == Status::Extra => {
+            return (
+                status,
+                Severity::Warning,
+                risk(
+                    "the vault has a lock the file does not declare: add it to the file (Coffer never removes a lock)",
+                ),
+            );
+        }
+        ResourceKind::VaultLock if status == Status::Missing => {
             return (
                 status,
                 Severity::Blocker,
@@ -265,13 +274,7 @@ pub fn report(plan: &Plan) -> DriftReport {
                 status,
                 severity,
                 risk,
-                // A missing or extra resource differs as a whole, not field by field.
-                fields: change
-                    .fields
-                    .iter()
-                    .filter(|f| !f.path.is_empty())
-                    .cloned()
-                    .collect(),
+                fields: change.fields.clone(),
             });
         }
     }
@@ -337,7 +340,8 @@ pub fn text(report: &DriftReport) -> String {
         if let Some(risk) = &item.risk {
             let _ = writeln!(out, "           {risk}");
         }
-        for f in &item.fields {
+        // A missing or extra resource differs as a whole (a field with an empty path).
+        for f in item.fields.iter().filter(|f| !f.path.is_empty()) {
             let _ = writeln!(
                 out,
                 "           {}: file says {}, AWS has {}",
@@ -380,12 +384,13 @@ pub fn markdown(report: &DriftReport) -> String {
     let details: Vec<&Drifted> = report
         .drifted
         .iter()
-        .filter(|d| !d.fields.is_empty())
+        .filter(|d| d.fields.iter().any(|f| !f.path.is_empty()))
         .collect();
     if !details.is_empty() {
         out.push_str("\n<details><summary>Fields</summary>\n\n");
         for item in details {
-            for f in &item.fields {
+            // A missing or extra resource differs as a whole (a field with an empty path).
+            for f in item.fields.iter().filter(|f| !f.path.is_empty()) {
                 let _ = writeln!(
                     out,
                     "- `{}` `{}`: file says {}, AWS has {}",

@@ -194,6 +194,10 @@ pub struct LiveSelection {
     /// `ListOfTags` entries with `STRINGEQUALS`.
     #[serde(default)]
     pub tags: Tags,
+    /// The selection's `Conditions` (StringEquals, StringLike, ...), when it has any. Coffer
+    /// writes none, so a selection with conditions differs from the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<serde_json::Value>,
 }
 
 impl LiveState {

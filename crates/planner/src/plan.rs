@@ -75,7 +75,9 @@ struct KeyHandle {
     /// The key's ARN, now or after its creation step.
     arn: Ref,
     live: Option<LiveKey>,
-    create_step: Option<String>,
+    /// Steps after which the key can be used: its creation, or cancelling its deletion and
+    /// enabling it.
+    ready: Vec<String>,
     blocked: bool,
 }
 
@@ -399,7 +401,7 @@ impl<'a> Planner<'a> {
                 |k| Ref::Value(k.arn.clone()),
             ),
             live: matched.clone(),
-            create_step: None,
+            ready: Vec::new(),
             blocked,
         };
         if !blocked {
@@ -426,16 +428,18 @@ impl<'a> Planner<'a> {
                             vec![create.clone()],
                         );
                     }
-                    handle.create_step = Some(create);
+                    handle.ready = vec![create];
                 }
-                Some(live) => self.key_updates(
-                    key,
-                    live,
-                    &change,
-                    &handle.arn,
-                    &desired_policy,
-                    &desired_tags,
-                ),
+                Some(live) => {
+                    handle.ready = self.key_updates(
+                        key,
+                        live,
+                        &change,
+                        &handle.arn,
+                        &desired_policy,
+                        &desired_tags,
+                    )
+                }
             }
         }
         self.changes.push(change);
@@ -451,7 +455,7 @@ impl<'a> Planner<'a> {
         key_ref: &Ref,
         desired_policy: &Value,
         desired_tags: &Tags,
-    ) {
+    ) -> Vec<String> {
         let address = change.address.clone();
         let mut first: Vec<String> = Vec::new();
         if live.key_state == "PendingDeletion" {
@@ -524,7 +528,7 @@ impl<'a> Planner<'a> {
             change,
             &live.tags,
             desired_tags,
-            first,
+            first.clone(),
             |tags| Operation::TagKey {
                 key: key_ref.clone(),
                 tags,
@@ -534,6 +538,7 @@ impl<'a> Planner<'a> {
                 tag_keys,
             },
         );
+        first
     }
 
     /// Steps that make `live` tags equal `desired` (tags under `aws:` are AWS's own).
@@ -603,7 +608,7 @@ impl<'a> Planner<'a> {
                 Some(live) => Ref::Value(live.key_id.clone()),
                 None => Ref::output(&format!("{key_address}:create"), outputs::KEY_ID),
             };
-            let depends_on: Vec<String> = handle.create_step.iter().cloned().collect();
+            let depends_on: Vec<String> = handle.ready.clone();
             let operation = if live_target.is_some() {
                 Operation::UpdateAlias {
                     alias_name: key.alias.clone(),
@@ -735,12 +740,15 @@ impl<'a> Planner<'a> {
         };
         if !handle.blocked {
             let create = |planner: &mut Self, depends_on: Vec<String>| {
-                let operation_content = json!({"name": vault.vault_name, "key": key_handle.as_ref().map(|k| k.arn.to_string())});
+                // The key reference as data (a new key's reference names its creation step), so
+                // two different new keys never give the same CreatorRequestId.
+                let operation_content =
+                    json!({"name": vault.vault_name, "key": key_handle.as_ref().map(|k| &k.arn)});
                 let step_id = format!("{address}:create");
                 let creator_request_id =
                     creator_request_id(&planner.topology.name, &step_id, &operation_content);
                 let mut depends_on = depends_on;
-                depends_on.extend(key_handle.as_ref().and_then(|k| k.create_step.clone()));
+                depends_on.extend(key_handle.iter().flat_map(|k| k.ready.iter().cloned()));
                 planner.add_step(
                     step_id,
                     &change,
@@ -764,6 +772,7 @@ impl<'a> Planner<'a> {
                         },
                         vec![],
                     );
+                    self.deleted_vaults.insert(lv.arn.clone(), delete.clone());
                     handle.steps.push(create(self, vec![delete]));
                 }
                 Some(lv) => {
@@ -1293,7 +1302,8 @@ impl<'a> Planner<'a> {
                 .collect();
             self.selection(plan, selection, &same_name, &plan_id, &plan_steps, blocked);
         }
-        if let Some(lp) = &live {
+        // Only the selections of a plan Coffer owns (or adopts) are its to delete.
+        if let Some(lp) = live.as_ref().filter(|_| !blocked) {
             for stray in live_selections
                 .iter()
                 .filter(|s| !desired_names.contains(s.name.as_str()))
@@ -1323,7 +1333,11 @@ impl<'a> Planner<'a> {
         resources.sort();
         let mut not_resources = selection.not_resources.clone();
         not_resources.sort();
-        json!({"role": selection.role_arn, "resources": resources, "not_resources": not_resources, "tags": tags_json(&selection.tags)})
+        let mut state = json!({"role": selection.role_arn, "resources": resources, "not_resources": not_resources, "tags": tags_json(&selection.tags)});
+        if let Some(conditions) = &selection.conditions {
+            state["conditions"] = conditions.clone();
+        }
+        state
     }
 
     fn selection(

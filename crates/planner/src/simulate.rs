@@ -283,6 +283,7 @@ pub fn apply_step(
                     resources: selection.resources.clone(),
                     not_resources: selection.not_resources.clone(),
                     tags: selection.tags.clone(),
+                    conditions: None,
                 });
             }
         }

@@ -199,3 +199,27 @@ fn tags_are_low_severity_and_missing_or_extra_or_conflicting_are_classified() {
     );
     assert!(drift::markdown(&r).contains("| `vault.old` | extra |"));
 }
+
+#[test]
+fn a_lock_the_file_does_not_declare_is_a_warning_not_a_removal() {
+    let t = topology(&SEED.replace(
+        "    lock:\n      # Governance mode (no changeable_for_days): removable by authorised users.\n      min_retention_days: 7\n      max_retention_days: 400\n",
+        "",
+    ));
+    let live = converge(&topology(SEED), &LiveState::default());
+    let r = drift::report(&plan(&t, &live));
+    let lock = r
+        .drifted
+        .iter()
+        .find(|d| d.address == "vault_lock.central")
+        .expect("the undeclared lock");
+    assert_eq!(
+        (lock.status, lock.severity),
+        (Status::Extra, Severity::Warning)
+    );
+    assert!(
+        lock.risk
+            .as_deref()
+            .is_some_and(|r| r.contains("does not declare"))
+    );
+}

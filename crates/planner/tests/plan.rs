@@ -387,3 +387,111 @@ fn orphaned_principals_are_reported() {
         change.reasons
     );
 }
+
+#[test]
+fn steps_that_use_a_key_wait_until_it_is_enabled_again() {
+    let (t, mut live) = seed_converged();
+    let source = account(&mut live, SOURCE);
+    source.keys[0].key_state = "PendingDeletion".into();
+    source.aliases.clear();
+    let p = plan(&t, &live);
+    let alias = p
+        .steps
+        .iter()
+        .find(|s| s.id == "alias.source-rds:create")
+        .expect("alias step");
+    assert!(
+        alias
+            .depends_on
+            .contains(&"key.source-rds:enable".to_string()),
+        "{:?}",
+        alias.depends_on
+    );
+}
+
+#[test]
+fn replacing_a_vault_lets_its_old_key_be_deleted_after_it() {
+    let (_, live) = seed_converged();
+    // The source vault moves to a new key; the old key leaves the file.
+    let moved = SEED
+        .replace("    name: orders-source\n    key: source-rds\n", "    name: orders-source\n    key: source-vault\n")
+        .replace(
+            "  backup-vault:\n",
+            "  source-vault:\n    account: source\n    alias: alias/coffer/source-vault\n  backup-vault:\n",
+        )
+        .replace("  source-rds:\n    account: source\n    alias: alias/coffer/source-rds\n", "  unused:\n    account: source\n    alias: alias/coffer/unused\n");
+    let t = topology(&moved);
+    let p = plan(&t, &live);
+    let vault = p
+        .changes
+        .iter()
+        .find(|c| c.address == "vault.source")
+        .expect("vault");
+    assert_eq!(vault.action, Action::Replace);
+    assert!(!vault.has(Flag::Blocked), "{:?}", vault.reasons);
+    let deletion = p
+        .changes
+        .iter()
+        .find(|c| c.address == "key.source-rds")
+        .expect("old key");
+    assert!(!deletion.has(Flag::Blocked), "{:?}", deletion.reasons);
+    let schedule = p
+        .steps
+        .iter()
+        .find(|s| s.id == "key.source-rds:schedule-deletion")
+        .expect("deletion step");
+    assert!(
+        schedule
+            .depends_on
+            .contains(&"vault.source:delete".to_string()),
+        "{:?}",
+        schedule.depends_on
+    );
+}
+
+#[test]
+fn selections_of_a_plan_coffer_does_not_own_are_never_deleted() {
+    let (t, mut live) = seed_converged();
+    let plan_live = &mut account(&mut live, SOURCE).plans[0];
+    plan_live.tags.clear();
+    let mut stray = plan_live.selections[0].clone();
+    stray.name = "someone-elses".into();
+    stray.selection_id = "sel-9999".into();
+    plan_live.selections.push(stray);
+    let p = plan(&t, &live);
+    assert!(
+        p.changes
+            .iter()
+            .find(|c| c.address == "backup_plan.orders-daily")
+            .is_some_and(|c| c.has(Flag::Blocked))
+    );
+    assert!(
+        !p.changes
+            .iter()
+            .any(|c| c.address.contains("someone-elses")),
+        "{}",
+        render::text(&p, false)
+    );
+    assert!(
+        !p.steps
+            .iter()
+            .any(|s| matches!(s.operation, Operation::DeleteBackupSelection { .. }))
+    );
+}
+
+#[test]
+fn a_selection_with_conditions_added_by_hand_is_replaced() {
+    let (t, mut live) = seed_converged();
+    account(&mut live, SOURCE).plans[0].selections[0].conditions =
+        Some(json!({"StringEquals": [{"key": "aws:ResourceTag/env", "value": "prod"}]}));
+    let p = plan(&t, &live);
+    assert_eq!(
+        changed(&p),
+        vec!["replace selection.orders-daily.orders-db"]
+    );
+    let calls: Vec<&str> = p.steps.iter().map(|s| s.operation.name()).collect();
+    assert_eq!(
+        calls,
+        vec!["CreateBackupSelection", "DeleteBackupSelection"]
+    );
+}

@@ -924,7 +924,11 @@ impl Resolver<'_> {
                     .as_ref()
                     .and_then(|a| accounts.get(a))
                     .map(|a| a.id.clone());
-                selections.push(self.selection(selection, account_id.as_deref()));
+                selections.push(self.selection(
+                    selection,
+                    account_id.as_deref(),
+                    region.as_deref(),
+                ));
             }
             self.tags(&spec.tags, spec.tags.pos);
             let (Some(account), Some(region)) = (account, region) else {
@@ -1197,7 +1201,12 @@ impl Resolver<'_> {
         })
     }
 
-    fn selection(&mut self, spec: &Located<SelectionSpec>, account_id: Option<&str>) -> Selection {
+    fn selection(
+        &mut self,
+        spec: &Located<SelectionSpec>,
+        account_id: Option<&str>,
+        region: Option<&str>,
+    ) -> Selection {
         if let Err(reason) = aws::plan_item_name("selection", &spec.name) {
             self.error(
                 codes::PLAN_NAME,
@@ -1252,9 +1261,30 @@ impl Resolver<'_> {
                 wildcards += 1;
                 continue;
             }
-            if aws::parse_arn(arn).is_none() {
+            let Some(parsed) = aws::parse_arn(arn) else {
                 self.error(codes::SELECTION, arn.pos, format!("`{}` is not a resource ARN", arn.value), "write a full ARN such as `arn:aws:rds:eu-west-1:111122223333:db:orders`, or `*`".into());
                 continue;
+            };
+            // A backup plan backs up resources of its own account and region only.
+            let concrete = |part: &str| !part.is_empty() && !part.contains('*');
+            let other_account =
+                concrete(parsed.account) && account_known && account_id != parsed.account;
+            let other_region =
+                concrete(parsed.region) && region.is_some_and(|r| r != parsed.region);
+            if other_account || other_region {
+                self.error(
+                    codes::SELECTION,
+                    arn.pos,
+                    format!(
+                        "`{}` is in {}/{}, not in the plan's account and region ({}/{})",
+                        arn.value,
+                        parsed.account,
+                        parsed.region,
+                        account_id,
+                        region.unwrap_or("?")
+                    ),
+                    "a backup plan selects resources of its own account and region; put this resource in a plan there".into(),
+                );
             }
             if let Some(star) = arn.find('*') {
                 wildcards += 1;

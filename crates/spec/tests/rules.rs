@@ -3227,6 +3227,57 @@ backup_plans:
 "#,
     },
     Row {
+        code: "E139",
+        rule: "selection ARN in another account or region than the plan",
+        expected: &[("E139", 44, 21), ("E139", 45, 21)],
+        yaml: r#"version: 1
+name: demo
+organization:
+  id: o-demo123456
+  management_account: management
+  cross_account_backup: enabled
+defaults:
+  region: eu-west-1
+accounts:
+  management: {id: "100000000000"}
+  source: {id: "111111111111"}
+  backup: {id: "222222222222"}
+keys:
+  source-key:
+    account: source
+    alias: alias/coffer/source
+    usable_by: [backup]
+  backup-vault:
+    account: backup
+    alias: alias/coffer/backup
+vaults:
+  source:
+    account: source
+    name: source
+    key: source-key
+  central:
+    account: backup
+    name: central
+    key: backup-vault
+    access_policy:
+      allow_copy_from: [source]
+backup_plans:
+  daily:
+    account: source
+    rules:
+      - name: daily
+        vault: source
+        lifecycle: {delete_after_days: 35}
+        copy_to:
+          - vault: central
+            lifecycle: {delete_after_days: 90}
+    selections:
+      - name: db
+        resources: ["arn:aws:rds:eu-west-1:222222222222:db:orders",
+                    "arn:aws:rds:us-east-1:111111111111:db:orders"]
+"#,
+    },
+    Row {
         code: "E140",
         rule: "cross-account copy while cross-account backup is disabled",
         expected: &[("E140", 40, 20)],

@@ -160,7 +160,7 @@ async fn apply_locked(
     saved: Option<Plan>,
     sessions: &coffer_aws::Sessions,
 ) -> ExitCode {
-    let live = match coffer_aws::read(topology, sessions, args.connection.concurrency).await {
+    let live = match coffer_aws::read(topology, sessions, args.connection.concurrency()).await {
         Ok(live) => live,
         Err(errors) => {
             return refuse(
@@ -223,7 +223,7 @@ async fn apply_locked(
         );
     }
     let apply_options = Options {
-        concurrency: args.connection.concurrency.clamp(1, 16),
+        concurrency: args.connection.concurrency().clamp(1, 16),
         allow_delete: args.allow_delete,
         confirm_irreversible: args.confirm_irreversible,
         ..Options::default()

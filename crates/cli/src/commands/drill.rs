@@ -30,9 +30,20 @@ pub struct Args {
     pub keep: bool,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
-    /// Seconds between job status polls.
-    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    /// Seconds between job status polls (0.05 to 3600).
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS", value_parser = poll_seconds)]
     pub poll_seconds: f64,
+}
+
+fn poll_seconds(text: &str) -> Result<f64, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if (0.05..=3600.0).contains(&seconds) {
+        Ok(seconds)
+    } else {
+        Err(format!("{seconds} is outside 0.05 to 3600 seconds"))
+    }
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -46,7 +57,7 @@ pub fn run(args: &Args) -> ExitCode {
         plan: args.plan.clone(),
         resource: args.resource.clone(),
         keep: args.keep,
-        poll_interval: Duration::from_secs_f64(args.poll_seconds.max(0.05)),
+        poll_interval: Duration::from_secs_f64(args.poll_seconds),
         ..DrillOptions::default()
     };
     let connect = args.connection.options();
@@ -56,7 +67,7 @@ pub fn run(args: &Args) -> ExitCode {
         if !report.ok {
             // Which checks predict the failure, on AWS as it is now.
             if let Ok(live) =
-                coffer_aws::read(&topology, &sessions, args.connection.concurrency).await
+                coffer_aws::read(&topology, &sessions, args.connection.concurrency()).await
             {
                 let findings = checks::evaluate(&topology, &diagnostics, Some(&live));
                 report.predicted_by = findings

@@ -35,8 +35,8 @@ pub struct Connection {
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// How many AWS calls may be in flight at once.
-    #[arg(long, default_value_t = 16, value_name = "N")]
-    pub concurrency: usize,
+    #[arg(long, default_value_t = 16, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
     /// Assume this role (a name, optionally with a path) in every account instead of the
     /// topology's, e.g. a read-only role for plan and drift (`coffer iam-policy --mode plan`).
     #[arg(long, value_name = "NAME", env = "COFFER_ROLE")]
@@ -44,6 +44,10 @@ pub struct Connection {
 }
 
 impl Connection {
+    pub fn concurrency(&self) -> usize {
+        usize::from(self.concurrency)
+    }
+
     pub fn options(&self) -> coffer_aws::ConnectOptions {
         coffer_aws::ConnectOptions {
             endpoint_url: self.endpoint_url.clone(),
@@ -102,7 +106,7 @@ pub fn read_live(topology: &Topology, connection: &Connection) -> Option<LiveSta
     let options = connection.options();
     let result = rt.block_on(async {
         let sessions = coffer_aws::Sessions::connect(topology, &options).await;
-        coffer_aws::read(topology, &sessions, connection.concurrency).await
+        coffer_aws::read(topology, &sessions, connection.concurrency()).await
     });
     match result {
         Ok(live) => Some(live),
