@@ -8,8 +8,9 @@ For each request it:
    management account (passed to moto with its ``x-moto-account-id`` header, because
    ``MOTO_ACCOUNT_ID`` would also override assumed-role credentials);
 3. finishes backup/copy/restore jobs that are due, so every service sees their effects;
-4. applies injected latency and throttling, logs the call (with a ``request_key`` that tells
-   repeated calls apart, see ``faults.request_key``), then lets moto answer.
+4. applies injected latency and throttling, refuses ``sts:AssumeRole`` into a role that does
+   not exist (``roles.py``), logs the call (with a ``request_key`` that tells repeated calls
+   apart, see ``faults.request_key``), then lets moto answer.
 """
 
 import threading
@@ -23,7 +24,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from moto.organizations.models import organizations_backends
 from moto.utilities.utils import PARTITION_NAMES
 
-from . import admin, wire, world
+from . import admin, roles, wire, world
 from .backup.backend import JobTiming
 from .backup.jobs import settle_due_jobs
 from .clock import CLOCK
@@ -97,6 +98,12 @@ class Emulator:
             status, headers, body = wire.throttling_response(call)
             start_response(f"{status} Bad Request", headers)
             self.requests.record(account, call.service, call.operation, call.region, status, True, **logged)
+            return [body]
+        denial = roles.assume_role_denial(call, environ, account)
+        if denial is not None:
+            status, headers, body = denial
+            start_response(f"{status} Forbidden", headers)
+            self.requests.record(account, call.service, call.operation, call.region, status, False, **logged)
             return [body]
         statuses: list[int] = []
 

@@ -78,14 +78,20 @@ def _operation(environ: dict[str, Any], service: str, protocol: str) -> str:
 
 
 def _query_action(environ: dict[str, Any]) -> str | None:
+    return query_parameter(environ, "Action")
+
+
+def query_parameter(environ: dict[str, Any], name: str) -> str | None:
+    """A parameter of a query-protocol request (STS, RDS, IAM): from the query string, else
+    from the form-encoded body (which stays readable for the application)."""
     query = parse_qs(environ.get("QUERY_STRING", ""))
-    if "Action" in query:
-        return query["Action"][0]
+    if name in query:
+        return query[name][0]
     if not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
         return None
     body = _read_body(environ)
     form = parse_qs(body.decode("utf-8", errors="replace"))
-    return form["Action"][0] if "Action" in form else None
+    return form[name][0] if name in form else None
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
@@ -129,11 +135,23 @@ def throttling_response(call: Call) -> tuple[int, list[tuple[str, str]], bytes]:
         body = json.dumps({"message": message}).encode()
         headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code)]
     else:
-        body = (
-            "<ErrorResponse><Error><Type>Sender</Type>"
-            f"<Code>{code}</Code><Message>{escape(message)}</Message></Error>"
-            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
-        ).encode()
-        headers = [("Content-Type", "text/xml")]
+        return query_error_response(call, 400, code, message, request_id)
     headers.append(("x-amzn-RequestId", request_id))
     return 400, headers, body
+
+
+def query_error_response(
+    call: Call, status: int, code: str, message: str, request_id: str | None = None
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """An error in the query protocol's XML shape (STS, RDS, IAM): ``<ErrorResponse>`` with a
+    ``Sender`` ``<Error>``, in the service's XML namespace when its model names one."""
+    request_id = request_id or str(uuid.uuid4())
+    model = service_model(call.service)
+    namespace = model.metadata.get("xmlNamespace") if model is not None else None
+    opening = f'<ErrorResponse xmlns="{escape(namespace)}">' if namespace else "<ErrorResponse>"
+    body = (
+        f"{opening}<Error><Type>Sender</Type>"
+        f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+        f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+    ).encode()
+    return status, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], body

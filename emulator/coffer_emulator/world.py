@@ -49,6 +49,9 @@ class LoadedWorld:
     document: dict[str, Any] | None = None
     # The account plain (non-assumed) credentials act as: the management account.
     default_account: str = DEFAULT_ACCOUNT_ID
+    # sts:AssumeRole into a role missing from the target account's IAM answers AccessDenied
+    # (roles.py); a world may turn this off with ``require_existing_roles: false``.
+    require_existing_roles: bool = True
 
 
 CURRENT = LoadedWorld()
@@ -69,9 +72,12 @@ def load(document: dict[str, Any], job_delay_override: float | None) -> FaultCon
 
     ``job_delay_override`` (the ``--job-delay`` flag) wins over the world's ``job_delay_seconds``.
     """
-    known = {"region", "job_delay_seconds", "organization", "accounts", "faults"}
+    known = {"region", "job_delay_seconds", "require_existing_roles", "organization", "accounts", "faults"}
     _no_unknown(document, known, "world")
     region = str(document.get("region", "us-east-1"))
+    require_existing_roles = document.get("require_existing_roles", True)
+    if not isinstance(require_existing_roles, bool):
+        raise WorldError(f"require_existing_roles must be true or false, got {require_existing_roles!r}")
     organization = document.get("organization")
     try:
         management = _load_organization(organization, region) if organization else None
@@ -89,6 +95,7 @@ def load(document: dict[str, Any], job_delay_override: float | None) -> FaultCon
         raise WorldError(f"faults: {error}") from error
     CURRENT.document = document
     CURRENT.default_account = management or DEFAULT_ACCOUNT_ID
+    CURRENT.require_existing_roles = require_existing_roles
     return faults
 
 
@@ -96,6 +103,7 @@ def forget() -> None:
     """Back to no world (after a reset): plain credentials act as moto's default account."""
     CURRENT.document = None
     CURRENT.default_account = DEFAULT_ACCOUNT_ID
+    CURRENT.require_existing_roles = True
 
 
 def _no_unknown(mapping: Any, known: set[str], where: str) -> None:

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use coffer_spec::Account;
 
 /// An AWS call that failed.
@@ -118,16 +119,41 @@ impl Call {
             }
             _ => error.message = chain(&err),
         }
-        if is_credentials_failure(&error.message) {
+        // Credentials are loaded (the role assumed) before a request is sent, so a failure to
+        // assume the role is never the called service's own answer.
+        if !matches!(err, SdkError::ServiceError(_)) && is_credentials_failure(&error.message) {
+            // The failed call is the AssumeRole, whichever call needed the credentials.
+            error.call = "sts:AssumeRole".to_string();
+            let mut cause = error.message.clone();
             error.code = Some("AssumeRoleFailed".to_string());
-            error.message = format!(
-                "cannot assume role {} in account {} ({}): check the base credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, an SSO login), the role's trust policy, and that the base credentials may call sts:AssumeRole ({})",
-                self.role_arn, self.account_id, self.account_name, error.message
-            );
             error.retryable = false;
+            if let Some(answer) = assume_role_answer(std::error::Error::source(&err)) {
+                // STS answered (e.g. AccessDenied): its code, message and request ID.
+                error.code = answer.code().map(str::to_string).or(error.code);
+                cause = answer.message().map(str::to_string).unwrap_or(cause);
+                error.request_id = answer.meta().extra("aws_request_id").map(str::to_string);
+            }
+            error.message = format!(
+                "cannot assume role {} in account {} ({}): check the role's trust policy, and that the base credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, an SSO login) are valid and may call sts:AssumeRole ({cause})",
+                self.role_arn, self.account_id, self.account_name
+            );
         }
         error
     }
+}
+
+/// STS's answer to the AssumeRole behind a credentials failure, found among the error's
+/// sources.
+fn assume_role_answer<'a>(
+    mut source: Option<&'a (dyn std::error::Error + 'static)>,
+) -> Option<&'a AssumeRoleError> {
+    while let Some(inner) = source {
+        if let Some(answer) = inner.downcast_ref::<AssumeRoleError>() {
+            return Some(answer);
+        }
+        source = inner.source();
+    }
+    None
 }
 
 fn is_credentials_failure(message: &str) -> bool {
@@ -182,5 +208,97 @@ mod tests {
             "account `source` (111222333444), eu-west-1, kms:ListKeys: AccessDeniedException: not authorized (request ID abc-123)"
         );
         let _ = error.source();
+    }
+
+    fn call(name: &str) -> Call {
+        Call {
+            account_name: "production".into(),
+            account_id: "111222333444".into(),
+            role_arn: "arn:aws:iam::111222333444:role/MissingRole".into(),
+            region: "-".into(),
+            call: name.into(),
+        }
+    }
+
+    fn metadata(code: &str, message: &str) -> aws_sdk_sts::error::ErrorMetadata {
+        aws_sdk_sts::error::ErrorMetadata::builder()
+            .code(code)
+            .message(message)
+            .custom("aws_request_id", "req-1")
+            .build()
+    }
+
+    /// What the credentials provider reports when STS refuses the AssumeRole (aws-config's
+    /// `CredentialsError::ProviderError` around the AssumeRole `SdkError`).
+    #[derive(Debug)]
+    struct LoadingCredentials(SdkError<AssumeRoleError, ()>);
+
+    impl fmt::Display for LoadingCredentials {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an error occurred while loading credentials")
+        }
+    }
+
+    impl std::error::Error for LoadingCredentials {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn denied_assume_role_names_role_account_and_sts_answer() {
+        let denied = "User: arn:aws:iam::100200300400:user/ci is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111222333444:role/MissingRole";
+        let assume_role = SdkError::service_error(
+            AssumeRoleError::generic(metadata("AccessDenied", denied)),
+            (),
+        );
+        let err: SdkError<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError, ()> =
+            SdkError::dispatch_failure(aws_sdk_sts::error::ConnectorError::other(
+                Box::new(LoadingCredentials(assume_role)),
+                None,
+            ));
+        let error = call("sts:GetCallerIdentity").sdk_error(err);
+        assert_eq!(error.call, "sts:AssumeRole");
+        assert_eq!(error.code.as_deref(), Some("AccessDenied"));
+        assert_eq!(error.request_id.as_deref(), Some("req-1"));
+        assert!(!error.retryable);
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "account `production` (111222333444), -, sts:AssumeRole: AccessDenied: cannot assume role arn:aws:iam::111222333444:role/MissingRole in account 111222333444 (production): check the role's trust policy, and that the base credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, an SSO login) are valid and may call sts:AssumeRole ({denied}) (request ID req-1)"
+            )
+        );
+    }
+
+    #[test]
+    fn credentials_failure_without_sts_answer_keeps_the_cause() {
+        let err: SdkError<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError, ()> =
+            SdkError::dispatch_failure(aws_sdk_sts::error::ConnectorError::other(
+                "failed to load credentials: no credentials found in chain".into(),
+                None,
+            ));
+        let error = call("sts:GetCallerIdentity").sdk_error(err);
+        assert_eq!(
+            (error.call.as_str(), error.code.as_deref()),
+            ("sts:AssumeRole", Some("AssumeRoleFailed"))
+        );
+        assert!(error.message.starts_with("cannot assume role arn:aws:iam::111222333444:role/MissingRole in account 111222333444 (production): check the role's trust policy"));
+        assert!(error.message.ends_with("(dispatch failure: other: failed to load credentials: no credentials found in chain)"), "{}", error.message);
+    }
+
+    #[test]
+    fn service_errors_that_mention_assume_role_are_the_services_own() {
+        let message = "User: arn:aws:sts::111222333444:assumed-role/CofferDeployRole/coffer is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111222333444:role/Other";
+        let err = SdkError::service_error(
+            aws_sdk_kms::operation::list_keys::ListKeysError::generic(metadata(
+                "AccessDeniedException",
+                message,
+            )),
+            (),
+        );
+        let error = call("kms:ListKeys").sdk_error(err);
+        assert_eq!(error.call, "kms:ListKeys");
+        assert_eq!(error.code.as_deref(), Some("AccessDeniedException"));
+        assert_eq!(error.message, message);
     }
 }

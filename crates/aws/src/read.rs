@@ -101,14 +101,6 @@ pub async fn read(
     .await;
     let mut errors = Vec::new();
     let mut usable = BTreeSet::new();
-    let organizations = join_all(sessions.all().map(|session| {
-        let limit = limit.clone();
-        async move {
-            let _permit = limit.acquire().await;
-            (session.account.id.clone(), read_organization(session).await)
-        }
-    }))
-    .await;
     for (id, result) in verified {
         match result {
             Ok(()) => {
@@ -117,6 +109,20 @@ pub async fn read(
             Err(e) => errors.push(e),
         }
     }
+    // Only accounts whose role could be assumed: the others failed already.
+    let organizations = join_all(
+        sessions
+            .all()
+            .filter(|s| usable.contains(&s.account.id))
+            .map(|session| {
+                let limit = limit.clone();
+                async move {
+                    let _permit = limit.acquire().await;
+                    (session.account.id.clone(), read_organization(session).await)
+                }
+            }),
+    )
+    .await;
 
     let tasks = wanted(topology)
         .into_iter()
