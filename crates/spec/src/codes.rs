@@ -101,6 +101,4 @@ codes! {
     W_DEFAULT_KEY_DESTINATION = "W104";
     /// A compliance-locked vault receiving recovery points kept forever.
     W_FOREVER_IN_COMPLIANCE = "W105";
-    /// A vault access policy whose copy permission Coffer does not manage.
-    W_UNMANAGED_POLICY = "W106";
 }
