@@ -69,6 +69,22 @@ fn creator_request_id(topology: &str, step_id: &str, content: &Value) -> String 
     format!("coffer-{}", &hash[..32])
 }
 
+/// A live resource found under the name the file wants.
+struct Claim<'a> {
+    what: &'a str,
+    setting: &'a str,
+    logical: &'a str,
+    logical_id: &'a str,
+    name: &'a str,
+    arn: &'a str,
+    tags: &'a Tags,
+    adopt: bool,
+    account_id: &'a str,
+    region: &'a str,
+    /// How to pick another name, in the words of the setting.
+    rename: &'a str,
+}
+
 /// What the planner knows about a key once it has looked at it.
 #[derive(Clone)]
 struct KeyHandle {
@@ -253,6 +269,39 @@ impl<'a> Planner<'a> {
             change.flags.push(Flag::Blocked);
         }
         change.reasons.push(reason);
+    }
+
+    /// A live resource found under the file's name: Coffer's own, adopted (`adopt: true`), or a
+    /// conflict that blocks the change.
+    fn claim(&mut self, change: &mut Change, found: &Claim<'_>) {
+        self.matched.insert(found.arn.to_string());
+        match ownership(found.tags, &self.topology.name, found.logical_id) {
+            Ownership::Ours => {}
+            Ownership::Unowned if found.adopt => change.reasons.push(format!(
+                "adopting {} `{}` (`adopt: true`): Coffer adds its ownership tags",
+                found.what, found.name
+            )),
+            Ownership::Unowned => Self::conflict(
+                change,
+                format!(
+                    "a {} named `{}` already exists in account {} ({}) without Coffer's ownership tags; set `adopt: true` on `{}.{}` to take it over, or {}",
+                    found.what,
+                    found.name,
+                    found.account_id,
+                    found.region,
+                    found.setting,
+                    found.logical,
+                    found.rename
+                ),
+            ),
+            Ownership::Foreign(tags) => Self::conflict(
+                change,
+                format!(
+                    "{} `{}` belongs to something else ({tags}); {}",
+                    found.what, found.name, found.rename
+                ),
+            ),
+        }
     }
 
     /// Blocked because the name belongs to a resource Coffer does not own.
@@ -678,28 +727,22 @@ impl<'a> Planner<'a> {
 
         let mut replaced = false;
         if let Some(lv) = &live {
-            self.matched.insert(lv.arn.clone());
-            match ownership(&lv.tags, &self.topology.name, &logical_id) {
-                Ownership::Ours => {}
-                Ownership::Unowned if vault.adopt => change.reasons.push(format!(
-                    "adopting vault `{}` (`adopt: true`): Coffer adds its ownership tags",
-                    lv.name
-                )),
-                Ownership::Unowned => Self::conflict(
-                    &mut change,
-                    format!(
-                        "a vault named `{}` already exists in account {account_id} ({}) without Coffer's ownership tags; set `adopt: true` on `vaults.{}` to take it over, or choose another `name`",
-                        lv.name, vault.region, vault.name
-                    ),
-                ),
-                Ownership::Foreign(tags) => Self::conflict(
-                    &mut change,
-                    format!(
-                        "vault `{}` belongs to something else ({tags}); choose another `name`",
-                        lv.name
-                    ),
-                ),
-            }
+            self.claim(
+                &mut change,
+                &Claim {
+                    what: "vault",
+                    setting: "vaults",
+                    logical: vault.name.as_str(),
+                    logical_id: &logical_id,
+                    name: &lv.name,
+                    arn: &lv.arn,
+                    tags: &lv.tags,
+                    adopt: vault.adopt,
+                    account_id: &account_id,
+                    region: &vault.region,
+                    rename: "choose another `name`",
+                },
+            );
             if Self::field_changed(&change, "encryption_key") {
                 change.action = Action::Replace;
                 replaced = true;
@@ -1194,28 +1237,22 @@ impl<'a> Planner<'a> {
             Some(after),
         );
         if let Some(lp) = &live {
-            self.matched.insert(lp.arn.clone());
-            match ownership(&lp.tags, &self.topology.name, &logical_id) {
-                Ownership::Ours => {}
-                Ownership::Unowned if plan.adopt => change.reasons.push(format!(
-                    "adopting backup plan `{}` (`adopt: true`): Coffer adds its ownership tags",
-                    lp.name
-                )),
-                Ownership::Unowned => Self::conflict(
-                    &mut change,
-                    format!(
-                        "a backup plan named `{}` already exists in account {account_id} ({}) without Coffer's ownership tags; set `adopt: true` on `backup_plans.{}` to take it over, or set another `name`",
-                        lp.name, plan.region, plan.name
-                    ),
-                ),
-                Ownership::Foreign(tags) => Self::conflict(
-                    &mut change,
-                    format!(
-                        "backup plan `{}` belongs to something else ({tags}); set another `name`",
-                        lp.name
-                    ),
-                ),
-            }
+            self.claim(
+                &mut change,
+                &Claim {
+                    what: "backup plan",
+                    setting: "backup_plans",
+                    logical: plan.name.as_str(),
+                    logical_id: &logical_id,
+                    name: &lp.name,
+                    arn: &lp.arn,
+                    tags: &lp.tags,
+                    adopt: plan.adopt,
+                    account_id: &account_id,
+                    region: &plan.region,
+                    rename: "set another `name`",
+                },
+            );
         }
         let mut depends_on: Vec<String> = self.global_setting_steps.clone();
         for rule in &plan.rules {
