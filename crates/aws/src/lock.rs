@@ -24,7 +24,22 @@ pub struct ApplyLock {
     clients: RegionClients,
     call: Call,
     pub vault_name: String,
+    vault_arn: String,
     owner: String,
+}
+
+/// How often a held claim is extended while the apply runs.
+pub const RENEW_EVERY: Duration = Duration::from_secs(5 * 60);
+
+/// Environment variable for tests: renew the claim every this many seconds instead.
+pub const RENEW_ENV: &str = "COFFER_TEST_LOCK_RENEW_SECONDS";
+
+fn renew_every() -> Duration {
+    std::env::var(RENEW_ENV)
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| *s > 0.0 && *s < 3600.0)
+        .map_or(RENEW_EVERY, Duration::from_secs_f64)
 }
 
 /// Why the lock could not be had.
@@ -134,11 +149,13 @@ impl ApplyLock {
                 .send()
                 .await;
             let error = match created {
-                Ok(_) => {
+                Ok(created) => {
+                    let vault_arn = created.backup_vault_arn().unwrap_or_default().to_string();
                     return Ok(ApplyLock {
                         clients,
                         call,
                         vault_name,
+                        vault_arn,
                         owner,
                     });
                 }
@@ -222,6 +239,35 @@ impl ApplyLock {
                 .unwrap_or_else(|| "(unknown)".into())
         };
         Ok(Some((tag(OWNER_TAG), tag(EXPIRES_TAG))))
+    }
+
+    /// Extends the claim by [`LOCK_TTL`] every [`RENEW_EVERY`] for as long as the returned
+    /// task runs, so an apply longer than the TTL keeps its lock. Abort the task when done.
+    pub fn keep_alive(&self) -> tokio::task::JoinHandle<()> {
+        let clients = self.clients.clone();
+        let arn = self.vault_arn.clone();
+        let owner = self.owner.clone();
+        let every = renew_every();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let expires = (now_secs() + LOCK_TTL.as_secs()).to_string();
+                // Extend only our own claim; a failed extension leaves the claim to expire.
+                let tags = clients.backup.list_tags().resource_arn(&arn).send().await;
+                let ours =
+                    tags.is_ok_and(|t| t.tags().and_then(|t| t.get(OWNER_TAG)) == Some(&owner));
+                if !ours {
+                    return;
+                }
+                let _ = clients
+                    .backup
+                    .tag_resource()
+                    .resource_arn(&arn)
+                    .tags(EXPIRES_TAG, expires)
+                    .send()
+                    .await;
+            }
+        })
     }
 
     /// Gives the lock back (only if this apply still holds it).

@@ -144,7 +144,9 @@ async fn apply(
             );
         }
     };
+    let renewal = lock.keep_alive();
     let code = apply_locked(args, topology, diagnostics, saved, &sessions).await;
+    renewal.abort();
     if let Err(err) = lock.release().await {
         eprintln!(
             "warning: could not release the apply lock: {err}\n  help: the next apply breaks it once it expires"
