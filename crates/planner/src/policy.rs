@@ -173,9 +173,10 @@ pub fn canonical(policy: &Value) -> Value {
         return policy.clone();
     };
     let mut out = Map::new();
+    // IAM reads a policy without `Version` as 2008-10-17 (policy variables taken literally).
     out.insert(
         "Version".into(),
-        doc.get("Version").cloned().unwrap_or(json!("2012-10-17")),
+        doc.get("Version").cloned().unwrap_or(json!("2008-10-17")),
     );
     let statements = match doc.get("Statement") {
         Some(Value::Array(items)) => items.clone(),
@@ -348,6 +349,17 @@ mod tests {
             "Version": "2012-10-17"
         });
         assert_eq!(canonical(&a), canonical(&b));
+    }
+
+    #[test]
+    fn a_policy_without_version_is_the_2008_language() {
+        let statement =
+            json!({"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"});
+        let without = json!({"Statement": [statement]});
+        let current = json!({"Version": "2012-10-17", "Statement": [statement]});
+        let old = json!({"Version": "2008-10-17", "Statement": [statement]});
+        assert_ne!(canonical(&without), canonical(&current));
+        assert_eq!(canonical(&without), canonical(&old));
     }
 
     #[test]
