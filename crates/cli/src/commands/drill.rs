@@ -70,9 +70,25 @@ pub fn run(args: &Args) -> ExitCode {
                 coffer_aws::read(&topology, &sessions, args.connection.concurrency()).await
             {
                 let findings = checks::evaluate(&topology, &diagnostics, Some(&live));
+                // Findings about what failed: the drilled resource, its plan, or the vault of
+                // the failing stage (`copy to vault.<name>`).
+                let failed_vault = report
+                    .stages
+                    .iter()
+                    .find(|s| !s.ok)
+                    .and_then(|s| s.name.strip_prefix("copy to "))
+                    .map(str::to_string);
+                let plan = format!("backup_plan.{} ", report.plan);
+                let relevant = |subject: &str| {
+                    subject.contains(&report.resource)
+                        || subject.starts_with(&plan)
+                        || failed_vault
+                            .as_ref()
+                            .is_some_and(|v| subject.contains(v.as_str()))
+                };
                 report.predicted_by = findings
                     .iter()
-                    .filter(|f| f.severity >= Severity::Error)
+                    .filter(|f| f.severity >= Severity::Error && relevant(&f.subject))
                     .map(|f| format!("{} {}: {}", f.check, f.subject, f.message))
                     .collect();
             }
