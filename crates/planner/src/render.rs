@@ -124,7 +124,8 @@ fn change_body(change: &Change, paint: &Paint) -> String {
             if let Some(state) = state {
                 leaves("", state, &mut fields);
             }
-            for (path, value) in fields {
+            // Unset fields (null) say nothing about a resource being created or deleted.
+            for (path, value) in fields.into_iter().filter(|(_, v)| !v.is_null()) {
                 if path.ends_with("policy") {
                     let _ = writeln!(
                         out,
