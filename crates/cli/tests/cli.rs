@@ -105,3 +105,40 @@ fn static_check_of_a_broken_variant_exits_2_with_the_blocker() {
         "the broken copy edge is red"
     );
 }
+
+#[test]
+fn plan_against_a_saved_live_state_needs_no_aws() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("live.json");
+    std::fs::write(&empty, "{}").expect("write");
+    let output = coffer()
+        .args([
+            "plan",
+            "-f",
+            "examples/seed/topology.yaml",
+            "--detailed-exitcode",
+            "--format",
+            "json",
+            "--live-in",
+        ])
+        .arg(&empty)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(plan["summary"]["create"], 11);
+
+    std::fs::write(&empty, "not json").expect("write");
+    let broken = coffer()
+        .args(["plan", "-f", "examples/seed/topology.yaml", "--live-in"])
+        .arg(&empty)
+        .output()
+        .expect("runs");
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&broken.stderr).contains("cannot read the live state"));
+}

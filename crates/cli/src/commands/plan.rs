@@ -29,6 +29,9 @@ pub struct Args {
     /// Also write the plan as JSON to this file, for `coffer apply PLAN.json`.
     #[arg(long, value_name = "PLAN.json")]
     pub out: Option<PathBuf>,
+    /// Plan against this live state (written by `--live-out`) instead of reading AWS.
+    #[arg(long, value_name = "LIVE.json", conflicts_with = "live_out")]
+    pub live_in: Option<PathBuf>,
     /// Also write the live state Coffer read, as JSON (for bug reports and offline tests).
     #[arg(long, value_name = "LIVE.json")]
     pub live_out: Option<PathBuf>,
@@ -41,8 +44,25 @@ pub fn run(args: &Args) -> ExitCode {
     let Some((topology, diagnostics)) = load_topology(&args.topology) else {
         return ExitCode::from(EXIT_FAILED);
     };
-    let Some(live) = read_live(&topology, &args.connection) else {
-        return ExitCode::from(EXIT_FAILED);
+    let live = match &args.live_in {
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| {
+                serde_json::from_str::<coffer_planner::LiveState>(&text).map_err(|e| e.to_string())
+            }) {
+            Ok(live) => live,
+            Err(err) => {
+                eprintln!(
+                    "error: cannot read the live state {}: {err}\n  help: pass a file written by `coffer plan --live-out`",
+                    path.display()
+                );
+                return ExitCode::from(EXIT_FAILED);
+            }
+        },
+        None => match read_live(&topology, &args.connection) {
+            Some(live) => live,
+            None => return ExitCode::from(EXIT_FAILED),
+        },
     };
     if let Some(path) = &args.live_out {
         let text = serde_json::to_string_pretty(&live).unwrap_or_default();
