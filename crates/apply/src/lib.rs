@@ -123,6 +123,56 @@ pub fn preflight(plan: &Plan, options: &Options) -> Vec<Refusal> {
     refusals
 }
 
+/// Why a saved plan may not be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SavedPlanError {
+    #[error("the topology file changed since this plan was made")]
+    TopologyChanged,
+    #[error("AWS changed since this plan was made (or the plan was already applied); these resources differ now:\n{}", .differing.iter().map(|d| format!("    {d}")).collect::<Vec<_>>().join("\n"))]
+    AwsChanged { differing: Vec<String> },
+    #[error(
+        "the plan file's changes or steps differ from the plan of this topology and AWS, although both are unchanged: the file was edited or made by another version of Coffer"
+    )]
+    Edited,
+}
+
+/// Checks a saved plan against the plan made now from the same file and AWS as they are: the
+/// same topology, the same live state of every resource it looked at, and (since the planner
+/// is deterministic) the same changes and steps. Only a plan that passes is applied, and it
+/// cannot pass twice: applying it changes the live state.
+pub fn check_saved(saved: &Plan, fresh: &Plan) -> Result<(), SavedPlanError> {
+    if saved.topology_digest != fresh.topology_digest {
+        return Err(SavedPlanError::TopologyChanged);
+    }
+    if saved.live_fingerprint != fresh.live_fingerprint {
+        let seen = |plan: &Plan| -> BTreeMap<String, (Option<serde_json::Value>, bool)> {
+            plan.changes
+                .iter()
+                .map(|c| {
+                    (
+                        format!("{} ({} {})", c.address, c.account, c.region),
+                        (c.before.clone(), c.has(Flag::Blocked)),
+                    )
+                })
+                .collect()
+        };
+        let (a, b) = (seen(saved), seen(fresh));
+        let differing: BTreeSet<String> = a
+            .keys()
+            .chain(b.keys())
+            .filter(|k| a.get(*k) != b.get(*k))
+            .cloned()
+            .collect();
+        return Err(SavedPlanError::AwsChanged {
+            differing: differing.into_iter().collect(),
+        });
+    }
+    if saved.changes != fresh.changes || saved.steps != fresh.steps {
+        return Err(SavedPlanError::Edited);
+    }
+    Ok(())
+}
+
 /// Progress of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {

@@ -1,4 +1,3 @@
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,31 +46,6 @@ pub struct Args {
 fn refuse(message: &str, help: &str) -> ExitCode {
     eprintln!("error: {message}\n  help: {help}");
     ExitCode::from(EXIT_FAILED)
-}
-
-/// Names the resources whose live state differs between a saved plan and now.
-fn stale_resources(saved: &Plan, fresh: &Plan) -> Vec<String> {
-    let before = |plan: &Plan| -> BTreeMap<String, (Option<serde_json::Value>, bool)> {
-        plan.changes
-            .iter()
-            .map(|c| {
-                (
-                    format!("{} ({} {})", c.address, c.account, c.region),
-                    (c.before.clone(), c.has(coffer_planner::Flag::Blocked)),
-                )
-            })
-            .collect()
-    };
-    let (a, b) = (before(saved), before(fresh));
-    let mut differing: Vec<String> = a
-        .keys()
-        .chain(b.keys())
-        .filter(|k| a.get(*k) != b.get(*k))
-        .cloned()
-        .collect();
-    differing.sort();
-    differing.dedup();
-    differing
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -179,34 +153,14 @@ async fn apply_locked(
         .collect();
     let plan = match saved {
         Some(saved) => {
-            if saved.topology_digest != fresh.topology_digest {
-                return refuse(
-                    "the topology file changed since this plan was made",
-                    "review and apply a new plan: `coffer plan --out PLAN.json`",
-                );
-            }
-            if saved.live_fingerprint != fresh.live_fingerprint {
-                let differing = stale_resources(&saved, &fresh);
-                return refuse(
-                    &format!(
-                        "AWS changed since this plan was made (or the plan was already applied); these resources differ now:\n{}",
-                        differing
-                            .iter()
-                            .map(|d| format!("    {d}"))
-                            .collect::<Vec<_>>()
-                            .join("\n")
-                    ),
-                    "review and apply a new plan: `coffer plan --out PLAN.json`",
-                );
-            }
-            // Same file, same AWS: this Coffer computes the same plan. A plan file whose changes
-            // or steps differ was edited (or made by another Coffer version); only the plan
-            // Coffer computes now is ever executed.
-            if saved.changes != fresh.changes || saved.steps != fresh.steps {
-                return refuse(
-                    "the plan file's changes or steps differ from the plan of this topology and AWS, although both are unchanged: the file was edited or made by another version of Coffer",
-                    "make the plan again with this Coffer: `coffer plan --out PLAN.json`",
-                );
+            if let Err(err) = coffer_apply::check_saved(&saved, &fresh) {
+                let help = match err {
+                    coffer_apply::SavedPlanError::Edited => {
+                        "make the plan again with this Coffer: `coffer plan --out PLAN.json`"
+                    }
+                    _ => "review and apply a new plan: `coffer plan --out PLAN.json`",
+                };
+                return refuse(&err.to_string(), help);
             }
             fresh
         }
