@@ -10,7 +10,7 @@ use coffer_spec::{
     VaultName,
 };
 
-use crate::live::{LiveKey, LivePlan, LiveRule, LiveSelection, LiveState, LiveVault};
+use crate::live::{LiveKey, LivePlan, LiveRegion, LiveRule, LiveSelection, LiveState, LiveVault};
 use crate::model::*;
 use crate::policy;
 
@@ -1499,219 +1499,231 @@ impl<'a> Planner<'a> {
 
     // ----- owned resources no longer in the file -----
 
+    /// Every live region, with its account's ID and logical name (the ID itself for an account
+    /// the file does not name).
+    fn live_regions(&self) -> Vec<(String, AccountName, String, &'a LiveRegion)> {
+        let live: &'a LiveState = self.live;
+        let mut out = Vec::new();
+        for (account_id, account) in &live.accounts {
+            let name = self
+                .topology
+                .accounts
+                .values()
+                .find(|a| &a.id == account_id)
+                .map_or_else(|| AccountName(account_id.clone()), |a| a.name.clone());
+            for (region, state) in &account.regions {
+                out.push((account_id.clone(), name.clone(), region.clone(), state));
+            }
+        }
+        out
+    }
+
+    /// The change for an owned resource that left the file: a deletion that runs only with
+    /// `--allow-delete`.
+    fn deletion(
+        &self,
+        address: &str,
+        kind: ResourceKind,
+        at: &(String, AccountName, String),
+        before: Value,
+        reason: &str,
+    ) -> Change {
+        let (account_id, account_name, region) = at;
+        let mut change = self.change(
+            address.to_string(),
+            kind,
+            account_name,
+            region,
+            Some(before),
+            None,
+        );
+        change.account = account_id.clone();
+        change.flags.push(Flag::NeedsAllowDelete);
+        change.reasons.push(reason.to_string());
+        change
+    }
+
     fn deletions(&mut self) {
         let topology_name = self.topology.name.clone();
-        let by_id: BTreeMap<String, AccountName> = self
-            .topology
-            .accounts
-            .values()
-            .map(|a| (a.id.clone(), a.name.clone()))
-            .collect();
+        let regions = self.live_regions();
+        // Everything the file's resources matched; the rest that is ours has left the file.
+        let matched = self.matched.clone();
+        // The logical name an owned resource's `coffer:id` tag gives it, else `fallback`.
+        let owned_name = |tags: &Tags, kind: &str, fallback: &str| -> String {
+            tags.get(TAG_ID)
+                .and_then(|id| id.strip_prefix(&format!("{kind}/")))
+                .unwrap_or(fallback)
+                .to_string()
+        };
+        // Plans first, vaults after them, keys last: deletions run in reverse dependency order.
         let mut plan_deletes: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-        for (account_id, account) in &self.live.accounts {
-            let account_name = by_id
-                .get(account_id)
-                .cloned()
-                .unwrap_or_else(|| AccountName(account_id.clone()));
-            for (region, live) in &account.regions {
-                for plan in &live.plans {
-                    if self.matched.contains(&plan.arn) || !is_ours(&plan.tags, &topology_name) {
-                        continue;
-                    }
-                    let name = plan
-                        .tags
-                        .get(TAG_ID)
-                        .and_then(|id| id.strip_prefix("backup_plan/"))
-                        .unwrap_or(&plan.name)
-                        .to_string();
-                    let mut selection_steps = Vec::new();
-                    for selection in &plan.selections {
-                        selection_steps.push(self.delete_selection(
+        for (account_id, account_name, region, live) in &regions {
+            let at = (account_id.clone(), account_name.clone(), region.clone());
+            for plan in live
+                .plans
+                .iter()
+                .filter(|p| !matched.contains(&p.arn) && is_ours(&p.tags, &topology_name))
+            {
+                let name = owned_name(&plan.tags, "backup_plan", &plan.name);
+                let selection_steps: Vec<String> = plan
+                    .selections
+                    .iter()
+                    .map(|selection| {
+                        self.delete_selection(
                             account_name.clone(),
                             region,
                             &name,
                             plan,
                             selection,
                             false,
-                        ));
-                    }
-                    let address = format!("backup_plan.{name}");
-                    let mut change = self.change(
-                        address.clone(),
-                        ResourceKind::BackupPlan,
-                        &account_name,
-                        region,
-                        Some(json!({"name": plan.name, "tags": tags_json(&plan.tags)})),
-                        None,
+                        )
+                    })
+                    .collect();
+                let address = format!("backup_plan.{name}");
+                let reason = format!(
+                    "owned by this topology but no longer in the file; its {} selections are deleted first",
+                    plan.selections.len()
+                );
+                let change = self.deletion(
+                    &address,
+                    ResourceKind::BackupPlan,
+                    &at,
+                    json!({"name": plan.name, "tags": tags_json(&plan.tags)}),
+                    &reason,
+                );
+                let step = self.add_step(
+                    format!("{address}:delete"),
+                    &change,
+                    Operation::DeleteBackupPlan {
+                        plan_id: Ref::Value(plan.plan_id.clone()),
+                    },
+                    selection_steps,
+                );
+                plan_deletes
+                    .entry((account_id.clone(), region.clone()))
+                    .or_default()
+                    .push(step);
+                self.changes.push(change);
+            }
+        }
+        for (account_id, account_name, region, live) in &regions {
+            let at = (account_id.clone(), account_name.clone(), region.clone());
+            for vault in live
+                .vaults
+                .iter()
+                .filter(|v| !matched.contains(&v.arn) && is_ours(&v.tags, &topology_name))
+            {
+                let address = format!("vault.{}", owned_name(&vault.tags, "vault", &vault.name));
+                let mut change = self.deletion(
+                    &address,
+                    ResourceKind::Vault,
+                    &at,
+                    json!({"name": vault.name, "tags": tags_json(&vault.tags)}),
+                    "owned by this topology but no longer in the file",
+                );
+                if vault.recovery_points > 0 {
+                    Self::block(
+                        &mut change,
+                        format!(
+                            "vault `{}` holds {} recovery points; Coffer never deletes a vault with recovery points: let them expire or delete them by hand first",
+                            vault.name, vault.recovery_points
+                        ),
                     );
-                    change.account = account_id.clone();
-                    change.flags.push(Flag::NeedsAllowDelete);
-                    change.reasons.push(format!("owned by this topology but no longer in the file; its {} selections are deleted first", plan.selections.len()));
+                }
+                if vault.lock.is_some() {
+                    Self::block(
+                        &mut change,
+                        format!(
+                            "vault `{}` has a vault lock; Coffer never deletes a locked vault",
+                            vault.name
+                        ),
+                    );
+                }
+                if !change.has(Flag::Blocked) {
+                    let depends_on = plan_deletes
+                        .get(&(account_id.clone(), region.clone()))
+                        .cloned()
+                        .unwrap_or_default();
                     let step = self.add_step(
                         format!("{address}:delete"),
                         &change,
-                        Operation::DeleteBackupPlan {
-                            plan_id: Ref::Value(plan.plan_id.clone()),
+                        Operation::DeleteBackupVault {
+                            vault_name: vault.name.clone(),
                         },
-                        selection_steps,
+                        depends_on,
                     );
-                    plan_deletes
-                        .entry((account_id.clone(), region.clone()))
-                        .or_default()
-                        .push(step);
-                    self.changes.push(change);
+                    self.deleted_vaults.insert(vault.arn.clone(), step);
                 }
+                self.changes.push(change);
             }
         }
-        for (account_id, account) in &self.live.accounts {
-            let account_name = by_id
-                .get(account_id)
-                .cloned()
-                .unwrap_or_else(|| AccountName(account_id.clone()));
-            for (region, live) in &account.regions {
-                for vault in &live.vaults {
-                    if self.matched.contains(&vault.arn) || !is_ours(&vault.tags, &topology_name) {
-                        continue;
+        let all_vaults: Vec<&LiveVault> =
+            regions.iter().flat_map(|(_, _, _, r)| &r.vaults).collect();
+        for (account_id, account_name, region, live) in &regions {
+            let at = (account_id.clone(), account_name.clone(), region.clone());
+            let owned = |k: &&LiveKey| {
+                !matched.contains(&k.arn)
+                    && is_ours(&k.tags, &topology_name)
+                    && k.key_state != "PendingDeletion"
+            };
+            for key in live.keys.iter().filter(owned) {
+                let logical = owned_name(&key.tags, "key", &key.key_id);
+                // A duplicate of a key the file names keeps that key's waiting period; else the longest.
+                let in_file = self.topology.keys.get(&KeyName(logical.clone()));
+                let window = in_file.map_or(30, |k| k.deletion_window_days);
+                let address = match in_file {
+                    Some(_) => format!("key.{logical}#{}", key.key_id),
+                    None => format!("key.{logical}"),
+                };
+                let mut change = self.deletion(
+                    &address,
+                    ResourceKind::Key,
+                    &at,
+                    json!({"key_id": key.key_id, "state": key.key_state, "tags": tags_json(&key.tags)}),
+                    "owned by this topology but no longer in the file (or a duplicate): Coffer schedules its deletion (30-day waiting period, or the file's `deletion_window_days` for a duplicate)",
+                );
+                let mut depends_on = Vec::new();
+                for vault in all_vaults
+                    .iter()
+                    .filter(|v| v.encryption_key_arn.as_deref() == Some(key.arn.as_str()))
+                {
+                    match self.deleted_vaults.get(&vault.arn) {
+                        Some(step) => depends_on.push(step.clone()),
+                        None => Self::block(
+                            &mut change,
+                            format!(
+                                "key {} encrypts vault `{}`; Coffer never deletes a key in use",
+                                key.key_id, vault.name
+                            ),
+                        ),
                     }
-                    let name = vault
-                        .tags
-                        .get(TAG_ID)
-                        .and_then(|id| id.strip_prefix("vault/"))
-                        .unwrap_or(&vault.name)
-                        .to_string();
-                    let address = format!("vault.{name}");
-                    let mut change = self.change(
-                        address.clone(),
-                        ResourceKind::Vault,
-                        &account_name,
-                        region,
-                        Some(json!({"name": vault.name, "tags": tags_json(&vault.tags)})),
-                        None,
+                }
+                if !change.has(Flag::Blocked) {
+                    for alias in live
+                        .aliases
+                        .iter()
+                        .filter(|a| a.target_key_id.as_deref() == Some(key.key_id.as_str()))
+                    {
+                        depends_on.push(self.add_step(
+                            format!("{address}:delete-alias.{}", alias.name),
+                            &change,
+                            Operation::DeleteAlias {
+                                alias_name: alias.name.clone(),
+                            },
+                            vec![],
+                        ));
+                    }
+                    self.add_step(
+                        format!("{address}:schedule-deletion"),
+                        &change,
+                        Operation::ScheduleKeyDeletion {
+                            key: Ref::Value(key.arn.clone()),
+                            pending_window_days: window,
+                        },
+                        depends_on,
                     );
-                    change.account = account_id.clone();
-                    change.flags.push(Flag::NeedsAllowDelete);
-                    change
-                        .reasons
-                        .push("owned by this topology but no longer in the file".into());
-                    if vault.recovery_points > 0 {
-                        Self::block(
-                            &mut change,
-                            format!(
-                                "vault `{}` holds {} recovery points; Coffer never deletes a vault with recovery points: let them expire or delete them by hand first",
-                                vault.name, vault.recovery_points
-                            ),
-                        );
-                    }
-                    if vault.lock.is_some() {
-                        Self::block(
-                            &mut change,
-                            format!(
-                                "vault `{}` has a vault lock; Coffer never deletes a locked vault",
-                                vault.name
-                            ),
-                        );
-                    }
-                    if !change.has(Flag::Blocked) {
-                        let depends_on = plan_deletes
-                            .get(&(account_id.clone(), region.clone()))
-                            .cloned()
-                            .unwrap_or_default();
-                        let step = self.add_step(
-                            format!("{address}:delete"),
-                            &change,
-                            Operation::DeleteBackupVault {
-                                vault_name: vault.name.clone(),
-                            },
-                            depends_on,
-                        );
-                        self.deleted_vaults.insert(vault.arn.clone(), step);
-                    }
-                    self.changes.push(change);
                 }
-            }
-        }
-        for (account_id, account) in &self.live.accounts {
-            let account_name = by_id
-                .get(account_id)
-                .cloned()
-                .unwrap_or_else(|| AccountName(account_id.clone()));
-            for (region, live) in &account.regions {
-                for key in &live.keys {
-                    if self.matched.contains(&key.arn)
-                        || !is_ours(&key.tags, &topology_name)
-                        || key.key_state == "PendingDeletion"
-                    {
-                        continue;
-                    }
-                    let logical = key
-                        .tags
-                        .get(TAG_ID)
-                        .and_then(|id| id.strip_prefix("key/"))
-                        .unwrap_or(&key.key_id)
-                        .to_string();
-                    // The file's waiting period when the key is a duplicate of one it names; else the longest.
-                    let window = self
-                        .topology
-                        .keys
-                        .get(&KeyName(logical.clone()))
-                        .map_or(30, |k| k.deletion_window_days);
-                    let address = if self.topology.keys.contains_key(&KeyName(logical.clone())) {
-                        format!("key.{logical}#{}", key.key_id)
-                    } else {
-                        format!("key.{logical}")
-                    };
-                    let mut change = self.change(address.clone(), ResourceKind::Key, &account_name, region, Some(json!({"key_id": key.key_id, "state": key.key_state, "tags": tags_json(&key.tags)})), None);
-                    change.account = account_id.clone();
-                    change.flags.push(Flag::NeedsAllowDelete);
-                    change.reasons.push("owned by this topology but no longer in the file (or a duplicate): Coffer schedules its deletion (30-day waiting period, or the file's `deletion_window_days` for a duplicate)".into());
-                    let mut depends_on = Vec::new();
-                    for vault in self
-                        .live
-                        .accounts
-                        .values()
-                        .flat_map(|a| a.regions.values())
-                        .flat_map(|r| &r.vaults)
-                    {
-                        if vault.encryption_key_arn.as_deref() == Some(key.arn.as_str()) {
-                            match self.deleted_vaults.get(&vault.arn) {
-                                Some(step) => depends_on.push(step.clone()),
-                                None => Self::block(
-                                    &mut change,
-                                    format!(
-                                        "key {} encrypts vault `{}`; Coffer never deletes a key in use",
-                                        key.key_id, vault.name
-                                    ),
-                                ),
-                            }
-                        }
-                    }
-                    if !change.has(Flag::Blocked) {
-                        for alias in live
-                            .aliases
-                            .iter()
-                            .filter(|a| a.target_key_id.as_deref() == Some(key.key_id.as_str()))
-                        {
-                            depends_on.push(self.add_step(
-                                format!("{address}:delete-alias.{}", alias.name),
-                                &change,
-                                Operation::DeleteAlias {
-                                    alias_name: alias.name.clone(),
-                                },
-                                vec![],
-                            ));
-                        }
-                        self.add_step(
-                            format!("{address}:schedule-deletion"),
-                            &change,
-                            Operation::ScheduleKeyDeletion {
-                                key: Ref::Value(key.arn.clone()),
-                                pending_window_days: window,
-                            },
-                            depends_on,
-                        );
-                    }
-                    self.changes.push(change);
-                }
+                self.changes.push(change);
             }
         }
     }
