@@ -3,17 +3,10 @@ use std::process::ExitCode;
 use coffer_planner::checks::Severity;
 use coffer_planner::drift;
 
-use super::{Connection, EXIT_FAILED, TopologyArg, load_topology, read_live};
+use super::{Connection, EXIT_FAILED, Format, TopologyArg, load_topology, read_live};
 
 /// Exit status when drift at or above `--fail-on` stands.
 pub const EXIT_DRIFT: u8 = 2;
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Markdown,
-    Json,
-}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -28,6 +28,17 @@ pub struct TopologyArg {
     pub file: PathBuf,
 }
 
+/// How `plan`, `check` and `drift` print their report.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    /// For a terminal.
+    Text,
+    /// For a pull request comment or an issue.
+    Markdown,
+    /// Versioned JSON, for other tools.
+    Json,
+}
+
 /// How to reach AWS.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Connection {

@@ -5,17 +5,10 @@ use std::process::ExitCode;
 use anstream::eprintln;
 use coffer_planner::render;
 
-use super::{Connection, EXIT_FAILED, TopologyArg, load_topology, read_live};
+use super::{Connection, EXIT_FAILED, Format, TopologyArg, load_topology, read_live};
 
 /// Exit status of `--detailed-exitcode` when the plan has changes.
 pub const EXIT_CHANGES: u8 = 2;
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Markdown,
-    Json,
-}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
