@@ -56,6 +56,15 @@ fn live_rules(document: &PlanDocument) -> Vec<LiveRule> {
         .collect()
 }
 
+/// Changes the key of `region` that `id` (a key ARN or key ID) names.
+fn on_key(region: &mut crate::live::LiveRegion, id: &str, change: impl FnMut(&mut LiveKey)) {
+    region
+        .keys
+        .iter_mut()
+        .filter(|k| k.arn == id || k.key_id == id)
+        .for_each(change);
+}
+
 /// Applies one step; returns its outputs.
 pub fn apply_step(
     step: &Step,
@@ -66,7 +75,6 @@ pub fn apply_step(
     let region_name = step.region.clone();
     let region = live.region_mut(&account, &region_name);
     let resolve = |r: &Ref| r.resolve(outputs).unwrap_or_default();
-    let key_matches = |k: &LiveKey, id: &str| k.arn == id || k.key_id == id;
     let mut produced = BTreeMap::new();
     match &step.operation {
         Operation::CreateKey {
@@ -92,83 +100,42 @@ pub fn apply_step(
             produced.insert(outputs::ARN.to_string(), arn);
         }
         Operation::PutKeyPolicy { key, policy } => {
-            let id = resolve(key);
-            region
-                .keys
-                .iter_mut()
-                .filter(|k| key_matches(k, &id))
-                .for_each(|k| k.policy = Some(policy.clone()));
+            on_key(region, &resolve(key), |k| k.policy = Some(policy.clone()));
         }
         Operation::UpdateKeyDescription { key, description } => {
-            let id = resolve(key);
-            region
-                .keys
-                .iter_mut()
-                .filter(|k| key_matches(k, &id))
-                .for_each(|k| k.description = description.clone());
+            on_key(region, &resolve(key), |k| {
+                k.description = description.clone()
+            });
         }
         Operation::EnableKeyRotation { key, period_days } => {
-            let id = resolve(key);
-            region
-                .keys
-                .iter_mut()
-                .filter(|k| key_matches(k, &id))
-                .for_each(|k| {
-                    k.rotation_enabled = true;
-                    k.rotation_period_days = Some(*period_days);
-                });
+            on_key(region, &resolve(key), |k| {
+                k.rotation_enabled = true;
+                k.rotation_period_days = Some(*period_days);
+            });
         }
         Operation::DisableKeyRotation { key } => {
-            let id = resolve(key);
-            region
-                .keys
-                .iter_mut()
-                .filter(|k| key_matches(k, &id))
-                .for_each(|k| k.rotation_enabled = false);
+            on_key(region, &resolve(key), |k| k.rotation_enabled = false);
         }
         Operation::CancelKeyDeletion { key } => {
-            let id = resolve(key);
-            region
-                .keys
-                .iter_mut()
-                .filter(|k| key_matches(k, &id))
-                .for_each(|k| k.key_state = "Disabled".into());
+            on_key(region, &resolve(key), |k| k.key_state = "Disabled".into());
         }
         Operation::EnableKey { key } => {
-            let id = resolve(key);
-            region
-                .keys
-                .iter_mut()
-                .filter(|k| key_matches(k, &id))
-                .for_each(|k| k.key_state = "Enabled".into());
+            on_key(region, &resolve(key), |k| k.key_state = "Enabled".into());
         }
         Operation::TagKey { key, tags } => {
-            let id = resolve(key);
-            region
-                .keys
-                .iter_mut()
-                .filter(|k| key_matches(k, &id))
-                .for_each(|k| k.tags.extend(tags.clone()));
+            on_key(region, &resolve(key), |k| k.tags.extend(tags.clone()));
         }
         Operation::UntagKey { key, tag_keys } => {
-            let id = resolve(key);
-            region
-                .keys
-                .iter_mut()
-                .filter(|k| key_matches(k, &id))
-                .for_each(|k| {
-                    tag_keys.iter().for_each(|t| {
-                        k.tags.remove(t);
-                    })
-                });
+            on_key(region, &resolve(key), |k| {
+                tag_keys.iter().for_each(|t| {
+                    k.tags.remove(t);
+                })
+            });
         }
         Operation::ScheduleKeyDeletion { key, .. } => {
-            let id = resolve(key);
-            region
-                .keys
-                .iter_mut()
-                .filter(|k| key_matches(k, &id))
-                .for_each(|k| k.key_state = "PendingDeletion".into());
+            on_key(region, &resolve(key), |k| {
+                k.key_state = "PendingDeletion".into()
+            });
         }
         Operation::CreateAlias { alias_name, key } | Operation::UpdateAlias { alias_name, key } => {
             let target = resolve(key);
