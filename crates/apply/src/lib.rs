@@ -77,6 +77,8 @@ pub struct Options {
     pub allow_delete: bool,
     /// The user confirmed the irreversible changes.
     pub confirm_irreversible: bool,
+    /// The user accepted the changes that weaken protection.
+    pub allow_weaken: bool,
     pub retry: RetryPolicy,
 }
 
@@ -86,6 +88,7 @@ impl Default for Options {
             concurrency: 8,
             allow_delete: false,
             confirm_irreversible: false,
+            allow_weaken: false,
             retry: RetryPolicy::default(),
         }
     }
@@ -98,6 +101,8 @@ pub enum Refusal {
     Blocked { address: String, reason: String },
     #[error("{address} is irreversible ({reason}); confirm with --confirm-irreversible")]
     Irreversible { address: String, reason: String },
+    #[error("{address} weakens protection ({reason}); accept it with --allow-weaken")]
+    Weakens { address: String, reason: String },
 }
 
 /// Checks a plan before running it: blocked changes refuse the whole plan; irreversible ones
@@ -113,6 +118,18 @@ pub fn preflight(plan: &Plan, options: &Options) -> Vec<Refusal> {
         }
         let runs = change.action != Action::NoOp
             && (!change.has(Flag::NeedsAllowDelete) || options.allow_delete);
+        if change.has(Flag::Weakens) && runs && !options.allow_weaken {
+            refusals.push(Refusal::Weakens {
+                address: change.address.clone(),
+                reason: change
+                    .reasons
+                    .iter()
+                    .filter(|r| r.starts_with("weakens protection"))
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            });
+        }
         if change.has(Flag::Irreversible) && runs && !options.confirm_irreversible {
             refusals.push(Refusal::Irreversible {
                 address: change.address.clone(),

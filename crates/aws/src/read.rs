@@ -502,6 +502,34 @@ impl RegionReader {
         }
     }
 
+    /// The keys that encrypt the recovery points of a vault (a recovery point of an RDS
+    /// database keeps the database's key, whatever the vault's key).
+    async fn recovery_point_keys(&self, vault_name: &str) -> Result<Vec<String>, AwsError> {
+        let _permit = self.limit.acquire().await;
+        let pages = self
+            .clients
+            .backup
+            .list_recovery_points_by_backup_vault()
+            .backup_vault_name(vault_name)
+            .into_paginator()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
+        let mut keys = std::collections::BTreeSet::new();
+        for page in pages {
+            let page = page.map_err(|e| {
+                self.call("backup:ListRecoveryPointsByBackupVault")
+                    .sdk_error(e)
+            })?;
+            keys.extend(
+                page.recovery_points()
+                    .iter()
+                    .filter_map(|p| p.encryption_key_arn().map(str::to_string)),
+            );
+        }
+        Ok(keys.into_iter().collect())
+    }
+
     async fn key_tags(&self, key_id: &str) -> Result<Tags, AwsError> {
         let _permit = self.limit.acquire().await;
         let pages = self
@@ -668,12 +696,19 @@ impl RegionReader {
                 lock_date: member.lock_date().map(rfc3339),
                 immutable: member.lock_date().is_some_and(|d| d.secs() <= now.secs()),
             });
+            let recovery_points = u64::try_from(member.number_of_recovery_points()).unwrap_or(0);
+            let recovery_point_keys = if recovery_points > 0 {
+                self.recovery_point_keys(&name).await?
+            } else {
+                Vec::new()
+            };
             Ok(Some(LiveVault {
                 name,
                 arn,
                 encryption_key_arn: member.encryption_key_arn().map(str::to_string),
                 tags,
-                recovery_points: u64::try_from(member.number_of_recovery_points()).unwrap_or(0),
+                recovery_points,
+                recovery_point_keys,
                 access_policy,
                 lock,
             }))

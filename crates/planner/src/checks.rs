@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use coffer_spec::checks as id;
-use coffer_spec::{AccountName, BackupPlan, Diagnostics, Rule, Topology, Vault};
+use coffer_spec::{AccountName, BackupPlan, Diagnostics, Key, Rule, Topology, Vault};
 
 use crate::live::{LiveKey, LiveRegion, LiveState, LiveVault};
-use crate::policy;
+use crate::{access, policy};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -172,12 +172,12 @@ pub const CATALOG: &[Check] = &[
     ),
     check!(
         id::VAULT_POLICY_NO_FOREIGN_DELETE,
-        Error,
+        Blocker,
         true,
         "No other account may delete recovery points or change the vault policy",
-        "A vault that exists to survive the loss of a source account must not let another account (or everyone) delete recovery points, shorten their lifecycle or rewrite the policy.",
+        "A vault that exists to survive the loss of a source account must not let another account (or everyone) delete recovery points, shorten their lifecycle, delete the vault, or rewrite its policy or lock. Evaluated on the whole policy as AWS reads it (generated and extra statements, organization conditions), for every other account of the topology, an unnamed account of the organization and an outsider.",
         DOC_VAULT_POLICY,
-        "Remove the Allow of `backup:DeleteRecoveryPoint`, `backup:UpdateRecoveryPointLifecycle`, `backup:PutBackupVaultAccessPolicy` and `backup:DeleteBackupVault` for other principals; consider `deny_recovery_point_deletion: true`."
+        "Remove the Allow of `backup:DeleteRecoveryPoint`, `backup:UpdateRecoveryPointLifecycle`, `backup:DeleteBackupVault` and the vault policy and lock actions for other principals; consider `deny_recovery_point_deletion: true`."
     ),
     check!(
         id::NO_ORPHANED_PRINCIPALS,
@@ -244,21 +244,21 @@ pub const CATALOG: &[Check] = &[
     ),
     check!(
         id::BACKUP_KEY_NOT_SHARED_BACK,
-        Warning,
-        false,
+        Blocker,
+        true,
         "The backup account's key is not usable by the accounts it protects",
-        "The point of a separate backup account is that a compromised source account cannot reach its backups; sharing the vault key back undoes that.",
+        "The point of a separate backup account is that a compromised source account cannot reach its backups; sharing the vault key back undoes that. Evaluated on the whole key policy (`usable_by`, `admins`, extra statements) for every source account that copies into a vault the key encrypts.",
         DOC_CROSS_ACCOUNT,
-        "Remove the source accounts from the destination key's `usable_by`."
+        "Remove the source accounts from the destination key's `usable_by`, `admins` and statements."
     ),
     check!(
         id::KEY_NO_OPEN_PRINCIPAL,
-        Error,
+        Blocker,
         true,
         "Key policies do not allow `*` without an organization condition",
-        "A key policy statement for `Principal: \"*\"` without a condition lets any AWS account use the key.",
+        "A key policy statement for `Principal: \"*\"` without a condition lets any AWS account use the key. Evaluated on the whole policy for a principal outside the organization; an organization condition naming another organization than the topology's counts too.",
         DOC_KEY_POLICY,
-        "Limit the statement with `aws:PrincipalOrgID`, or name the accounts in `usable_by`."
+        "Limit the statement with the topology's `aws:PrincipalOrgID`, or name the accounts in `usable_by`."
     ),
     check!(
         id::KEY_STAYS_MANAGEABLE,
@@ -382,6 +382,7 @@ pub const ALSO_STATIC: &[&str] = &[
     id::COPY_LIFECYCLE_IN_LOCK,
     id::BACKUP_LIFECYCLE_IN_LOCK,
     id::KEY_ROTATION_ON,
+    id::BACKUP_KEY_NOT_SHARED_BACK,
     id::KEY_NO_OPEN_PRINCIPAL,
     id::KEY_STAYS_MANAGEABLE,
 ];
@@ -468,55 +469,9 @@ fn edges(topology: &Topology) -> Vec<Edge<'_>> {
     out
 }
 
-// ----- policy evaluation -----
+// ----- policy questions (answered by the policy engine) -----
 
-fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (
-        pattern.to_ascii_lowercase().chars().collect(),
-        text.to_ascii_lowercase().chars().collect(),
-    );
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
-}
-
-fn string_list(value: Option<&Value>) -> Vec<String> {
-    match value {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|i| i.as_str().map(str::to_string))
-            .collect(),
-        Some(Value::Bool(b)) => vec![b.to_string()],
-        _ => Vec::new(),
-    }
-}
-
-fn statements(policy: &Value) -> Vec<&Map<String, Value>> {
-    match policy.get("Statement") {
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).collect(),
-        Some(Value::Object(single)) => vec![single],
-        _ => Vec::new(),
-    }
-}
+use coffer_policy::{Decision, Request, statements, string_list};
 
 fn effect(statement: &Map<String, Value>) -> &str {
     statement
@@ -525,117 +480,72 @@ fn effect(statement: &Map<String, Value>) -> &str {
         .unwrap_or("")
 }
 
-fn covers_action(statement: &Map<String, Value>, action: &str) -> bool {
-    string_list(statement.get("Action"))
-        .iter()
-        .any(|a| glob(a, action))
-}
-
-fn principals(statement: &Map<String, Value>) -> Vec<String> {
-    match statement.get("Principal") {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Object(kinds)) => string_list(kinds.get("AWS")),
-        _ => Vec::new(),
-    }
-}
-
-fn is_open(statement: &Map<String, Value>) -> bool {
-    principals(statement).iter().any(|p| p == "*")
-}
-
-/// Whether a condition operator is negated (`StringNotEquals`, `ForAnyValue:StringNotLike`,
-/// ...) or `Null`: such a condition does not limit a statement to an organization.
-fn negated(operator: &str) -> bool {
-    let operator = operator.to_ascii_lowercase();
-    operator.contains("not") || operator == "null"
-}
-
-/// The organization IDs and paths a statement's conditions limit it to.
-fn org_limits(statement: &Map<String, Value>) -> (Vec<String>, Vec<String>) {
-    let mut ids = Vec::new();
-    let mut paths = Vec::new();
-    if let Some(Value::Object(operators)) = statement.get("Condition") {
+/// Organization IDs that `Allow` statements of `policy` name in a positive
+/// `aws:PrincipalOrgID` condition and that are not `org` (a typo or another organization).
+fn foreign_org_ids(policy: &Value, org: Option<&str>) -> Vec<String> {
+    let mut found = Vec::new();
+    for statement in statements(policy)
+        .into_iter()
+        .filter(|s| effect(s) == "Allow")
+    {
+        let Some(Value::Object(operators)) = statement.get("Condition") else {
+            continue;
+        };
         for (operator, keys) in operators {
-            if negated(operator) {
+            let lower = operator.to_ascii_lowercase();
+            if lower.contains("not") || lower == "null" {
                 continue;
             }
-            if let Value::Object(keys) = keys {
-                for (key, values) in keys {
-                    match key.to_ascii_lowercase().as_str() {
-                        "aws:principalorgid" => ids.extend(string_list(Some(values))),
-                        "aws:principalorgpaths" => paths.extend(string_list(Some(values))),
-                        _ => {}
-                    }
+            for (key, values) in keys.as_object().into_iter().flatten() {
+                if key.eq_ignore_ascii_case("aws:PrincipalOrgID") {
+                    found.extend(
+                        string_list(Some(values))
+                            .into_iter()
+                            .filter(|v| Some(v.as_str()) != org),
+                    );
                 }
             }
         }
     }
-    (ids, paths)
+    found.sort();
+    found.dedup();
+    found
 }
 
-/// Whether a negated condition on `aws:PrincipalOrgID` leaves the members of `org` out of the
-/// statement, as in a "deny everyone outside the organization" guard.
-fn exempts_org(statement: &Map<String, Value>, org: Option<&str>) -> bool {
-    let (Some(org), Some(Value::Object(operators))) = (org, statement.get("Condition")) else {
-        return false;
-    };
-    operators
-        .iter()
-        .filter(|(operator, _)| negated(operator))
-        .any(|(_, keys)| {
-            keys.as_object().is_some_and(|keys| {
-                keys.iter().any(|(key, values)| {
-                    key.eq_ignore_ascii_case("aws:PrincipalOrgID")
-                        && string_list(Some(values)).iter().any(|v| glob(v, org))
-                })
-            })
-        })
+/// The decision of `policy` for the root of `account` (a member of `org`) doing `action`.
+fn account_decision(
+    policy: &Value,
+    action: &str,
+    account: &str,
+    org: Option<&str>,
+    resource: &str,
+    owner: &str,
+) -> Decision {
+    let mut request = Request::new(
+        format!("arn:aws:iam::{account}:root"),
+        action,
+        resource,
+        owner,
+    );
+    if let Some(org) = org {
+        request = request.with("aws:PrincipalOrgID", [org]);
+    }
+    coffer_policy::evaluate(policy, &request)
 }
 
-/// Whether the statement's principal covers `account` (a member of `org`).
-fn covers_account(statement: &Map<String, Value>, account: &str, org: Option<&str>) -> bool {
-    let named = principals(statement).iter().any(|p| {
-        p == account
-            || p.starts_with(&format!("arn:aws:iam::{account}:"))
-            || p.starts_with(&format!("arn:aws-us-gov:iam::{account}:"))
-            || p.starts_with(&format!("arn:aws-cn:iam::{account}:"))
-    });
-    if named {
-        return true;
-    }
-    if !is_open(statement) {
-        return false;
-    }
-    let (ids, paths) = org_limits(statement);
-    match org {
-        Some(org) => {
-            ids.iter().any(|i| i == org) || paths.iter().any(|p| p.starts_with(&format!("{org}/")))
-        }
-        None => false,
-    }
-}
+/// The calls on a vault that destroy its recovery points or lift its protection.
+pub const VAULT_DESTRUCTIVE_ACTIONS: &[&str] = &[
+    "backup:DeleteRecoveryPoint",
+    "backup:UpdateRecoveryPointLifecycle",
+    "backup:DeleteBackupVault",
+    "backup:PutBackupVaultAccessPolicy",
+    "backup:DeleteBackupVaultAccessPolicy",
+    "backup:PutBackupVaultLockConfiguration",
+    "backup:DeleteBackupVaultLockConfiguration",
+];
 
-/// Allow and Deny verdicts of a resource policy for `action` by `account`.
-fn verdict(policy: &Value, action: &str, account: &str, org: Option<&str>) -> (bool, bool) {
-    let mut allowed = false;
-    let mut denied = false;
-    for statement in statements(policy) {
-        if !covers_action(statement, action) {
-            continue;
-        }
-        let deny_matches = effect(statement) == "Deny"
-            && !exempts_org(statement, org)
-            && (covers_account(statement, account, org)
-                || is_open(statement) && org_limits(statement) == (vec![], vec![]));
-        if deny_matches {
-            denied = true;
-        }
-        if effect(statement) == "Allow" && covers_account(statement, account, org) {
-            allowed = true;
-        }
-    }
-    (allowed, denied)
-}
+/// Key actions that let an account read what the key encrypts.
+const KEY_READ_ACTIONS: &[&str] = &["kms:Decrypt", "kms:CreateGrant", "kms:ReEncryptFrom"];
 
 // ----- evaluation -----
 
@@ -733,22 +643,6 @@ impl Context<'_> {
                 );
             }
             if edge.cross_account() {
-                if let Some(key) = edge
-                    .destination
-                    .key
-                    .as_ref()
-                    .and_then(|k| topology.keys.get(k))
-                    && key.usable_by.contains(&edge.plan.account)
-                {
-                    self.push(
-                        id::BACKUP_KEY_NOT_SHARED_BACK,
-                        format!("key.{}", key.name),
-                        format!(
-                            "key `{}` of vault `{}` is usable by source account `{}`",
-                            key.name, edge.destination.name, edge.plan.account
-                        ),
-                    );
-                }
                 let destination_id = self.account_id(&edge.destination.account);
                 let copy_back = edge.source.access_policy.as_ref().is_some_and(|p| {
                     p.allow_copy_from.contains(&destination_id)
@@ -801,11 +695,8 @@ impl Context<'_> {
                     );
                 }
                 let document = policy::key_policy(topology, key);
-                self.key_policy_checks(
-                    &format!("key.{}", key.name),
-                    &document,
-                    &self.account_id(&key.account),
-                );
+                self.key_policy_checks(key, &format!("key.{}", key.name), &document);
+                self.key_not_shared_back(key, &document);
             }
             for vault in topology.vaults.values() {
                 if let Some(access) = &vault.access_policy {
@@ -821,45 +712,58 @@ impl Context<'_> {
         }
     }
 
-    fn key_policy_checks(&mut self, subject: &str, document: &Value, owner: &str) {
-        for statement in statements(document) {
-            let (ids, paths) = org_limits(statement);
-            if effect(statement) == "Allow"
-                && is_open(statement)
-                && ids.is_empty()
-                && paths.is_empty()
-            {
-                self.push(
-                    id::KEY_NO_OPEN_PRINCIPAL,
-                    subject,
-                    "a key policy statement allows `*` without an organization condition",
-                );
-            }
-            // Only a Deny for everyone (without a condition that exempts someone) or for the
-            // whole owning account locks the policy; a Deny for one role of the account is
-            // ordinary hardening.
-            let whole_account = principals(statement)
-                .iter()
-                .any(|p| p == owner || *p == format!("arn:aws:iam::{owner}:root"));
-            let unconditional_open = is_open(statement) && !statement.contains_key("Condition");
-            let locks_out = effect(statement) == "Deny"
-                && covers_action(statement, "kms:PutKeyPolicy")
-                && (unconditional_open || whole_account);
-            if locks_out {
-                self.push(
-                    id::KEY_STAYS_MANAGEABLE,
-                    subject,
-                    "a Deny of `kms:PutKeyPolicy` would lock the key's policy for good",
-                );
-            }
-        }
-        let (allowed, _) = verdict(document, "kms:PutKeyPolicy", owner, None);
-        if !allowed {
+    fn key_policy_checks(&mut self, key: &Key, subject: &str, document: &Value) {
+        let owner = self.account_id(&key.account);
+        let resource = format!("arn:aws:kms:{}:{owner}:key/*", key.region);
+        let principals =
+            access::principals(self.topology, &key.account, &key.break_glass_principals);
+        let open = access::foreign_access(
+            &principals,
+            Some(document),
+            KEY_READ_ACTIONS,
+            &resource,
+            &owner,
+        )
+        .into_iter()
+        .filter(|(p, _)| p.role == access::Role::Outsider)
+        .map(|(_, action)| action)
+        .next();
+        if let Some(action) = open {
             self.push(
+                id::KEY_NO_OPEN_PRINCIPAL,
+                subject,
+                format!("a statement allows `*` without limiting it to the organization: principals outside the organization may use the key (`{action}`)"),
+            );
+        }
+        for other in foreign_org_ids(document, self.org) {
+            self.push(
+                id::KEY_NO_OPEN_PRINCIPAL,
+                subject,
+                format!(
+                    "the key policy allows organization {other}, which is not the topology's ({})",
+                    self.org.unwrap_or("none declared")
+                ),
+            );
+        }
+        let coffer = self.topology.coffer_role(&key.account).to_string();
+        let manager = if coffer.is_empty() {
+            format!("arn:aws:iam::{owner}:root")
+        } else {
+            coffer
+        };
+        let request = Request::new(manager.clone(), "kms:PutKeyPolicy", &resource, &owner);
+        match coffer_policy::evaluate(document, &request) {
+            Decision::Allow => {}
+            Decision::ExplicitDeny => self.push(
                 id::KEY_STAYS_MANAGEABLE,
                 subject,
-                format!("no statement lets account {owner} change the key policy again"),
-            );
+                format!("a Deny of `kms:PutKeyPolicy` covers {manager}: the key's policy could never be changed again"),
+            ),
+            Decision::ImplicitDeny => self.push(
+                id::KEY_STAYS_MANAGEABLE,
+                subject,
+                format!("no statement lets {manager} change the key policy again"),
+            ),
         }
         let orphans = policy::orphaned_principals(document);
         if !orphans.is_empty() {
@@ -874,31 +778,93 @@ impl Context<'_> {
         }
     }
 
+    /// CB017: the key of a vault that receives copies from other accounts must not let those
+    /// accounts read it, whatever statement would.
+    fn key_not_shared_back(&mut self, key: &Key, document: &Value) {
+        let owner = self.account_id(&key.account);
+        let resource = format!("arn:aws:kms:{}:{owner}:key/*", key.region);
+        let mut sources: Vec<&AccountName> = edges(self.topology)
+            .into_iter()
+            .filter(|e| e.cross_account() && e.destination.key.as_ref() == Some(&key.name))
+            .map(|e| &e.plan.account)
+            .collect();
+        sources.sort();
+        sources.dedup();
+        let vaults = self
+            .topology
+            .vaults
+            .values()
+            .filter(|v| v.key.as_ref() == Some(&key.name))
+            .map(|v| format!("vault `{}`", v.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        for source in sources {
+            let source_id = self.account_id(source);
+            let principal = access::Principal {
+                label: String::new(),
+                role: access::Role::TopologyAccount,
+                arn: format!("arn:aws:iam::{source_id}:role/AnyAdministrator"),
+                org_id: self.org.map(str::to_string),
+            };
+            if let Some(action) = KEY_READ_ACTIONS
+                .iter()
+                .find(|a| principal.may(Some(document), a, &resource, &owner))
+            {
+                self.push(
+                    id::BACKUP_KEY_NOT_SHARED_BACK,
+                    format!("key.{}", key.name),
+                    format!(
+                        "the policy of key `{}`, which encrypts {vaults}, lets source account `{source}` ({source_id}) use it (`{action}`), so a compromised source account can read the copies meant to protect it",
+                        key.name
+                    ),
+                );
+            }
+        }
+    }
+
     fn vault_policy_checks(&mut self, vault: &Vault, document: &Value) {
         let subject = format!("vault_policy.{}", vault.name);
         let owner = self.account_id(&vault.account);
-        const DESTRUCTIVE: &[&str] = &[
-            "backup:DeleteRecoveryPoint",
-            "backup:UpdateRecoveryPointLifecycle",
-            "backup:PutBackupVaultAccessPolicy",
-            "backup:DeleteBackupVault",
-        ];
+        let resource = self.topology.vault_arn(vault);
+        let break_glass = vault
+            .access_policy
+            .as_ref()
+            .map(|p| p.break_glass_principals.clone())
+            .unwrap_or_default();
+        let principals = access::principals(self.topology, &vault.account, &break_glass);
+        let outsider_copies = principals
+            .iter()
+            .filter(|p| p.role == access::Role::Outsider)
+            .any(|p| {
+                p.may(
+                    Some(document),
+                    "backup:CopyIntoBackupVault",
+                    &resource,
+                    &owner,
+                )
+            });
+        if outsider_copies {
+            self.push(
+                id::VAULT_POLICY_NO_OPEN_PRINCIPAL,
+                subject.clone(),
+                "a statement allows `*` to copy in without limiting it to the organization: accounts outside the organization may copy in",
+            );
+        }
+        for other in foreign_org_ids(document, self.org) {
+            self.push(
+                id::VAULT_POLICY_NO_OPEN_PRINCIPAL,
+                subject.clone(),
+                format!(
+                    "the policy allows organization {other}, which is not the topology's ({})",
+                    self.org.unwrap_or("none declared")
+                ),
+            );
+        }
         for statement in statements(document) {
-            let (ids, paths) = org_limits(statement);
-            if effect(statement) == "Allow"
-                && is_open(statement)
-                && ids.is_empty()
-                && paths.is_empty()
-            {
-                self.push(
-                    id::VAULT_POLICY_NO_OPEN_PRINCIPAL,
-                    subject.clone(),
-                    "a statement allows `*` without an organization condition",
-                );
-            }
             if string_list(statement.get("Action"))
                 .iter()
-                .any(|a| a.contains('*'))
+                .chain(&string_list(statement.get("NotAction")))
+                .any(|a| a.contains(['*', '?']))
             {
                 self.push(
                     id::VAULT_POLICY_NO_WILDCARD_ACTION,
@@ -906,16 +872,19 @@ impl Context<'_> {
                     "a statement uses a wildcard action",
                 );
             }
-            if effect(statement) == "Allow"
-                && DESTRUCTIVE.iter().any(|a| covers_action(statement, a))
-            {
-                let foreign = principals(statement)
-                    .iter()
-                    .any(|p| p == "*" || !(p == &owner || p.contains(&format!("::{owner}:"))));
-                if foreign {
-                    self.push(id::VAULT_POLICY_NO_FOREIGN_DELETE, subject.clone(), "a statement lets principals outside the vault's account delete recovery points or change the vault policy");
-                }
-            }
+        }
+        for (who, action) in access::foreign_access(
+            &principals,
+            Some(document),
+            VAULT_DESTRUCTIVE_ACTIONS,
+            &resource,
+            &owner,
+        ) {
+            self.push(
+                id::VAULT_POLICY_NO_FOREIGN_DELETE,
+                subject.clone(),
+                format!("the policy lets {} call `{action}` on the vault", who.label),
+            );
         }
         let orphans = policy::orphaned_principals(document);
         if !orphans.is_empty() {
@@ -1006,7 +975,8 @@ impl Context<'_> {
             }
             self.key_state_checks(&subject, &live);
             if let Some(document) = &live.policy {
-                self.key_policy_checks(&subject, document, &self.account_id(&key.account));
+                self.key_policy_checks(key, &subject, document);
+                self.key_not_shared_back(key, document);
             }
         }
         for vault in topology.vaults.values() {
@@ -1231,13 +1201,15 @@ impl Context<'_> {
                 ),
             ),
             Some(document) => {
-                let (allowed, denied) = verdict(
+                let decision = account_decision(
                     document,
                     "backup:CopyIntoBackupVault",
                     &source_id,
                     member_org.as_deref(),
+                    &destination.arn,
+                    &destination_id,
                 );
-                if denied {
+                if decision == Decision::ExplicitDeny {
                     self.push(
                         id::DESTINATION_NO_DENY,
                         subject.clone(),
@@ -1246,7 +1218,7 @@ impl Context<'_> {
                             destination.name
                         ),
                     );
-                } else if !allowed {
+                } else if decision != Decision::Allow {
                     self.push(id::DESTINATION_ALLOWS_SOURCE, subject.clone(), format!("the policy of vault `{}` does not allow account {source_id} to copy in", destination.name));
                 }
             }
@@ -1314,13 +1286,25 @@ impl Context<'_> {
                 continue;
             }
             self.key_state_checks(&subject, &key);
-            let org = self.org;
+            // AWS Backup in the destination account uses the key through grants for AWS
+            // resources, on behalf of the account's backup service role.
+            let key_owner = key.arn.split(':').nth(4).unwrap_or_default().to_string();
             let shared = key.policy.as_ref().is_some_and(|document| {
                 ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"]
                     .iter()
                     .all(|action| {
-                        let (allowed, denied) = verdict(document, action, destination_id, org);
-                        allowed && !denied
+                        let mut request = Request::new(
+                            format!("arn:aws:iam::{destination_id}:role/service-role/AWSBackupDefaultServiceRole"),
+                            *action,
+                            &key.arn,
+                            &key_owner,
+                        )
+                        .with("kms:ViaService", [format!("backup.{}.amazonaws.com", edge.plan.region)])
+                        .with("kms:GrantIsForAWSResource", ["true"]);
+                        if let Some(org) = self.org {
+                            request = request.with("aws:PrincipalOrgID", [org]);
+                        }
+                        coffer_policy::access(Some(document), &request)
                     })
             });
             if !shared {

@@ -72,44 +72,54 @@ fn field<'a>(change: &'a Change, path: &str) -> Option<&'a FieldChange> {
 }
 
 /// Actions that let their holder destroy or unprotect recovery points.
-const DESTRUCTIVE: &[&str] = &[
-    "backup:DeleteRecoveryPoint",
-    "backup:UpdateRecoveryPointLifecycle",
-    "backup:PutBackupVaultAccessPolicy",
-    "backup:DeleteBackupVault",
-];
-
-/// Whether a vault policy lets principals outside `owner` (or everyone) do destructive things.
+/// Whether a vault policy lets principals of another account (of any organization it names,
+/// or of none) do destructive things, as the policy engine reads it.
 fn lets_others_destroy(policy: &Value, owner: &str) -> bool {
-    let statements = match policy.get("Statement") {
-        Some(Value::Array(items)) => items.clone(),
-        Some(single) => vec![single.clone()],
-        None => Vec::new(),
-    };
-    statements.iter().any(|statement| {
-        let allow = statement.get("Effect").and_then(Value::as_str) == Some("Allow");
-        let strings = |v: Option<&Value>| -> Vec<String> {
-            match v {
-                Some(Value::String(s)) => vec![s.clone()],
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect(),
-                _ => Vec::new(),
+    let mut orgs: Vec<Option<String>> = vec![None];
+    for statement in coffer_policy::statements(policy) {
+        if let Some(Value::Object(operators)) = statement.get("Condition") {
+            for keys in operators.values().filter_map(Value::as_object) {
+                for (key, values) in keys {
+                    if key.eq_ignore_ascii_case("aws:PrincipalOrgID") {
+                        orgs.extend(
+                            coffer_policy::string_list(Some(values))
+                                .into_iter()
+                                .map(Some),
+                        );
+                    }
+                }
             }
-        };
-        let actions = strings(statement.get("Action"));
-        let destructive = actions.iter().any(|a| {
-            a == "*" || a == "backup:*" || DESTRUCTIVE.iter().any(|d| d.eq_ignore_ascii_case(a))
-        });
-        let principals = match statement.get("Principal") {
-            Some(Value::Object(kinds)) => strings(kinds.get("AWS")),
-            other => strings(other),
-        };
-        let foreign = principals
-            .iter()
-            .any(|p| p == "*" || !p.contains(&format!("::{owner}:")) && p != owner);
-        allow && destructive && foreign
+        }
+    }
+    // Principals the policy names, of other accounts.
+    let mut arns = vec!["arn:aws:iam::999999999991:role/AnyAdministrator".to_string()];
+    for statement in coffer_policy::statements(policy) {
+        if let Some(Value::Object(kinds)) = statement.get("Principal") {
+            for id in coffer_policy::string_list(kinds.get("AWS")) {
+                if coffer_policy::is_account_id(&id) {
+                    arns.push(format!("arn:aws:iam::{id}:role/AnyAdministrator"));
+                } else if let Some(account) = coffer_policy::root_account(&id) {
+                    arns.push(format!("arn:aws:iam::{account}:role/AnyAdministrator"));
+                } else if coffer_policy::principal_account(&id).is_some() {
+                    arns.push(id);
+                }
+            }
+        }
+    }
+    arns.retain(|a| coffer_policy::principal_account(a) != Some(owner));
+    let resource = format!("arn:aws:backup:*:{owner}:backup-vault:*");
+    orgs.iter().any(|org| {
+        arns.iter().any(|arn| {
+            let probe = crate::access::Principal {
+                label: String::new(),
+                role: crate::access::Role::OrganizationAccount,
+                arn: arn.clone(),
+                org_id: org.clone(),
+            };
+            crate::checks::VAULT_DESTRUCTIVE_ACTIONS
+                .iter()
+                .any(|action| probe.may(Some(policy), action, &resource, owner))
+        })
     })
 }
 

@@ -4,7 +4,9 @@
 //! Pure: no I/O, no async, no AWS SDK. The same topology and live state always give the same
 //! plan, byte for byte.
 
+pub mod access;
 pub mod checks;
+pub mod destroy;
 pub mod drift;
 pub mod graph;
 pub mod live;
@@ -13,6 +15,7 @@ pub mod plan;
 pub mod policy;
 pub mod render;
 pub mod simulate;
+pub mod weaken;
 
 pub use live::LiveState;
 pub use model::*;

@@ -115,6 +115,9 @@ pub struct LiveVault {
     pub tags: Tags,
     #[serde(default)]
     pub recovery_points: u64,
+    /// The keys that encrypt its recovery points (read when it has any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recovery_point_keys: Vec<String>,
     #[serde(default)]
     pub access_policy: Option<serde_json::Value>,
     #[serde(default)]

@@ -30,6 +30,9 @@ pub struct Plan {
     /// Failed checks of the catalog, evaluated on AWS as it will be after this plan.
     #[serde(default)]
     pub findings: Vec<crate::checks::Finding>,
+    /// Who can destroy the copies once this plan is applied (`coffer check --destroy-paths`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destroy_paths: Option<crate::destroy::DestroyReport>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +44,9 @@ pub struct Summary {
     pub no_op: usize,
     pub blocked: usize,
     pub irreversible: usize,
+    /// Changes that weaken protection (need `--allow-weaken`).
+    #[serde(default)]
+    pub weakens: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -119,6 +125,9 @@ pub enum Flag {
     NeedsAllowDelete,
     /// The name the file wants is taken by a resource Coffer does not own.
     Conflicting,
+    /// Weakens protection (a guard removed, an exempt principal added, an allow widened, a
+    /// lock shortened); it runs only when the apply is told `--allow-weaken`.
+    Weakens,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1698,6 +1698,36 @@ impl<'a> Planner<'a> {
                         ),
                     }
                 }
+                for vault in all_vaults
+                    .iter()
+                    .filter(|v| v.recovery_point_keys.iter().any(|k| k == &key.arn))
+                {
+                    Self::block(
+                        &mut change,
+                        format!(
+                            "key {} encrypts recovery points in vault `{}`; Coffer never deletes a key in use",
+                            key.key_id, vault.name
+                        ),
+                    );
+                }
+                for source in regions
+                    .iter()
+                    .flat_map(|(_, _, _, r)| &r.sources)
+                    .filter(|s| {
+                        s.exists
+                            && s.kms_key_arn.as_deref().is_some_and(|k| {
+                                k == key.arn || k.ends_with(&format!("/{}", key.key_id))
+                            })
+                    })
+                {
+                    Self::block(
+                        &mut change,
+                        format!(
+                            "key {} encrypts `{}`; Coffer never deletes a key in use",
+                            key.key_id, source.arn
+                        ),
+                    );
+                }
                 if !change.has(Flag::Blocked) {
                     for alias in live
                         .aliases
@@ -1732,6 +1762,7 @@ impl<'a> Planner<'a> {
         let mut changes = self.changes;
         changes.sort_by(|a, b| a.address.cmp(&b.address).then(a.account.cmp(&b.account)));
         for change in &mut changes {
+            crate::weaken::flag(self.topology, change);
             change.flags.sort();
             change.flags.dedup();
         }
@@ -1747,6 +1778,7 @@ impl<'a> Planner<'a> {
             }
             summary.blocked += usize::from(change.has(Flag::Blocked));
             summary.irreversible += usize::from(change.has(Flag::Irreversible));
+            summary.weakens += usize::from(change.has(Flag::Weakens));
         }
         let live_fingerprint = fingerprint(&changes);
         Plan {
@@ -1758,6 +1790,7 @@ impl<'a> Planner<'a> {
             changes,
             steps,
             findings: Vec::new(),
+            destroy_paths: None,
         }
     }
 }
@@ -1773,6 +1806,7 @@ pub fn plan_checked(
     let mut after = live.clone();
     crate::simulate::apply(&planned, &mut after, false);
     planned.findings = crate::checks::evaluate(topology, diagnostics, Some(&after));
+    planned.destroy_paths = Some(crate::destroy::report(topology, Some(&after)));
     planned
 }
 

@@ -1,12 +1,7 @@
-//! Generated policies and their canonical form.
-//!
-//! Two policies are equal when they mean the same: statement order, a single value versus a
-//! one-element list, an account ID versus its root ARN, an empty `Sid`, the case of condition
-//! keys, a JSON boolean versus its string, and `"*"` versus `{"AWS": "*"}` make no difference.
-//! [`canonical`] maps every such spelling to one form, so equality is `==` and a difference is
-//! a readable diff of pretty-printed JSON.
+//! The policies Coffer generates: key policies and vault access policies, with their guards.
+//! Their canonical form and evaluation are `coffer_policy`'s.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use coffer_spec::{AccessPolicy, Key, Topology};
 
@@ -42,13 +37,53 @@ pub const KEY_ADMIN_ACTIONS: &[&str] = &[
     "kms:Update*",
 ];
 
-/// What the deletion guard denies, the shape AWS Config's
-/// `backup-recovery-point-manual-deletion-disabled` rule checks for.
+/// What the deletion guard denies to everyone but the break-glass principals: the calls that
+/// destroy recovery points (Coffer's own role never needs them).
 pub const DELETION_GUARD_ACTIONS: &[&str] = &[
+    "backup:DeleteBackupVault",
     "backup:DeleteRecoveryPoint",
-    "backup:PutBackupVaultAccessPolicy",
     "backup:UpdateRecoveryPointLifecycle",
 ];
+
+/// What the deletion guard denies to everyone but Coffer's role and the break-glass
+/// principals: the calls that would lift the guard or the lock.
+pub const GUARD_CHANGE_ACTIONS: &[&str] = &[
+    "backup:DeleteBackupVaultAccessPolicy",
+    "backup:DeleteBackupVaultLockConfiguration",
+    "backup:PutBackupVaultAccessPolicy",
+    "backup:PutBackupVaultLockConfiguration",
+];
+
+/// What the key guard denies to everyone but Coffer's role and the break-glass principals:
+/// the calls that make every recovery point encrypted with the key unreadable, or that would
+/// lift the guard.
+pub const KEY_GUARD_ACTIONS: &[&str] = &[
+    "kms:DisableKey",
+    "kms:PutKeyPolicy",
+    "kms:ScheduleKeyDeletion",
+];
+
+/// Sids of the generated guard statements.
+pub const SID_DELETION_GUARD: &str = "CofferDenyRecoveryPointDeletion";
+pub const SID_GUARD_CHANGES: &str = "CofferDenyGuardChanges";
+pub const SID_KEY_GUARD: &str = "CofferKeyGuard";
+pub const SID_KEY_GUARD_FOREIGN_GRANTS: &str = "CofferKeyGuardForeignGrants";
+pub const SID_KEY_GUARD_GRANTS_FOR_SERVICES: &str = "CofferKeyGuardGrantsOnlyForAwsServices";
+
+/// A Deny of `actions` for everyone except `exempt` (no exemption when it is empty).
+fn deny_except(sid: &str, actions: &[&str], exempt: &[String]) -> Value {
+    let mut statement = json!({
+        "Sid": sid,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": strings(actions),
+        "Resource": "*",
+    });
+    if !exempt.is_empty() {
+        statement["Condition"] = json!({"ArnNotLike": {"aws:PrincipalArn": exempt}});
+    }
+    statement
+}
 
 fn root_arn(account_id: &str) -> String {
     format!("arn:aws:iam::{account_id}:root")
@@ -102,14 +137,56 @@ pub fn key_policy(topology: &Topology, key: &Key) -> Value {
             "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
         }));
     }
+    if let Some(exempt) = topology.key_guard(key) {
+        statements.extend(key_guard(owner, &users_ids(topology, key), &exempt));
+    }
     statements.extend(key.statements.iter().cloned().map(Value::Object));
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
+fn users_ids(topology: &Topology, key: &Key) -> Vec<String> {
+    key.usable_by
+        .iter()
+        .map(|a| topology.account_id(a).to_string())
+        .collect()
+}
+
+/// The key guard: disabling the key, scheduling its deletion and replacing its policy only for
+/// the `exempt` principals (Coffer's role first); grants from other accounts only for the
+/// `usable_by` accounts, and only for AWS resources (how AWS Backup and RDS use the key for
+/// copies and restores). Coffer's role keeps `kms:PutKeyPolicy`, so the policy passes KMS's
+/// lockout check.
+fn key_guard(owner: &str, users: &[String], exempt: &[String]) -> Vec<Value> {
+    let mut allowed_accounts = vec![owner.to_string()];
+    allowed_accounts.extend(users.iter().cloned());
+    vec![
+        deny_except(SID_KEY_GUARD, KEY_GUARD_ACTIONS, exempt),
+        json!({
+            "Sid": SID_KEY_GUARD_FOREIGN_GRANTS,
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"kms:CallerAccount": allowed_accounts}},
+        }),
+        json!({
+            "Sid": SID_KEY_GUARD_GRANTS_FOR_SERVICES,
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+            "Condition": {
+                "StringNotEquals": {"kms:CallerAccount": owner},
+                "BoolIfExists": {"kms:GrantIsForAWSResource": "false"},
+            },
+        }),
+    ]
+}
+
 /// The vault access policy Coffer writes: copies in from the listed accounts, the
-/// organization and the organization paths; the deletion guard, which exempts the role Coffer
-/// applies with (`coffer_role_arn`) and the break-glass principals; then the file's own
-/// statements. `None` when the policy would have no statement.
+/// organization and the organization paths; the deletion guard (recovery points and the vault
+/// only for the break-glass principals; the policy and the lock also for the role Coffer
+/// applies with, `coffer_role_arn`); then the file's own statements. `None` when the policy would have no statement.
 pub fn vault_policy(policy: &AccessPolicy, coffer_role_arn: &str) -> Option<Value> {
     let mut statements = Vec::new();
     if !policy.allow_copy_from.is_empty() {
@@ -147,16 +224,24 @@ pub fn vault_policy(policy: &AccessPolicy, coffer_role_arn: &str) -> Option<Valu
         }));
     }
     if policy.deny_recovery_point_deletion {
+        statements.push(deny_except(
+            SID_DELETION_GUARD,
+            DELETION_GUARD_ACTIONS,
+            &policy.break_glass_principals,
+        ));
         let mut exempt = vec![coffer_role_arn.to_string()];
-        exempt.extend(policy.break_glass_principals.iter().cloned());
-        statements.push(json!({
-            "Sid": "CofferDenyRecoveryPointDeletion",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": strings(DELETION_GUARD_ACTIONS),
-            "Resource": "*",
-            "Condition": {"ArnNotLike": {"aws:PrincipalArn": exempt}},
-        }));
+        exempt.extend(
+            policy
+                .break_glass_principals
+                .iter()
+                .filter(|p| *p != coffer_role_arn)
+                .cloned(),
+        );
+        statements.push(deny_except(
+            SID_GUARD_CHANGES,
+            GUARD_CHANGE_ACTIONS,
+            &exempt,
+        ));
     }
     statements.extend(policy.statements.iter().cloned().map(Value::Object));
     if statements.is_empty() {
@@ -166,218 +251,4 @@ pub fn vault_policy(policy: &AccessPolicy, coffer_role_arn: &str) -> Option<Valu
     }
 }
 
-/// The canonical form of a policy document (see the module docs). Never fails: parts it
-/// does not understand are kept as they are.
-pub fn canonical(policy: &Value) -> Value {
-    let Value::Object(doc) = policy else {
-        return policy.clone();
-    };
-    let mut out = Map::new();
-    // IAM reads a policy without `Version` as 2008-10-17 (policy variables taken literally).
-    out.insert(
-        "Version".into(),
-        doc.get("Version").cloned().unwrap_or(json!("2008-10-17")),
-    );
-    let statements = match doc.get("Statement") {
-        Some(Value::Array(items)) => items.clone(),
-        Some(single) => vec![single.clone()],
-        None => Vec::new(),
-    };
-    let mut canonical_statements: Vec<Value> = statements.iter().map(canonical_statement).collect();
-    canonical_statements.sort_by_key(|s| s.to_string());
-    canonical_statements.dedup();
-    out.insert("Statement".into(), Value::Array(canonical_statements));
-    Value::Object(out)
-}
-
-fn canonical_statement(statement: &Value) -> Value {
-    let Value::Object(fields) = statement else {
-        return statement.clone();
-    };
-    let mut out = Map::new();
-    for (key, value) in fields {
-        let value = match key.as_str() {
-            "Sid" if value.as_str() == Some("") => continue,
-            "Principal" | "NotPrincipal" => canonical_principal(value),
-            "Action" | "NotAction" | "Resource" | "NotResource" => string_set(value),
-            "Condition" => canonical_condition(value),
-            _ => value.clone(),
-        };
-        out.insert(key.clone(), value);
-    }
-    Value::Object(out)
-}
-
-fn scalar_string(value: &Value) -> Value {
-    match value {
-        Value::Bool(b) => json!(b.to_string()),
-        Value::Number(n) => json!(n.to_string()),
-        other => other.clone(),
-    }
-}
-
-/// A value or list of values → a sorted, de-duplicated list of strings.
-fn string_set(value: &Value) -> Value {
-    let mut items: Vec<Value> = match value {
-        Value::Array(items) => items.iter().map(scalar_string).collect(),
-        other => vec![scalar_string(other)],
-    };
-    items.sort_by_key(|v| v.to_string());
-    items.dedup();
-    Value::Array(items)
-}
-
-fn canonical_principal(value: &Value) -> Value {
-    match value {
-        Value::String(s) if s == "*" => json!({"AWS": ["*"]}),
-        Value::Object(kinds) => {
-            let mut out = Map::new();
-            for (kind, ids) in kinds {
-                let normalised = match string_set(ids) {
-                    Value::Array(items) if kind == "AWS" => {
-                        let mut items: Vec<Value> = items
-                            .into_iter()
-                            .map(|item| match item.as_str() {
-                                Some(id)
-                                    if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) =>
-                                {
-                                    json!(root_arn(id))
-                                }
-                                _ => item,
-                            })
-                            .collect();
-                        items.sort_by_key(|v| v.to_string());
-                        items.dedup();
-                        Value::Array(items)
-                    }
-                    other => other,
-                };
-                out.insert(kind.clone(), normalised);
-            }
-            Value::Object(out)
-        }
-        other => other.clone(),
-    }
-}
-
-fn canonical_condition(value: &Value) -> Value {
-    let Value::Object(operators) = value else {
-        return value.clone();
-    };
-    let mut out = Map::new();
-    for (operator, keys) in operators {
-        let Value::Object(keys) = keys else {
-            out.insert(operator.clone(), keys.clone());
-            continue;
-        };
-        let mut normalised = Map::new();
-        for (key, values) in keys {
-            normalised.insert(key.to_ascii_lowercase(), string_set(values));
-        }
-        out.insert(operator.clone(), Value::Object(normalised));
-    }
-    Value::Object(out)
-}
-
-/// Principals written as unique IDs (`AROA…`, `AIDA…`, ...): AWS shows these in place of an
-/// ARN whose role or user was deleted. They are orphans, not a spelling difference.
-pub fn orphaned_principals(policy: &Value) -> Vec<String> {
-    let mut found = Vec::new();
-    collect_orphans(policy, &mut found);
-    found.sort();
-    found.dedup();
-    found
-}
-
-fn collect_orphans(value: &Value, found: &mut Vec<String>) {
-    match value {
-        Value::Object(map) => {
-            for (key, inner) in map {
-                if key == "Principal" || key == "NotPrincipal" {
-                    principal_ids(inner, found);
-                } else {
-                    collect_orphans(inner, found);
-                }
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|i| collect_orphans(i, found)),
-        _ => {}
-    }
-}
-
-fn principal_ids(value: &Value, found: &mut Vec<String>) {
-    match value {
-        Value::String(s) if is_unique_id(s) => found.push(s.clone()),
-        Value::Array(items) => items.iter().for_each(|i| principal_ids(i, found)),
-        Value::Object(map) => map.values().for_each(|v| principal_ids(v, found)),
-        _ => {}
-    }
-}
-
-fn is_unique_id(s: &str) -> bool {
-    const PREFIXES: &[&str] = &["AROA", "AIDA", "AGPA", "AIPA", "ANPA", "ANVA", "ASIA"];
-    PREFIXES.iter().any(|p| s.starts_with(p))
-        && s.len() >= 16
-        && s.bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spellings_with_the_same_meaning_are_equal() {
-        let a = json!({
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Sid": "", "Effect": "Allow", "Principal": {"AWS": "111122223333"},
-                 "Action": "kms:Decrypt", "Resource": "*"},
-                {"Sid": "Two", "Effect": "Allow", "Principal": "*",
-                 "Action": ["backup:CopyIntoBackupVault"], "Resource": "*",
-                 "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abc1234567"}}},
-            ]
-        });
-        let b = json!({
-            "Statement": [
-                {"Sid": "Two", "Effect": "Allow", "Principal": {"AWS": ["*"]},
-                 "Action": "backup:CopyIntoBackupVault", "Resource": ["*"],
-                 "Condition": {"StringEquals": {"aws:principalorgid": ["o-abc1234567"]}}},
-                {"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::111122223333:root"]},
-                 "Action": ["kms:Decrypt", "kms:Decrypt"], "Resource": "*"},
-            ],
-            "Version": "2012-10-17"
-        });
-        assert_eq!(canonical(&a), canonical(&b));
-    }
-
-    #[test]
-    fn a_policy_without_version_is_the_2008_language() {
-        let statement =
-            json!({"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"});
-        let without = json!({"Statement": [statement]});
-        let current = json!({"Version": "2012-10-17", "Statement": [statement]});
-        let old = json!({"Version": "2008-10-17", "Statement": [statement]});
-        assert_ne!(canonical(&without), canonical(&current));
-        assert_eq!(canonical(&without), canonical(&old));
-    }
-
-    #[test]
-    fn different_meanings_differ() {
-        let a = json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": "111122223333"}, "Action": "kms:Decrypt", "Resource": "*"}});
-        let b = json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": "111122223334"}, "Action": "kms:Decrypt", "Resource": "*"}});
-        let c = json!({"Statement": {"Effect": "Deny", "Principal": {"AWS": "111122223333"}, "Action": "kms:Decrypt", "Resource": "*"}});
-        assert_ne!(canonical(&a), canonical(&b));
-        assert_ne!(canonical(&a), canonical(&c));
-    }
-
-    #[test]
-    fn unique_id_principals_are_orphans() {
-        let policy = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": ["AROAEXAMPLEID1234567", "arn:aws:iam::111122223333:root"]}, "Action": "kms:Decrypt", "Resource": "*"}]});
-        assert_eq!(
-            orphaned_principals(&policy),
-            vec!["AROAEXAMPLEID1234567".to_string()]
-        );
-        assert!(orphaned_principals(&json!({"Statement": []})).is_empty());
-    }
-}
+pub use coffer_policy::{canonical, orphaned_principals};

@@ -191,6 +191,9 @@ fn flag_note(change: &Change) -> String {
     if change.has(Flag::NeedsAllowDelete) {
         notes.push("runs only with --allow-delete");
     }
+    if change.has(Flag::Weakens) {
+        notes.push("WEAKENS PROTECTION, runs only with --allow-weaken");
+    }
     if notes.is_empty() {
         String::new()
     } else {
@@ -250,6 +253,9 @@ pub fn text(plan: &Plan, color: bool) -> String {
             plan.changes.len()
         );
         out.push_str(&findings_text(plan, &paint));
+        if plan.destroy_paths.as_ref().is_some_and(|r| r.fails()) {
+            out.push_str(&destroy_text(plan));
+        }
         return out;
     }
     let _ = writeln!(out, "Coffer plan for topology `{}`:\n", plan.topology);
@@ -282,8 +288,23 @@ pub fn text(plan: &Plan, color: bool) -> String {
         out.push('\n');
     }
     out.push_str(&findings_text(plan, &paint));
+    out.push_str(&destroy_text(plan));
     let _ = writeln!(out, "{}", paint.bold(&summary_line(plan)));
     out
+}
+
+/// The destroy paths in a plan: the full table when someone the rule does not allow can
+/// destroy copies, else one line.
+fn destroy_text(plan: &Plan) -> String {
+    match &plan.destroy_paths {
+        None => String::new(),
+        Some(report) if report.vaults.is_empty() => String::new(),
+        Some(report) if report.fails() => format!(
+            "Who can destroy the copies after this plan:\n{}\n",
+            crate::destroy::text(report)
+        ),
+        Some(_) => "Who can destroy the copies after this plan: only break-glass principals (`coffer check --destroy-paths` shows the table).\n\n".into(),
+    }
 }
 
 fn escape_md(text: &str) -> String {
@@ -311,13 +332,15 @@ pub fn markdown(plan: &Plan) -> String {
     let attention: Vec<&Change> = plan
         .changes
         .iter()
-        .filter(|c| c.has(Flag::Blocked) || c.has(Flag::Irreversible))
+        .filter(|c| c.has(Flag::Blocked) || c.has(Flag::Irreversible) || c.has(Flag::Weakens))
         .collect();
     if !attention.is_empty() {
         let _ = writeln!(out, "> [!CAUTION]\n> **Needs attention before apply**\n>");
         for change in attention {
             let label = if change.has(Flag::Blocked) {
                 "blocked"
+            } else if change.has(Flag::Weakens) {
+                "weakens protection"
             } else {
                 "irreversible"
             };
@@ -347,6 +370,20 @@ pub fn markdown(plan: &Plan) -> String {
             );
         }
         let _ = writeln!(out);
+    }
+    if let Some(report) = plan.destroy_paths.as_ref().filter(|r| !r.vaults.is_empty()) {
+        let open = if report.fails() { " open" } else { "" };
+        let _ = writeln!(
+            out,
+            "<details{open}><summary>Who can destroy the copies after this plan{}</summary>\n",
+            if report.fails() {
+                ": principals other than break-glass can"
+            } else {
+                ": break-glass only"
+            }
+        );
+        out.push_str(&crate::destroy::markdown(report));
+        let _ = writeln!(out, "</details>\n");
     }
     if !plan.has_changes() {
         let _ = writeln!(out, "No changes: AWS matches the topology.");

@@ -307,3 +307,11 @@ pub fn apply_step(
     }
     produced
 }
+
+/// AWS as it will be once Coffer applied its plan for `topology` to `live`.
+pub fn after_plan(topology: &coffer_spec::Topology, live: &LiveState) -> LiveState {
+    let planned = crate::plan(topology, live);
+    let mut after = live.clone();
+    apply(&planned, &mut after, false);
+    after
+}

@@ -429,7 +429,7 @@ rows! {
     cb005_static_no_access_policy: "CB005", "the file's central vault has no access policy (static)",
         fail: || file(&edit(
             SEED,
-            "    access_policy:\n      organization: true\n      deny_recovery_point_deletion: true\n",
+            "    access_policy:\n      organization: true\n      # Nobody but the break-glass role may delete or shorten the copies, or delete the vault;\n      # only Coffer's role and the break-glass role may change this policy or the lock. The\n      # vault's key gets the key guard.\n      deny_recovery_point_deletion: true\n      break_glass_principals: [arn:aws:iam::666777888999:role/BreakGlass]\n",
             "",
         )),
         pass: || file(SEED),
@@ -551,12 +551,17 @@ rows! {
         message: ["wildcard"];
 
     cb009_source_may_delete_recovery_points: "CB009", "the central vault lets the source account delete recovery points",
-        fail: || seed_live(|state| central_policy(state).push(json!({
-            "Effect": "Allow",
-            "Principal": {"AWS": root(SOURCE)},
-            "Action": ["backup:DeleteRecoveryPoint"],
-            "Resource": "*",
-        }))),
+        // Without the guard, whose Deny would win over the Allow.
+        fail: || seed_live(|state| {
+            let policy = central_policy(state);
+            policy.retain(|s| s["Effect"] != "Deny");
+            policy.push(json!({
+                "Effect": "Allow",
+                "Principal": {"AWS": root(SOURCE)},
+                "Action": ["backup:DeleteRecoveryPoint"],
+                "Resource": "*",
+            }));
+        }),
         // The vault's own account may.
         pass: || seed_live(|state| central_policy(state).push(json!({
             "Effect": "Allow",
@@ -565,7 +570,7 @@ rows! {
             "Resource": "*",
         }))),
         subject: "vault_policy.central",
-        message: ["delete recovery points"];
+        message: ["account source", "`backup:DeleteRecoveryPoint`"];
 
     cb010_orphan_in_vault_policy: "CB010", "the source vault's policy names a deleted role",
         fail: || seed_live(|state| {

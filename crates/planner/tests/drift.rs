@@ -97,7 +97,12 @@ fn a_vault_policy_letting_another_account_delete_is_a_blocker() {
         .iter_mut()
         .find(|v| v.name == "central")
         .expect("central");
-    central.access_policy.as_mut().expect("policy")["Statement"].as_array_mut().expect("list").push(json!({
+    // Without the guard (whose Deny would win over the Allow).
+    let statements = central.access_policy.as_mut().expect("policy")["Statement"]
+        .as_array_mut()
+        .expect("list");
+    statements.retain(|s| s["Effect"] != "Deny");
+    statements.push(json!({
         "Sid": "Oops", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111222333444:root"},
         "Action": "backup:DeleteRecoveryPoint", "Resource": "*"
     }));
@@ -121,7 +126,12 @@ fn a_harmless_vault_policy_change_is_an_error_not_a_blocker() {
         .iter_mut()
         .find(|v| v.name == "central")
         .expect("central");
-    central.access_policy.as_mut().expect("policy")["Statement"].as_array_mut().expect("list").push(json!({
+    // Without the guard (whose Deny would win over the Allow).
+    let statements = central.access_policy.as_mut().expect("policy")["Statement"]
+        .as_array_mut()
+        .expect("list");
+    statements.retain(|s| s["Effect"] != "Deny");
+    statements.push(json!({
         "Sid": "Extra", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::666777888999:root"},
         "Action": "backup:DescribeBackupVault", "Resource": "*"
     }));

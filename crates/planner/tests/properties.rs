@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use coffer_planner::live::LiveState;
-use coffer_planner::{plan, simulate};
+use coffer_planner::{destroy, plan, simulate};
 use common::{changed, topology};
 use proptest::prelude::*;
 use serde_json::json;
@@ -106,6 +106,9 @@ fn yaml(shape: &Shape) -> String {
         }
         if shape.deny_deletion {
             out.push_str("      deny_recovery_point_deletion: true\n");
+            if shape.extra_tags {
+                out.push_str("      break_glass_principals: [arn:aws:iam::900000000000:role/BreakGlass]\n");
+            }
         }
         match shape.lock {
             Some(true) => out.push_str("    lock: {min_retention_days: 1, max_retention_days: 1000, changeable_for_days: 3}\n"),
@@ -275,5 +278,47 @@ proptest! {
         simulate::apply(&repair, &mut live, false);
         let after = plan(&t, &live);
         prop_assert_eq!(changed(&after), Vec::<String>::new(), "{}", coffer_planner::render::text(&repair, false));
+    }
+
+    /// With the guard on, whatever the rest of the topology and whatever drift the apply
+    /// repairs, only break-glass principals can delete or shorten a copy: in the policies the
+    /// file generates and in AWS as it is after the apply.
+    #[test]
+    fn with_the_guard_only_break_glass_can_destroy_copies(
+        shape in shape(),
+        drifts in prop::collection::vec(drift(), 0..4),
+    ) {
+        let shape = Shape { deny_deletion: true, ..shape };
+        let t = topology(&yaml(&shape));
+        let mut live = common::converge(&t, &LiveState::default());
+        for d in &drifts {
+            apply_drift(&mut live, d);
+        }
+        let after = simulate::after_plan(&t, &live);
+        for report in [destroy::report(&t, None), destroy::report(&t, Some(&after))] {
+            prop_assert!(!report.vaults.is_empty());
+            for vault in &report.vaults {
+                for path in vault.paths.iter().filter(|p| p.calls.iter().any(|c| {
+                    c == "backup:DeleteRecoveryPoint" || c == "backup:UpdateRecoveryPointLifecycle"
+                })) {
+                    prop_assert!(
+                        path.who.iter().all(|w| w.starts_with("break-glass ")),
+                        "{}: {} by {:?}", vault.address, path.action, path.who
+                    );
+                    prop_assert!(!path.violation);
+                }
+            }
+            prop_assert!(!report.fails(), "{}", destroy::text(&report));
+        }
+    }
+
+    /// The same report without the guard names the account's administrators, so the property
+    /// above can fail.
+    #[test]
+    fn without_the_guard_administrators_can_destroy_copies(shape in shape()) {
+        let shape = Shape { deny_deletion: false, lock: None, ..shape };
+        let t = topology(&yaml(&shape));
+        let report = destroy::report(&t, None);
+        prop_assert!(report.fails(), "{}", destroy::text(&report));
     }
 }

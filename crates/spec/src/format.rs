@@ -146,6 +146,18 @@ pub struct KeySpec {
     /// Extra key policy statements, merged into the generated policy. Each needs a unique `Sid`.
     #[serde(default)]
     pub statements: Vec<Located<Statement>>,
+    /// Add the key guard to the key policy: `kms:ScheduleKeyDeletion`, `kms:DisableKey` and
+    /// `kms:PutKeyPolicy` denied to everyone except Coffer's role and the break-glass
+    /// principals, and `kms:CreateGrant` from other accounts denied except for the `usable_by`
+    /// accounts on behalf of AWS services. Always on for a key that encrypts a vault with
+    /// `deny_recovery_point_deletion`; set it to guard a source key too.
+    #[serde(default)]
+    pub guard: bool,
+    /// IAM role or user ARNs of the key's own account exempt from the key guard (with
+    /// Coffer's role). The break-glass principals of the guarded vaults the key encrypts are
+    /// exempt too.
+    #[serde(default)]
+    pub break_glass_principals: Vec<Located<String>>,
     /// Waiting period, 7–30 days, if the key is ever scheduled for deletion. Default 30.
     #[serde(default)]
     pub deletion_window_days: Option<Located<u32>>,
@@ -198,6 +210,10 @@ pub struct VaultSpec {
     /// Take over an existing vault with this name that has no Coffer ownership tags.
     #[serde(default)]
     pub adopt: bool,
+    /// Accept that principals other than the break-glass principals can destroy this vault's
+    /// copies: `coffer check --destroy-paths` still lists them but does not fail for this vault.
+    #[serde(default)]
+    pub accept_destroy_paths: bool,
     /// Extra tags for this vault.
     #[serde(default)]
     pub tags: Located<Tags>,
@@ -218,13 +234,16 @@ pub struct AccessPolicySpec {
     /// `aws:PrincipalOrgPaths`), e.g. `o-abc1234567/r-ab12/ou-ab12-11111111/`.
     #[serde(default)]
     pub org_paths: Vec<Located<String>>,
-    /// Deny `backup:DeleteRecoveryPoint`, `backup:UpdateRecoveryPointLifecycle` and
-    /// `backup:PutBackupVaultAccessPolicy` to everyone except Coffer's own role and
-    /// `break_glass_principals` (the shape AWS Config's
-    /// `backup-recovery-point-manual-deletion-disabled` rule checks for).
+    /// The deletion guard. Deny `backup:DeleteRecoveryPoint`,
+    /// `backup:UpdateRecoveryPointLifecycle` and `backup:DeleteBackupVault` to everyone except
+    /// `break_glass_principals` (Coffer's own role included: Coffer never needs them), and deny
+    /// replacing or deleting the vault policy or the vault lock to everyone except Coffer's
+    /// role and `break_glass_principals`. The key that encrypts the vault gets the key guard
+    /// (see `keys.<name>.guard`).
     #[serde(default)]
     pub deny_recovery_point_deletion: bool,
-    /// Principal ARNs exempt from the deletion guard.
+    /// IAM role or user ARNs of the vault's own account exempt from the deletion guard (no
+    /// wildcards): the break-glass procedure's principals.
     #[serde(default)]
     pub break_glass_principals: Vec<Located<String>>,
     /// Extra statements, merged into the generated policy. Each needs a unique `Sid`.

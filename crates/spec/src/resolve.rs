@@ -594,6 +594,13 @@ impl Resolver<'_> {
                     );
                 }
             }
+            let owner_id = account
+                .as_ref()
+                .and_then(|a| accounts.get(a))
+                .map(|a| a.id.clone());
+            for principal in &spec.break_glass_principals {
+                self.exempt_principal(principal, owner_id.as_deref(), "the key");
+            }
             self.tags(&spec.tags, spec.tags.pos);
             let statements = self.statements(&spec.statements, false);
             let (Some(account), Some(region)) = (account, region) else {
@@ -620,6 +627,12 @@ impl Resolver<'_> {
                     admins: spec.admins.iter().map(|a| a.value.clone()).collect(),
                     statements,
                     deletion_window_days,
+                    guard: spec.guard,
+                    break_glass_principals: spec
+                        .break_glass_principals
+                        .iter()
+                        .map(|p| p.value.clone())
+                        .collect(),
                     adopt: spec.adopt,
                     tags: spec.tags.value.clone(),
                 },
@@ -687,10 +700,14 @@ impl Resolver<'_> {
                 }
                 Some(key)
             });
+            let owner_id = account
+                .as_ref()
+                .and_then(|a| accounts.get(a))
+                .map(|a| a.id.clone());
             let access_policy = spec
                 .access_policy
                 .as_ref()
-                .map(|p| self.access_policy(p, organization, accounts));
+                .map(|p| self.access_policy(p, organization, accounts, owner_id.as_deref()));
             let lock = spec.lock.as_ref().map(|l| self.lock(l));
             self.tags(&spec.tags, spec.tags.pos);
             let (Some(account), Some(region)) = (account, region) else {
@@ -708,6 +725,7 @@ impl Resolver<'_> {
                     access_policy,
                     lock,
                     adopt: spec.adopt,
+                    accept_destroy_paths: spec.accept_destroy_paths,
                     tags: spec.tags.value.clone(),
                 },
             );
@@ -720,6 +738,7 @@ impl Resolver<'_> {
         spec: &Located<AccessPolicySpec>,
         organization: Option<&Organization>,
         accounts: &BTreeMap<AccountName, Account>,
+        owner_id: Option<&str>,
     ) -> AccessPolicy {
         let mut allow = BTreeSet::new();
         for source in &spec.allow_copy_from {
@@ -771,14 +790,7 @@ impl Resolver<'_> {
             }
         }
         for principal in &spec.break_glass_principals {
-            if let Err(reason) = aws::principal_arn(principal) {
-                self.error(
-                    codes::PRINCIPAL,
-                    principal.pos,
-                    reason,
-                    "give the full ARN of an IAM role or user".into(),
-                );
-            }
+            self.exempt_principal(principal, owner_id, "the vault");
         }
         let statements = self.statements(&spec.statements, true);
         AccessPolicy {
@@ -792,6 +804,48 @@ impl Resolver<'_> {
                 .map(|p| p.value.clone())
                 .collect(),
             statements,
+        }
+    }
+
+    /// A principal exempt from a guard: an IAM role or user of the guarded resource's own
+    /// account (`owner_id`, when known), spelled out in full. A wildcard or another account
+    /// would exempt far more than one break-glass principal.
+    fn exempt_principal(
+        &mut self,
+        principal: &Located<String>,
+        owner_id: Option<&str>,
+        what: &str,
+    ) {
+        let problem = match aws::principal_arn(principal) {
+            Err(reason) => Some(reason),
+            Ok(_) if principal.contains(['*', '?']) => Some(format!(
+                "`{}` has a wildcard, which would exempt every principal it matches from the guard",
+                principal.value
+            )),
+            Ok(arn) if !(arn.resource.starts_with("role/") || arn.resource.starts_with("user/")) => {
+                Some(format!(
+                    "`{}` is not an IAM role or user; only a role or user can be exempt from the guard",
+                    principal.value
+                ))
+            }
+            Ok(arn) => owner_id.filter(|id| *id != arn.account).map(|id| {
+                format!(
+                    "`{}` is in account {}, but {what} is in account {id}; only its own account's principals can be exempt",
+                    principal.value, arn.account
+                )
+            }),
+        };
+        if let Some(reason) = problem {
+            self.error(
+                codes::PRINCIPAL,
+                principal.pos,
+                reason,
+                format!(
+                    "name one IAM role or user of account {} in full, e.g. `arn:aws:iam::{}:role/BreakGlass`",
+                    owner_id.unwrap_or("<account>"),
+                    owner_id.unwrap_or("111122223333")
+                ),
+            );
         }
     }
 
@@ -1410,7 +1464,14 @@ impl Resolver<'_> {
                     || policy.organization_id.is_some()
                     || organization_written
                     || !policy.org_paths.is_empty()
-                    || policy.statements.iter().any(|s| statement_allows_copy(s, &source_id));
+                    || policy.statements.iter().any(|s| {
+                        statement_allows_copy(
+                            s,
+                            &source_id,
+                            topology.organization.as_ref().map(|o| o.id.as_str()),
+                            &topology.vault_arn(destination),
+                        )
+                    });
                 if !allowed {
                     self.blocker(
                         codes::COPY_NOT_ALLOWED,
@@ -1460,18 +1521,24 @@ fn strings(value: Option<&serde_json::Value>) -> Vec<String> {
     }
 }
 
-/// Whether a raw vault-policy statement allows `account_id` to copy in.
-fn statement_allows_copy(statement: &Statement, account_id: &str) -> bool {
-    let allow = statement.get("Effect").and_then(|e| e.as_str()) == Some("Allow");
-    let action = strings(statement.get("Action"))
-        .iter()
-        .any(|a| a == "backup:CopyIntoBackupVault");
-    let principals = match statement.get("Principal") {
-        Some(serde_json::Value::Object(map)) => strings(map.get("AWS")),
-        other => strings(other),
-    };
-    let principal = principals
-        .iter()
-        .any(|p| p == "*" || p == account_id || p == &format!("arn:aws:iam::{account_id}:root"));
-    allow && action && principal
+/// Whether a raw vault-policy statement allows `account_id` (a member of `organization`, when
+/// the topology declares one) to copy into `vault_arn`, as the policy engine reads it.
+fn statement_allows_copy(
+    statement: &Statement,
+    account_id: &str,
+    organization: Option<&str>,
+    vault_arn: &str,
+) -> bool {
+    let policy = serde_json::json!({"Statement": [statement]});
+    let owner = vault_arn.split(':').nth(4).unwrap_or_default();
+    let mut request = coffer_policy::Request::new(
+        format!("arn:aws:iam::{account_id}:root"),
+        "backup:CopyIntoBackupVault",
+        vault_arn,
+        owner,
+    );
+    if let Some(org) = organization {
+        request = request.with("aws:PrincipalOrgID", [org]);
+    }
+    coffer_policy::evaluate(&policy, &request) == coffer_policy::Decision::Allow
 }

@@ -84,6 +84,13 @@ pub struct Key {
     pub admins: Vec<String>,
     pub statements: Vec<Statement>,
     pub deletion_window_days: u32,
+    /// The key guard was asked for (`guard: true`); see `Topology::key_guard` for whether
+    /// the key is guarded.
+    #[serde(default)]
+    pub guard: bool,
+    /// Principals exempt from the key guard besides Coffer's role.
+    #[serde(default)]
+    pub break_glass_principals: Vec<String>,
     pub adopt: bool,
     pub tags: Tags,
 }
@@ -101,6 +108,9 @@ pub struct Vault {
     pub access_policy: Option<AccessPolicy>,
     pub lock: Option<Lock>,
     pub adopt: bool,
+    /// Destroy paths of this vault do not fail `check --destroy-paths`.
+    #[serde(default)]
+    pub accept_destroy_paths: bool,
     pub tags: Tags,
 }
 
@@ -212,6 +222,40 @@ impl Topology {
             self.account_id(&vault.account),
             vault.vault_name
         )
+    }
+
+    /// The role Coffer assumes in an account ("" if unknown).
+    pub fn coffer_role(&self, name: &AccountName) -> &str {
+        self.accounts.get(name).map_or("", |a| a.role_arn.as_str())
+    }
+
+    /// The vaults with the deletion guard that `key` encrypts.
+    pub fn guarded_vaults_of(&self, key: &KeyName) -> impl Iterator<Item = &Vault> {
+        self.vaults.values().filter(move |v| {
+            v.key.as_ref() == Some(key)
+                && v.access_policy
+                    .as_ref()
+                    .is_some_and(|p| p.deny_recovery_point_deletion)
+        })
+    }
+
+    /// The principals exempt from `key`'s key guard, Coffer's role first, or `None` when the
+    /// key is not guarded (neither `guard: true` nor encrypting a guarded vault).
+    pub fn key_guard(&self, key: &Key) -> Option<Vec<String>> {
+        let vaults: Vec<&Vault> = self.guarded_vaults_of(&key.name).collect();
+        if !key.guard && vaults.is_empty() {
+            return None;
+        }
+        let mut exempt = vec![self.coffer_role(&key.account).to_string()];
+        let mut others: BTreeSet<String> = key.break_glass_principals.iter().cloned().collect();
+        for vault in vaults {
+            if let Some(policy) = &vault.access_policy {
+                others.extend(policy.break_glass_principals.iter().cloned());
+            }
+        }
+        others.remove(&exempt[0]);
+        exempt.extend(others);
+        Some(exempt)
     }
 
     /// Every (account, region) pair the topology touches, sorted.

@@ -35,6 +35,10 @@ pub struct Args {
     /// Confirm changes that cannot be undone (a compliance-mode vault lock).
     #[arg(long)]
     pub confirm_irreversible: bool,
+    /// Accept changes that weaken protection (a guard removed, an exempt principal added, a
+    /// copy-in allow widened, a lock shortened).
+    #[arg(long)]
+    pub allow_weaken: bool,
     /// Apply although check ID (a blocker of the checks catalog) fails; repeat for each.
     #[arg(long = "ignore-check", value_name = "ID")]
     pub ignore_checks: Vec<String>,
@@ -182,6 +186,7 @@ async fn apply_locked(
         concurrency: args.connection.concurrency().clamp(1, 16),
         allow_delete: args.allow_delete,
         confirm_irreversible: args.confirm_irreversible,
+        allow_weaken: args.allow_weaken,
         ..Options::default()
     };
     let refusals = preflight(&plan, &apply_options);

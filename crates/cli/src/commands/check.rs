@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 
 use coffer_planner::checks::{self, Finding, Severity};
+use coffer_planner::destroy;
 use serde::Serialize;
 
 use super::{Connection, EXIT_FAILED, Format, TopologyArg, load_topology, read_live};
@@ -25,6 +26,12 @@ pub struct Args {
     /// Exit 2 when a finding of this severity or worse stands: info, warning, error or blocker.
     #[arg(long, default_value = "blocker", value_name = "SEVERITY")]
     pub fail_on: Severity,
+    /// Report who can destroy the copies (delete or shorten recovery points, replace the vault
+    /// policy or lock, disable or delete the key) instead of the findings; exit 2 when anyone
+    /// other than break-glass can destroy a copy, or anyone other than Coffer's role and
+    /// break-glass can change what protects it, unless the vault sets `accept_destroy_paths`.
+    #[arg(long)]
+    pub destroy_paths: bool,
     /// Print the catalog (Markdown) and exit.
     #[arg(long, exclusive = true)]
     pub list: bool,
@@ -46,6 +53,9 @@ pub fn run(args: &Args) -> ExitCode {
     let Some((topology, diagnostics)) = load_topology(&args.topology) else {
         return ExitCode::from(EXIT_FAILED);
     };
+    if args.destroy_paths {
+        return destroy_paths(args, &topology);
+    }
     let (findings, mode) = if args.live {
         let Some(live) = read_live(&topology, &args.connection) else {
             return ExitCode::from(EXIT_FAILED);
@@ -115,6 +125,44 @@ pub fn run(args: &Args) -> ExitCode {
         }
     }
     if findings.iter().any(|f| f.severity >= args.fail_on) {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn destroy_paths(args: &Args, topology: &coffer_spec::Topology) -> ExitCode {
+    let (report, mode) = if args.live {
+        let Some(live) = read_live(topology, &args.connection) else {
+            return ExitCode::from(EXIT_FAILED);
+        };
+        let state = if args.as_is {
+            live
+        } else {
+            coffer_planner::simulate::after_plan(topology, &live)
+        };
+        let mode = if args.as_is {
+            "live-as-is"
+        } else {
+            "live-after-plan"
+        };
+        (destroy::report(topology, Some(&state)), mode)
+    } else {
+        (destroy::report(topology, None), "static")
+    };
+    match args.format {
+        Format::Json => crate::out!(
+            "{}\n",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
+        Format::Markdown => crate::out!("{}", destroy::markdown(&report)),
+        Format::Text => crate::out!(
+            "Who can destroy the copies of `{}` ({mode}):\n\n{}",
+            topology.name,
+            destroy::text(&report)
+        ),
+    }
+    if report.fails() {
         ExitCode::from(EXIT_FINDINGS)
     } else {
         ExitCode::SUCCESS

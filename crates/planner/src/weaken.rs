@@ -1,0 +1,145 @@
+//! Changes that weaken protection: a guard or key guard removed, an exempt principal added, a
+//! copy-in allow widened to accounts the file does not name, a lock shortened. Found by asking
+//! the policy engine the same questions of the policy before and after the change: any
+//! principal that may do something after but not before makes the change a weakening.
+
+use serde_json::Value;
+
+use coffer_spec::{AccountName, Topology};
+
+use crate::access::{self, Role};
+use crate::checks::VAULT_DESTRUCTIVE_ACTIONS;
+use crate::model::{Action, Change, Flag, ResourceKind};
+use crate::policy::KEY_GUARD_ACTIONS;
+
+/// Key calls that only accounts the file names should get.
+const KEY_USE_PROBES: &[&str] = &["kms:Decrypt", "kms:CreateGrant"];
+
+/// Flags `change` with [`Flag::Weakens`], with a reason per weakening, when it weakens
+/// protection.
+pub fn flag(topology: &Topology, change: &mut Change) {
+    if !matches!(
+        change.action,
+        Action::Update | Action::Replace | Action::Delete
+    ) {
+        return;
+    }
+    let reasons = match change.kind {
+        ResourceKind::VaultPolicy => policy_weakenings(topology, change, true),
+        ResourceKind::Key => policy_weakenings(topology, change, false),
+        ResourceKind::VaultLock => lock_weakenings(change),
+        _ => Vec::new(),
+    };
+    if !reasons.is_empty() {
+        change.flags.push(Flag::Weakens);
+        change.reasons.extend(reasons);
+    }
+}
+
+fn policy_of(value: Option<&Value>) -> Option<&Value> {
+    value.and_then(|v| v.get("policy")).filter(|p| !p.is_null())
+}
+
+fn policy_weakenings(topology: &Topology, change: &Change, vault: bool) -> Vec<String> {
+    let Some(before) = policy_of(change.before.as_ref()) else {
+        return Vec::new();
+    };
+    let after = policy_of(change.after.as_ref());
+    if change.action != Action::Delete && after.is_none() && !vault {
+        return Vec::new();
+    }
+    let Some(account) = change
+        .account_name
+        .as_ref()
+        .map(|n| AccountName(n.clone()))
+        .filter(|n| topology.accounts.contains_key(n))
+    else {
+        return Vec::new();
+    };
+    let owner = change.account.as_str();
+    let name = change.address.split_once('.').map_or("", |(_, n)| n);
+    let (resource, break_glass, destructive, foreign): (String, Vec<String>, &[&str], &[&str]) =
+        if vault {
+            let exempt = topology
+                .vaults
+                .values()
+                .find(|v| v.name.as_str() == name)
+                .and_then(|v| v.access_policy.as_ref())
+                .map(|p| p.break_glass_principals.clone())
+                .unwrap_or_default();
+            (
+                format!("arn:aws:backup:{}:{owner}:backup-vault:*", change.region),
+                exempt,
+                VAULT_DESTRUCTIVE_ACTIONS,
+                &["backup:CopyIntoBackupVault"],
+            )
+        } else {
+            let exempt = topology
+                .keys
+                .values()
+                .find(|k| k.name.as_str() == name)
+                .and_then(|k| topology.key_guard(k))
+                .map(|e| e.into_iter().skip(1).collect())
+                .unwrap_or_default();
+            (
+                format!("arn:aws:kms:{}:{owner}:key/*", change.region),
+                exempt,
+                KEY_GUARD_ACTIONS,
+                KEY_USE_PROBES,
+            )
+        };
+    let mut reasons = Vec::new();
+    for principal in access::principals(topology, &account, &break_glass) {
+        let unnamed = matches!(principal.role, Role::OrganizationAccount | Role::Outsider);
+        let actions = destructive.iter().chain(foreign.iter().filter(|_| unnamed));
+        let gained: Vec<&str> = actions
+            .filter(|a| {
+                !principal.may(Some(before), a, &resource, owner)
+                    && principal.may(after, a, &resource, owner)
+            })
+            .copied()
+            .collect();
+        if !gained.is_empty() {
+            reasons.push(format!(
+                "weakens protection: {} could then call {}",
+                principal.label,
+                gained
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    reasons
+}
+
+fn lock_weakenings(change: &Change) -> Vec<String> {
+    let (Some(before), after) = (change.before.as_ref(), change.after.as_ref()) else {
+        return Vec::new();
+    };
+    let Some(after) = after else {
+        return vec!["weakens protection: the vault lock would be removed".into()];
+    };
+    let mut reasons = Vec::new();
+    let days = |v: &Value, field: &str| v.get(field).and_then(Value::as_i64);
+    // A lower maximum keeps copies for less long only if the plans ask for less; a lower
+    // minimum lets anyone with the plan's permissions keep copies for less long.
+    for (field, what) in [("min_retention_days", "shortest")] {
+        match (days(before, field), days(after, field)) {
+            (Some(b), Some(a)) if a < b => reasons.push(format!(
+                "weakens protection: the lock's {what} retention goes from {b} to {a} days"
+            )),
+            (Some(b), None) => reasons.push(format!(
+                "weakens protection: the lock's {what} retention bound of {b} days is removed"
+            )),
+            _ => {}
+        }
+    }
+    if before.get("mode").and_then(Value::as_str) == Some("compliance")
+        && after.get("mode").and_then(Value::as_str) == Some("governance")
+    {
+        reasons.push("weakens protection: the lock goes from compliance to governance mode".into());
+    }
+    reasons
+}
