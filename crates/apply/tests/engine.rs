@@ -215,3 +215,34 @@ async fn a_crash_after_any_call_converges_on_the_next_run() {
         assert_eq!(keys, t.keys.len(), "k={k}: exactly one key per logical key");
     }
 }
+
+#[tokio::test]
+async fn changes_that_weaken_protection_need_allow_weaken() {
+    let t = topology();
+    let model = ModelExecutor::default();
+    let first = plan(&t, &LiveState::default());
+    assert!(execute(&first, &model, &fast(), &quiet).await.ok());
+    let unguarded = coffer_spec::load_str(&SEED.replace(
+        "deny_recovery_point_deletion: true",
+        "deny_recovery_point_deletion: false",
+    ))
+    .topology
+    .expect("loads");
+    let live = model.live.lock().expect("live").clone();
+    let p = plan(&unguarded, &live);
+    let refusals = preflight(&p, &fast());
+    let refused: Vec<String> = refusals
+        .iter()
+        .filter_map(|r| match r {
+            coffer_apply::Refusal::Weakens { address, .. } => Some(address.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refused, vec!["key.backup-vault", "vault_policy.central"]);
+    assert!(refusals[0].to_string().contains("--allow-weaken"));
+    let allowed = Options {
+        allow_weaken: true,
+        ..fast()
+    };
+    assert!(preflight(&p, &allowed).is_empty());
+}

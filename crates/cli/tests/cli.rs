@@ -142,3 +142,84 @@ fn plan_against_a_saved_live_state_needs_no_aws() {
     assert_eq!(broken.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&broken.stderr).contains("cannot read the live state"));
 }
+
+#[test]
+fn destroy_paths_of_the_seed_are_break_glass_only_and_fail_without_the_guard() {
+    let seed = coffer()
+        .args([
+            "check",
+            "-f",
+            "examples/seed/topology.yaml",
+            "--destroy-paths",
+        ])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&seed.stdout);
+    assert_eq!(seed.status.code(), Some(0), "{text}");
+    for row in [
+        "delete a recovery point: break-glass only (arn:aws:iam::666777888999:role/BreakGlass)",
+        "shorten a recovery point's retention: break-glass only",
+        "replace or delete the vault policy: break-glass arn:aws:iam::666777888999:role/BreakGlass; Coffer's role arn:aws:iam::666777888999:role/CofferDeployRole",
+        "schedule the key's deletion",
+    ] {
+        assert!(text.contains(row), "missing {row:?} in:\n{text}");
+    }
+    assert!(!text.contains("any administrator"), "{text}");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let seed_text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed/topology.yaml"),
+    )
+    .expect("seed");
+    let unguarded = dir.path().join("unguarded.yaml");
+    std::fs::write(
+        &unguarded,
+        seed_text.replace(
+            "deny_recovery_point_deletion: true",
+            "deny_recovery_point_deletion: false",
+        ),
+    )
+    .expect("write");
+    let output = coffer()
+        .args(["check", "-f"])
+        .arg(&unguarded)
+        .args(["--destroy-paths", "--format", "json"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let delete = &json["vaults"][0]["paths"][0];
+    assert_eq!(delete["calls"][0], "backup:DeleteRecoveryPoint");
+    assert_eq!(delete["violation"], true);
+    assert!(
+        delete["who"]
+            .as_array()
+            .expect("who")
+            .iter()
+            .any(|w| w == "any administrator of account backup (666777888999)")
+    );
+
+    // Accepting the paths for the vault keeps the report but not the failure.
+    let accepted = dir.path().join("accepted.yaml");
+    std::fs::write(
+        &accepted,
+        seed_text
+            .replace(
+                "deny_recovery_point_deletion: true",
+                "deny_recovery_point_deletion: false",
+            )
+            .replace(
+                "    name: central\n",
+                "    name: central\n    accept_destroy_paths: true\n",
+            ),
+    )
+    .expect("write");
+    let output = coffer()
+        .args(["check", "-f"])
+        .arg(&accepted)
+        .arg("--destroy-paths")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("!!"));
+}

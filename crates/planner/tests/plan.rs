@@ -495,3 +495,129 @@ fn a_selection_with_conditions_added_by_hand_is_replaced() {
         vec!["CreateBackupSelection", "DeleteBackupSelection"]
     );
 }
+
+#[test]
+fn removing_the_guard_or_adding_an_exempt_principal_weakens_protection() {
+    let (_, live) = seed_converged();
+    let unguarded = topology(&SEED.replace(
+        "deny_recovery_point_deletion: true",
+        "deny_recovery_point_deletion: false",
+    ));
+    let p = plan(&unguarded, &live);
+    let weakened: Vec<&str> = p
+        .changes
+        .iter()
+        .filter(|c| c.has(Flag::Weakens))
+        .map(|c| c.address.as_str())
+        .collect();
+    assert_eq!(weakened, vec!["key.backup-vault", "vault_policy.central"]);
+    assert_eq!(p.summary.weakens, 2);
+    let vault_policy = p
+        .changes
+        .iter()
+        .find(|c| c.address == "vault_policy.central")
+        .expect("vault policy change");
+    assert!(
+        vault_policy
+            .reasons
+            .iter()
+            .any(|r| r.contains("any administrator of account backup")
+                && r.contains("`backup:DeleteRecoveryPoint`")),
+        "{:?}",
+        vault_policy.reasons
+    );
+    assert!(render::text(&p, false).contains("WEAKENS PROTECTION"));
+    assert!(render::markdown(&p).contains("**weakens protection**"));
+
+    let more_exempt = topology(&SEED.replace(
+        "break_glass_principals: [arn:aws:iam::666777888999:role/BreakGlass]",
+        "break_glass_principals: [arn:aws:iam::666777888999:role/BreakGlass, arn:aws:iam::666777888999:role/Operator]",
+    ));
+    let p = plan(&more_exempt, &live);
+    let change = p
+        .changes
+        .iter()
+        .find(|c| c.address == "vault_policy.central")
+        .expect("vault policy change");
+    assert!(change.has(Flag::Weakens), "{:?}", change.reasons);
+    assert!(change.reasons.iter().any(|r| r.contains("role/Operator")));
+
+    // Tightening is not a weakening: adding the guard back to the unguarded state.
+    let unguarded_live = common::converge(&unguarded, &live);
+    let (seed, _) = seed_converged();
+    let p = plan(&seed, &unguarded_live);
+    assert!(p.changes.iter().all(|c| !c.has(Flag::Weakens)));
+    assert!(p.has_changes());
+}
+
+#[test]
+fn a_shorter_minimum_retention_weakens_the_lock() {
+    let (_, live) = seed_converged();
+    let shorter = topology(&SEED.replace("min_retention_days: 7", "min_retention_days: 3"));
+    let p = plan(&shorter, &live);
+    let lock = p
+        .changes
+        .iter()
+        .find(|c| c.address == "vault_lock.central")
+        .expect("lock change");
+    assert!(lock.has(Flag::Weakens), "{:?}", lock.reasons);
+    let longer = topology(&SEED.replace("min_retention_days: 7", "min_retention_days: 14"));
+    let p = plan(&longer, &live);
+    assert!(p.changes.iter().all(|c| !c.has(Flag::Weakens)));
+}
+
+#[test]
+fn a_key_that_encrypts_a_source_or_recovery_points_is_never_deleted() {
+    let (t, mut live) = seed_converged();
+    let source_key = live
+        .region(SOURCE, "eu-west-1")
+        .and_then(|r| {
+            r.keys
+                .iter()
+                .find(|k| k.tags.get("coffer:id").map(String::as_str) == Some("key/source-rds"))
+        })
+        .expect("source key")
+        .clone();
+    // The file forgets the source key; its vault and plan go too, but the database still uses it.
+    let without = topology(
+        &SEED
+            .replace(
+                "  source-rds:\n    account: source\n    alias: alias/coffer/source-rds\n    description: Encrypts the orders database and its backups; usable by the backup account\n    rotation:\n      enabled: true\n      period_days: 365\n    usable_by: [backup]\n",
+                "",
+            )
+            .replace("    key: source-rds\n", ""),
+    );
+    assert_ne!(t, without);
+    account(&mut live, SOURCE).sources = vec![coffer_planner::live::LiveSource {
+        arn: "arn:aws:rds:eu-west-1:111222333444:db:orders".into(),
+        kind: "rds-instance".into(),
+        exists: true,
+        encrypted: true,
+        kms_key_arn: Some(source_key.arn.clone()),
+        ..Default::default()
+    }];
+    let deletion = |p: &coffer_planner::Plan| {
+        p.changes
+            .iter()
+            .find(|c| c.address == "key.source-rds" && c.action == Action::Delete)
+            .cloned()
+            .expect("key deletion")
+    };
+    let p = plan(&without, &live);
+    let change = deletion(&p);
+    assert!(change.has(Flag::Blocked), "{:?}", change.reasons);
+    assert!(change.reasons.iter().any(|r| r.contains("db:orders")));
+
+    // Without the database, a recovery point encrypted with the key still blocks it.
+    account(&mut live, SOURCE).sources.clear();
+    let central = account(&mut live, BACKUP)
+        .vaults
+        .iter_mut()
+        .find(|v| v.name == "central")
+        .expect("central");
+    central.recovery_points = 1;
+    central.recovery_point_keys = vec![source_key.arn.clone()];
+    let change = deletion(&plan(&without, &live));
+    assert!(change.has(Flag::Blocked), "{:?}", change.reasons);
+    assert!(change.reasons.iter().any(|r| r.contains("recovery points")));
+}

@@ -509,6 +509,49 @@ const ROWS: &[Row] = &[
         expected: &[("E107", 18, 14)],
     },
     Row {
+        code: "E107",
+        rule: "a break-glass principal with a wildcard exempts every role it matches",
+        edits: &[(
+            "allow_copy_from: [source]",
+            r#"allow_copy_from: [source]
+      deny_recovery_point_deletion: true
+      break_glass_principals: ["arn:aws:iam::222222222222:role/*"]"#,
+        )],
+        expected: &[("E107", 33, 32)],
+    },
+    Row {
+        code: "E107",
+        rule: "a break-glass principal of another account",
+        edits: &[(
+            "allow_copy_from: [source]",
+            r#"allow_copy_from: [source]
+      deny_recovery_point_deletion: true
+      break_glass_principals: ["arn:aws:iam::111111111111:role/BreakGlass"]"#,
+        )],
+        expected: &[("E107", 33, 32)],
+    },
+    Row {
+        code: "E107",
+        rule: "a break-glass principal that is an account root, not a role or user",
+        edits: &[(
+            "allow_copy_from: [source]",
+            r#"allow_copy_from: [source]
+      deny_recovery_point_deletion: true
+      break_glass_principals: ["arn:aws:iam::222222222222:root"]"#,
+        )],
+        expected: &[("E107", 33, 32)],
+    },
+    Row {
+        code: "E107",
+        rule: "a key's break-glass principal with a wildcard",
+        edits: &[(
+            "alias: alias/coffer/backup",
+            r#"alias: alias/coffer/backup
+    break_glass_principals: ["arn:aws:iam::222222222222:role/*"]"#,
+        )],
+        expected: &[("E107", 21, 30)],
+    },
+    Row {
         code: "E108",
         rule: "invalid organization ID",
         edits: &[("id: o-demo123456", "id: o-short")],
