@@ -8,26 +8,32 @@ with that rule's ``StatusMessage``):
 (c) the destination vault is not the ``Default`` vault;
     the destination vault must also exist;
 (d) the destination vault's access policy allows ``backup:CopyIntoBackupVault`` to the source;
+    the source account itself must be able to use the recovery point's key (its key policy
+    neither denies the job's role nor lacks an allow for it);
 (e) the recovery point's KMS key is a customer managed key whose key policy lets the
-    destination account use it.
+    destination account use it;
+    the destination vault's key lets the destination use it.
 
-A copy inside one account (e.g. cross-Region) only needs the destination vault to exist.
-Where AWS's own wording of a failure is known it is used; otherwise the message is the
-emulator's and names the cause.  The destination vault's lock bounds are checked after
-these rules, by the job itself.
+A copy inside one account (e.g. cross-Region) needs the destination vault to exist and both
+keys to be usable by the account. Where AWS's own wording of a failure is known it is used;
+otherwise the message is the emulator's and names the cause.  The destination vault's lock
+bounds are checked after these rules, by the job itself.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import keys, orgs, policy
+from . import authz, identity, keys, kms_use, orgs, policy
 from .backup import state
 
 COPY_INTO_VAULT = "backup:CopyIntoBackupVault"
 # The minimal key permissions the destination account needs on a shared source key
 # (aws-rules.md section 1.3: at least kms:DescribeKey, kms:Decrypt and kms:CreateGrant).
 REQUIRED_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant")
+# What the destination vault's key must allow AWS Backup (aws-rules.md section 1.4: at least
+# kms:CreateGrant, kms:GenerateDataKey and kms:Decrypt).
+DESTINATION_KEY_ACTIONS = ("kms:CreateGrant", "kms:GenerateDataKey", "kms:Decrypt")
 
 
 @dataclass(frozen=True)
@@ -58,10 +64,12 @@ def first_failure(attempt: CopyAttempt) -> str | None:
             not_default_vault,
             destination_vault_exists,
             vault_policy_allows_copy,
+            source_key_usable_by_source,
             source_key_shared,
+            destination_key_usable,
         )
     else:
-        rules = (destination_vault_exists,)
+        rules = (destination_vault_exists, source_key_usable_by_source, destination_key_usable)
     for rule in rules:
         message = rule(attempt)
         if message is not None:
@@ -145,17 +153,12 @@ def vault_policy_allows_copy(attempt: CopyAttempt) -> str | None:
     prefix = "Access Denied trying to call AWS Backup service: "
     if vault.access_policy is None:
         return prefix + f"destination vault {vault.backup_vault_arn} has no access policy allowing {COPY_INTO_VAULT}."
-    request = policy.Request(
-        action=COPY_INTO_VAULT,
-        account=attempt.source_account,
-        resource=vault.backup_vault_arn,
-        principal_arns=(attempt.iam_role_arn,),
-        context=_principal_context(attempt.source_account),
-    )
-    decision = policy.evaluate(_org_scoped_wildcards_only(vault.access_policy), request)
-    if decision is policy.Decision.ALLOW:
+    source = identity.for_role(attempt.iam_role_arn, attempt.source_account)
+    request = authz.request_for(source, COPY_INTO_VAULT, vault.backup_vault_arn)
+    verdict = authz.decide(_org_scoped_wildcards_only(vault.access_policy), request, attempt.destination_account)
+    if verdict.allowed:
         return None
-    how = "explicitly denies" if decision is policy.Decision.EXPLICIT_DENY else "does not allow"
+    how = "explicitly denies" if verdict.explicit_deny else "does not allow"
     return (
         prefix + f"the access policy of destination vault {vault.backup_vault_arn} {how} "
         f"{COPY_INTO_VAULT} for source account {attempt.source_account}."
@@ -210,42 +213,74 @@ def source_key_shared(attempt: CopyAttempt) -> str | None:
             "(It is an AWS managed key (KeyManager AWS); AWS managed keys cannot be shared with "
             "another account. Encrypt the source with a customer managed key.)"
         )
-    context = {
-        **_principal_context(attempt.destination_account),
-        "kms:CallerAccount": attempt.destination_account,
-        "kms:GrantIsForAWSResource": "true",
-        "kms:ViaService": f"backup.{attempt.source_region}.amazonaws.com",
-    }
-    service_linked_role = (
-        f"arn:aws:iam::{attempt.destination_account}:role/aws-service-role/backup.amazonaws.com/AWSServiceRoleForBackup"
+    cause = kms_use.refusal(
+        key.arn,
+        identity.for_role(_backup_service_linked_role(attempt.destination_account), attempt.destination_account),
+        f"destination account {attempt.destination_account}",
+        REQUIRED_KEY_ACTIONS,
+        kms_use.via("backup", attempt.source_region),
     )
-    missing = [
-        action
-        for action in REQUIRED_KEY_ACTIONS
-        if policy.evaluate(
-            key.policy,
-            policy.Request(
-                action=action,
-                account=attempt.destination_account,
-                resource=key.arn,
-                principal_arns=(service_linked_role,),
-                context=context,
-            ),
-        )
-        is not policy.Decision.ALLOW
+    return prefix + cause if cause else None
+
+
+def source_key_usable_by_source(attempt: CopyAttempt) -> str | None:
+    """The source account must be able to use its recovery point's key for the copy: RDS copies
+    the snapshot for AWS Backup with the job's role, so the key policy is evaluated for that role
+    (``kms:ViaService`` RDS); a ``Deny`` on it, or no ``Allow``, fails the copy. A key that no
+    longer exists is left to rule (e) (cross-account) or passes (the emulator's deferred alias
+    binding). [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html#backup-permissions-grants-deny-statements]
+    """
+    key_arn = attempt.recovery_point_key_arn
+    if key_arn is None:
+        return None
+    cause = kms_use.refusal(
+        key_arn,
+        identity.job_role(attempt.iam_role_arn, attempt.source_account),
+        f"source account {attempt.source_account} (role {attempt.iam_role_arn})",
+        REQUIRED_KEY_ACTIONS,
+        kms_use.via("rds", attempt.source_region),
+        missing_key_ok=True,
+    )
+    if cause is None:
+        return None
+    return (
+        f"The source snapshot KMS key [{key_arn}] does not exist, is not enabled or you do not "
+        f"have permissions to access it. {cause}"
+    )
+
+
+def destination_key_usable(attempt: CopyAttempt) -> str | None:
+    """The copy is re-encrypted with the destination vault's key, which must let AWS Backup use
+    it for the destination account (its ``AWSServiceRoleForBackup`` for a cross-account copy,
+    the job's role within one account): at least ``kms:CreateGrant``, ``kms:GenerateDataKey``
+    and ``kms:Decrypt``, with ``kms:ViaService`` Backup in the destination Region. The message is
+    the emulator's (AWS's wording is not documented).
+    [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html#copy-encryption]
+    """
+    vault = state.backend(attempt.destination_account, attempt.destination_region).vaults[
+        attempt.destination_vault_name
     ]
-    if missing:
-        return prefix + (
-            f"(The key policy does not allow destination account {attempt.destination_account} {', '.join(missing)}.)"
+    if attempt.cross_account:
+        principal = identity.for_role(
+            _backup_service_linked_role(attempt.destination_account), attempt.destination_account
         )
-    return None
+    else:
+        principal = identity.job_role(attempt.iam_role_arn, attempt.destination_account)
+    cause = kms_use.refusal(
+        vault.encryption_key_arn,
+        principal,
+        f"destination account {attempt.destination_account}",
+        DESTINATION_KEY_ACTIONS,
+        kms_use.via("backup", attempt.destination_region),
+    )
+    if cause is None:
+        return None
+    return (
+        f"Copy job failed. The destination backup vault key [{vault.encryption_key_arn}] does not exist, "
+        f"is not enabled or you do not have permissions to access it. {cause}"
+    )
 
 
-def _principal_context(account: str) -> dict[str, str | list[str]]:
-    """Global condition keys describing a principal of ``account``."""
-    context: dict[str, str | list[str]] = {"aws:PrincipalAccount": account}
-    membership = orgs.membership(account)
-    if membership is not None:
-        context["aws:PrincipalOrgID"] = membership.org_id
-        context["aws:PrincipalOrgPaths"] = [membership.path]
-    return context
+def _backup_service_linked_role(account: str) -> str:
+    """AWS Backup's service-linked role in ``account``, which performs copies for it."""
+    return f"arn:aws:iam::{account}:role/aws-service-role/backup.amazonaws.com/AWSServiceRoleForBackup"

@@ -7,10 +7,14 @@ For each request it:
    key moto issued (AssumeRole) acts as its account, any other key as the world's
    management account (passed to moto with its ``x-moto-account-id`` header, because
    ``MOTO_ACCOUNT_ID`` would also override assumed-role credentials);
-3. finishes backup/copy/restore jobs that are due, so every service sees their effects;
-4. applies injected latency and throttling, refuses ``sts:AssumeRole`` into a role that does
-   not exist (``roles.py``), logs the call (with a ``request_key`` that tells repeated calls
-   apart, see ``faults.request_key``), then lets moto answer.
+3. resolves the calling principal (``identity.py``: role, session, organization);
+4. finishes backup/copy/restore jobs that are due, so every service sees their effects;
+5. applies injected latency and throttling, refuses ``sts:AssumeRole`` into a role that does
+   not exist (``roles.py``), evaluates KMS key policies (``kms_access.py``: refuses the call,
+   or serves a cross-account call in the key's account), logs the call (with a
+   ``request_key`` that tells repeated calls apart, see ``faults.request_key``), then lets
+   moto answer with the caller available to the Backup extension (``identity.current()``),
+   which evaluates vault access policies.
 """
 
 import threading
@@ -24,7 +28,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from moto.organizations.models import organizations_backends
 from moto.utilities.utils import PARTITION_NAMES
 
-from . import admin, roles, wire, world
+from . import admin, identity, kms_access, roles, wire, world
 from .backup.backend import JobTiming
 from .backup.jobs import settle_due_jobs
 from .clock import CLOCK
@@ -77,6 +81,7 @@ class Emulator:
             return self.moto(environ, start_response)
         account = environ.get("HTTP_X_MOTO_ACCOUNT_ID") or account_for_key(call.access_key)
         environ["HTTP_X_MOTO_ACCOUNT_ID"] = account
+        caller = identity.resolve(call.access_key, account)
         method = environ.get("REQUEST_METHOD", "")
         path = environ.get("PATH_INFO", "")
         key = request_key(
@@ -105,13 +110,23 @@ class Emulator:
             start_response(f"{status} Forbidden", headers)
             self.requests.record(account, call.service, call.operation, call.region, status, False, **logged)
             return [body]
+        if call.service == "kms":
+            answer = kms_access.check(call, environ, caller)
+            if answer.response is not None:
+                status, headers, body = answer.response
+                start_response(f"{status} Bad Request", headers)
+                self.requests.record(account, call.service, call.operation, call.region, status, False, **logged)
+                return [body]
+            if answer.route_account is not None:
+                environ["HTTP_X_MOTO_ACCOUNT_ID"] = answer.route_account
         statuses: list[int] = []
 
         def recording_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
             statuses.append(int(status.split(" ", 1)[0]))
             return start_response(status, headers, exc_info)
 
-        result = self.moto(environ, recording_start_response)
+        with identity.acting_as(caller):
+            result = self.moto(environ, recording_start_response)
         self.requests.record(
             account, call.service, call.operation, call.region, statuses[-1] if statuses else 0, False, **logged
         )

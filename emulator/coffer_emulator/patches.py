@@ -16,6 +16,9 @@
 5. KMS: ``ScheduleKeyDeletion``, ``CancelKeyDeletion``, ``EnableKey`` and ``DisableKey`` accept
    a key ARN as well as a key ID, as KMS does; moto looks the ARN up as an ID and fails with
    HTTP 500. [source: BOTO-KMS ScheduleKeyDeletion.KeyId, CancelKeyDeletion.KeyId, EnableKey.KeyId]
+6. KMS: moto's own key policy check (``DescribeKey`` only, ``Deny`` statements with
+   ``Principal: "*"``, conditions ignored) is switched off: the middleware evaluates key
+   policies on every call (``kms_access.py``).
 """
 
 import json
@@ -48,6 +51,7 @@ def install() -> None:
     DBInstance.kms_key_id = property(_db_instance_key_getter(original.fget), original.fset)  # type: ignore[method-assign,assignment]
     KmsResponse.enable_key_rotation = _enable_key_rotation  # type: ignore[method-assign]
     KmsResponse.get_key_rotation_status = _get_key_rotation_status  # type: ignore[method-assign]
+    KmsResponse._validate_key_policy = lambda self, key_id, action: None  # type: ignore[method-assign]
     _accept_key_arns(KmsBackend, "schedule_key_deletion")
     _accept_key_arns(KmsBackend, "cancel_key_deletion")
     _accept_key_arns(KmsBackend, "enable_key")

@@ -109,25 +109,36 @@ class Emulator:
     # AWS clients
     PLAIN_CREDENTIALS = {"aws_access_key_id": "AKIAPLAINTESTKEY", "aws_secret_access_key": "secret"}
 
-    def credentials(self, account: str) -> dict[str, str]:
-        """Credentials acting as ``account``: plain ones for the management account, else AssumeRole."""
-        if account == MANAGEMENT:
+    def credentials(self, account: str, role: str | None = None) -> dict[str, str]:
+        """Credentials acting as ``account``: without ``role``, plain ones for the management
+        account and ``CofferDeployRole`` (session ``coffer-tests``) elsewhere; with ``role``
+        (a role name, e.g. ``OrganizationAccountAccessRole``), that role of the account."""
+        if role is None and account == MANAGEMENT:
             return self.PLAIN_CREDENTIALS
-        if account not in self._credentials:
+        role = role or "CofferDeployRole"
+        cached = account if role == "CofferDeployRole" else f"{account}/{role}"
+        if cached not in self._credentials:
             sts = self._boto.client("sts", endpoint_url=self.url, **self.PLAIN_CREDENTIALS)
-            issued = sts.assume_role(
-                RoleArn=f"arn:aws:iam::{account}:role/CofferDeployRole", RoleSessionName="coffer-tests"
-            )["Credentials"]
-            self._credentials[account] = {
+            issued = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName="coffer-tests")[
+                "Credentials"
+            ]
+            self._credentials[cached] = {
                 "aws_access_key_id": issued["AccessKeyId"],
                 "aws_secret_access_key": issued["SecretAccessKey"],
                 "aws_session_token": issued["SessionToken"],
             }
-        return self._credentials[account]
+        return self._credentials[cached]
 
-    def client(self, service: str, account: str = MANAGEMENT, region: str = REGION, config: Config = NO_RETRIES) -> Any:
+    def client(
+        self,
+        service: str,
+        account: str = MANAGEMENT,
+        region: str = REGION,
+        config: Config = NO_RETRIES,
+        role: str | None = None,
+    ) -> Any:
         return self._boto.client(
-            service, endpoint_url=self.url, region_name=region, config=config, **self.credentials(account)
+            service, endpoint_url=self.url, region_name=region, config=config, **self.credentials(account, role)
         )
 
     # jobs

@@ -184,7 +184,7 @@ def test_lock_bounds_are_validated(emu, arguments):
     assert _error(excinfo)["Code"] == "InvalidParameterValueException"
 
 
-def test_locked_vault_keeps_recovery_points_for_min_retention(emu):
+def test_locked_vault_keeps_recovery_points_until_their_retention_ends(emu):
     emu.client("kms", SOURCE).create_alias(
         AliasName="alias/coffer/source-rds", TargetKeyId=emu.client("kms", SOURCE).create_key()["KeyMetadata"]["KeyId"]
     )
@@ -198,12 +198,15 @@ def test_locked_vault_keeps_recovery_points_for_min_retention(emu):
 
     kept = _backup_orders(emu, backup, lifecycle={"DeleteAfterDays": 10})
     assert kept["State"] == "COMPLETED"
-    with pytest.raises(ClientError) as excinfo:
-        backup.delete_recovery_point(BackupVaultName="local", RecoveryPointArn=kept["RecoveryPointArn"])
-    assert _error(excinfo)["Code"] == "InvalidRequestException"
-    assert "Backup Vault Lock" in _error(excinfo)["Message"]
+    # Protected until the recovery point's own retention (10 days) ends, not the lock's minimum.
+    for advance in (0, 7 * DAY + 60):
+        emu.admin("POST", "clock", {"advance_seconds": advance})
+        with pytest.raises(ClientError) as excinfo:
+            backup.delete_recovery_point(BackupVaultName="local", RecoveryPointArn=kept["RecoveryPointArn"])
+        assert _error(excinfo)["Code"] == "InvalidRequestException"
+        assert "Backup Vault Lock" in _error(excinfo)["Message"]
 
-    emu.admin("POST", "clock", {"advance_seconds": 7 * DAY + 60})
+    emu.admin("POST", "clock", {"advance_seconds": 3 * DAY})
     backup.delete_recovery_point(BackupVaultName="local", RecoveryPointArn=kept["RecoveryPointArn"])
 
 

@@ -214,7 +214,14 @@ def source_key_policy() -> dict[str, Any]:
     }
 
 
+BREAK_GLASS_ROLE = f"arn:aws:iam::{BACKUP}:role/BreakGlass"
+COFFER_ROLE_ARN_BACKUP = f"arn:aws:iam::{BACKUP}:role/{COFFER_ROLE}"
+
+
 def backup_key_policy() -> dict[str, Any]:
+    """The backup account's key encrypts the guarded central vault, so it carries the key
+    guard: disabling, deleting and re-policying it only for Coffer's role and break-glass;
+    grants only from its own account."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -224,7 +231,34 @@ def backup_key_policy() -> dict[str, Any]:
                 "Principal": {"AWS": root(BACKUP)},
                 "Action": "kms:*",
                 "Resource": "*",
-            }
+            },
+            {
+                "Sid": "CofferKeyGuard",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": ["kms:ScheduleKeyDeletion", "kms:PutKeyPolicy", "kms:DisableKey"],
+                "Resource": "*",
+                "Condition": {"ArnNotLike": {"aws:PrincipalArn": [BREAK_GLASS_ROLE, COFFER_ROLE_ARN_BACKUP]}},
+            },
+            {
+                "Sid": "CofferKeyGuardForeignGrants",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "kms:CreateGrant",
+                "Resource": "*",
+                "Condition": {"StringNotEquals": {"kms:CallerAccount": BACKUP}},
+            },
+            {
+                "Sid": "CofferKeyGuardGrantsOnlyForAwsServices",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "kms:CreateGrant",
+                "Resource": "*",
+                "Condition": {
+                    "StringNotEquals": {"kms:CallerAccount": BACKUP},
+                    "BoolIfExists": {"kms:GrantIsForAWSResource": "false"},
+                },
+            },
         ],
     }
 
@@ -245,8 +279,9 @@ def source_vault_policy() -> dict[str, Any]:
 
 
 def central_vault_policy() -> dict[str, Any]:
-    """The organization may copy in; the deletion guard exempts Coffer's role. The deny comes
-    first here (Coffer writes it second)."""
+    """The organization may copy in; the deletion guard leaves recovery points to break-glass
+    and the policy and lock to Coffer's role and break-glass. The denies come first here
+    (Coffer writes them last)."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -257,10 +292,23 @@ def central_vault_policy() -> dict[str, Any]:
                 "Action": [
                     "backup:UpdateRecoveryPointLifecycle",
                     "backup:DeleteRecoveryPoint",
-                    "backup:PutBackupVaultAccessPolicy",
+                    "backup:DeleteBackupVault",
                 ],
                 "Resource": "*",
-                "Condition": {"ArnNotLike": {"aws:PrincipalArn": [f"arn:aws:iam::{BACKUP}:role/{COFFER_ROLE}"]}},
+                "Condition": {"ArnNotLike": {"aws:PrincipalArn": [BREAK_GLASS_ROLE]}},
+            },
+            {
+                "Sid": "CofferDenyGuardChanges",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": [
+                    "backup:PutBackupVaultAccessPolicy",
+                    "backup:DeleteBackupVaultAccessPolicy",
+                    "backup:PutBackupVaultLockConfiguration",
+                    "backup:DeleteBackupVaultLockConfiguration",
+                ],
+                "Resource": "*",
+                "Condition": {"ArnNotLike": {"aws:PrincipalArn": [COFFER_ROLE_ARN_BACKUP, BREAK_GLASS_ROLE]}},
             },
             {
                 "Sid": "CofferCopyFromOrganization",

@@ -1,12 +1,19 @@
 //! The restore drill: the reference scenario's procedure, automated and timed. Back a resource
 //! up into its plan's vault, copy the recovery point to every `copy_to` destination, restore it
 //! in the destination account, check the restored resource is encrypted with that account's
-//! key, and clean up.
+//! key, and clean up what may be deleted.
+//!
+//! Guarded vaults deny deleting recovery points to everyone but their break-glass principals,
+//! and a locked vault keeps them until their retention ends; so every recovery point the drill
+//! makes gets the shortest retention its vault's lock allows, and the copies in destination
+//! vaults are left to expire rather than deleted.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use aws_sdk_backup::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_backup::types::Lifecycle;
-use coffer_spec::{BackupPlan, Rule, Topology, Vault};
+use coffer_planner::plan::TAG_TOPOLOGY;
+use coffer_spec::{Account, BackupPlan, Rule, Topology, Vault};
 use serde::Serialize;
 
 use crate::error::{AwsError, Call};
@@ -18,7 +25,7 @@ pub struct DrillOptions {
     pub plan: Option<String>,
     /// The resource to back up; the plan's first RDS resource when unset.
     pub resource: Option<String>,
-    /// Leave the recovery points and the restored resource in place.
+    /// Leave the restored resource and the source recovery point in place.
     pub keep: bool,
     pub poll_interval: Duration,
     /// Give up on a job after this long.
@@ -46,13 +53,35 @@ pub struct Stage {
     pub detail: String,
 }
 
+/// A recovery point the drill made and did not delete: AWS Backup deletes it when its
+/// retention ends.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LeftToExpire {
+    pub recovery_point_arn: String,
+    /// The vault's name in AWS.
+    pub vault: String,
+    pub account_id: String,
+    pub region: String,
+    /// The retention the drill gave it.
+    pub delete_after_days: i64,
+    /// When it expires (its creation date plus `delete_after_days`), in RFC 3339; `None` when
+    /// its creation date could not be read.
+    pub expires_at: Option<String>,
+    /// Why the drill left it.
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DrillReport {
     pub format_version: u32,
     pub topology: String,
     pub plan: String,
     pub resource: String,
+    /// The drill's ID, the value of the `coffer:drill` tag on what it creates.
+    pub drill_id: String,
     pub stages: Vec<Stage>,
+    /// The recovery points the drill made and left to expire.
+    pub left_to_expire: Vec<LeftToExpire>,
     /// Age of the newest recovery point of the resource before the drill (the RPO seen).
     pub rpo_seen_seconds: Option<u64>,
     /// How long the restore took (the RTO seen).
@@ -145,13 +174,13 @@ fn pick<'t>(
     Ok((plan, rule, resource))
 }
 
-/// A job's end: `Ok(detail)` when it completed, `Err(status message)` otherwise.
-type JobEnd = Result<String, String>;
+/// A job's end: `Ok(what it made)` when it completed, `Err(status message)` otherwise.
+type JobEnd<T = String> = Result<T, String>;
 
-async fn poll<F, Fut>(options: &DrillOptions, mut check: F) -> Result<JobEnd, AwsError>
+async fn poll<T, F, Fut>(options: &DrillOptions, mut check: F) -> Result<JobEnd<T>, AwsError>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<JobEnd>, AwsError>>,
+    Fut: std::future::Future<Output = Result<Option<JobEnd<T>>, AwsError>>,
 {
     let started = Instant::now();
     loop {
@@ -172,11 +201,87 @@ fn role_arn(account_id: &str, role: &str) -> String {
     format!("arn:aws:iam::{account_id}:role/{role}")
 }
 
+/// The tag naming the drill on what it creates; its value is the drill's ID.
+pub const TAG_DRILL: &str = "coffer:drill";
+
+/// A recovery point the drill made.
+struct MadePoint {
+    clients: RegionClients,
+    account: Account,
+    region: String,
+    /// The vault's name in AWS.
+    vault: String,
+    arn: String,
+    resource: String,
+    delete_after_days: i64,
+    /// Why the clean-up must not try to delete it; `None`: it tries.
+    keep: Option<String>,
+}
+
 /// What the drill created, to clean up.
 #[derive(Default)]
 struct Created {
-    recovery_points: Vec<(RegionClients, String, String)>,
+    recovery_points: Vec<MadePoint>,
     databases: Vec<(RegionClients, String)>,
+    /// When the backup job was created: the creation date of its recovery point and of every
+    /// copy (copies keep their source's), when reading the recovery point's own fails.
+    backup_created: Option<DateTime>,
+}
+
+/// The shortest retention, in days, `vault`'s lock allows: its minimum retention when the
+/// topology declares one, else 1 day.
+pub fn shortest_retention(vault: &Vault) -> i64 {
+    vault
+        .lock
+        .as_ref()
+        .and_then(|lock| lock.min_retention_days)
+        .map_or(1, |days| days.max(1))
+}
+
+/// The lifecycle of what the drill creates in `vault`: its shortest retention, never cold storage.
+fn drill_lifecycle(vault: &Vault) -> Lifecycle {
+    Lifecycle::builder()
+        .delete_after_days(shortest_retention(vault))
+        .build()
+}
+
+/// What keeps the drill from deleting a recovery point it made in `vault`, as the topology
+/// declares it: the vault's deletion guard (unless `role_arn` is one of its break-glass
+/// principals) and its lock's minimum retention (equal to the drill's retention, so the
+/// recovery point can only expire). `None`: nothing declared keeps it.
+pub fn deletion_barrier(vault: &Vault, role_arn: &str) -> Option<String> {
+    let mut reasons = Vec::new();
+    if let Some(policy) = &vault.access_policy
+        && policy.deny_recovery_point_deletion
+        && !policy.break_glass_principals.iter().any(|p| p == role_arn)
+    {
+        reasons.push(format!(
+            "the deletion guard of vault {} denies backup:DeleteRecoveryPoint",
+            vault.vault_name
+        ));
+    }
+    if let Some(days) = vault.lock.as_ref().and_then(|lock| lock.min_retention_days) {
+        reasons.push(format!(
+            "the vault lock keeps recovery points at least {days} days"
+        ));
+    }
+    (!reasons.is_empty()).then(|| reasons.join("; "))
+}
+
+/// Whether AWS refused a deletion (rather than failed to process it): access denied (a
+/// deletion guard) or an invalid request (a locked vault's retention).
+pub fn is_refusal(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("AccessDeniedException" | "AccessDenied" | "InvalidRequestException")
+    )
+}
+
+/// `created` plus `days`, in RFC 3339 (to the second).
+pub fn expiry(created: &DateTime, days: i64) -> Option<String> {
+    DateTime::from_secs(created.secs().checked_add(days.checked_mul(86_400)?)?)
+        .fmt(DateTimeFormat::DateTime)
+        .ok()
 }
 
 /// Runs the drill. AWS errors after the first job started end the drill as a failed stage;
@@ -197,12 +302,15 @@ pub async fn run(
         .ok_or_else(|| DrillError::Setup(format!("no session for account {source_id}")))?;
     let source = source_session.region(&plan.region).await;
     let call = |name: &str| Call::new(&source_session.account, &plan.region, name);
+    let token = format!("coffer-drill-{}", now_secs());
     let mut report = DrillReport {
         format_version: 1,
         topology: topology.name.clone(),
         plan: plan.name.to_string(),
         resource: resource.clone(),
+        drill_id: token.clone(),
         stages: Vec::new(),
+        left_to_expire: Vec::new(),
         rpo_seen_seconds: newest_recovery_point_age(
             &source,
             &source_vault.vault_name,
@@ -224,9 +332,10 @@ pub async fn run(
         rule,
         source_vault,
         source: &source,
+        source_account: &source_session.account,
         call: &call,
         resource: &resource,
-        token: format!("coffer-drill-{}", now_secs()),
+        token,
     };
     match drill.stages(&mut report, &mut created).await {
         Ok(ok) => report.ok = ok,
@@ -254,19 +363,10 @@ struct Drill<'a> {
     rule: &'a Rule,
     source_vault: &'a Vault,
     source: &'a RegionClients,
+    source_account: &'a Account,
     call: &'a (dyn Fn(&str) -> Call + Sync),
     resource: &'a str,
     token: String,
-}
-
-fn lifecycle(lifecycle: &coffer_spec::Lifecycle) -> Option<Lifecycle> {
-    (lifecycle.delete_after_days.is_some() || lifecycle.move_to_cold_storage_after_days.is_some())
-        .then(|| {
-            Lifecycle::builder()
-                .set_delete_after_days(lifecycle.delete_after_days)
-                .set_move_to_cold_storage_after_days(lifecycle.move_to_cold_storage_after_days)
-                .build()
-        })
 }
 
 fn failed(report: &mut DrillReport, stage: &str, started: Instant, message: String) -> bool {
@@ -300,6 +400,7 @@ impl Drill<'_> {
                 )
             });
         let started = Instant::now();
+        let retention = shortest_retention(self.source_vault);
         let job = self
             .source
             .backup
@@ -307,7 +408,9 @@ impl Drill<'_> {
             .backup_vault_name(&self.source_vault.vault_name)
             .resource_arn(self.resource)
             .iam_role_arn(&job_role)
-            .set_lifecycle(lifecycle(&self.rule.lifecycle))
+            .lifecycle(drill_lifecycle(self.source_vault))
+            .recovery_point_tags(TAG_DRILL, &self.token)
+            .recovery_point_tags(TAG_TOPOLOGY, &self.topology.name)
             .idempotency_token(&self.token)
             .send()
             .await
@@ -327,7 +430,10 @@ impl Drill<'_> {
                 .map(|s| s.as_str().to_string())
                 .unwrap_or_default();
             Ok(match state.as_str() {
-                "COMPLETED" => Some(Ok(out.recovery_point_arn().unwrap_or_default().to_string())),
+                "COMPLETED" => Some(Ok((
+                    out.recovery_point_arn().unwrap_or_default().to_string(),
+                    out.creation_date().copied(),
+                ))),
                 "FAILED" | "ABORTED" | "EXPIRED" | "PARTIAL" => Some(Err(format!(
                     "backup job {job_id} {state}: {}",
                     out.status_message().unwrap_or("no status message")
@@ -337,7 +443,10 @@ impl Drill<'_> {
         })
         .await?;
         let recovery_point = match end {
-            Ok(arn) => arn,
+            Ok((arn, creation)) => {
+                created.backup_created = creation;
+                arn
+            }
             Err(message) => return Ok(failed(report, "backup", started, message)),
         };
         report.stages.push(Stage {
@@ -345,15 +454,22 @@ impl Drill<'_> {
             ok: true,
             seconds: started.elapsed().as_secs_f64(),
             detail: format!(
-                "recovery point {recovery_point} in vault {}",
-                self.source_vault.vault_name
+                "recovery point {recovery_point} in vault {}, kept {retention} {}, tagged {TAG_DRILL}={}",
+                self.source_vault.vault_name,
+                days(retention),
+                self.token
             ),
         });
-        created.recovery_points.push((
-            self.source.clone(),
-            self.source_vault.vault_name.clone(),
-            recovery_point.clone(),
-        ));
+        created.recovery_points.push(MadePoint {
+            clients: self.source.clone(),
+            account: self.source_account.clone(),
+            region: self.plan.region.clone(),
+            vault: self.source_vault.vault_name.clone(),
+            arn: recovery_point.clone(),
+            resource: self.resource.to_string(),
+            delete_after_days: retention,
+            keep: deletion_barrier(self.source_vault, &self.source_account.role_arn),
+        });
 
         for copy in &self.rule.copy_to {
             let Some(destination) = self.topology.vaults.get(&copy.vault) else {
@@ -361,6 +477,7 @@ impl Drill<'_> {
             };
             let stage = format!("copy to vault.{}", destination.name);
             let started = Instant::now();
+            let retention = shortest_retention(destination);
             let copy_job = self
                 .source
                 .backup
@@ -369,7 +486,7 @@ impl Drill<'_> {
                 .source_backup_vault_name(&self.source_vault.vault_name)
                 .destination_backup_vault_arn(self.topology.vault_arn(destination))
                 .iam_role_arn(&job_role)
-                .set_lifecycle(lifecycle(&copy.lifecycle))
+                .lifecycle(drill_lifecycle(destination))
                 .idempotency_token(format!("{}-{}", self.token, destination.name))
                 .send()
                 .await
@@ -411,7 +528,11 @@ impl Drill<'_> {
                 name: stage,
                 ok: true,
                 seconds: started.elapsed().as_secs_f64(),
-                detail: format!("recovery point {copied}"),
+                detail: format!(
+                    "recovery point {copied} in vault {}, kept {retention} {}",
+                    destination.vault_name,
+                    days(retention)
+                ),
             });
             if !self.restore(destination, &copied, report, created).await? {
                 return Ok(false);
@@ -434,11 +555,20 @@ impl Drill<'_> {
             .account(&account_id)
             .ok_or_else(|| DrillError::Setup(format!("no session for account {account_id}")))?;
         let clients = session.region(&vault.region).await;
-        created.recovery_points.push((
-            clients.clone(),
-            vault.vault_name.clone(),
-            recovery_point.to_string(),
-        ));
+        // The drill never deletes a copy in a destination vault: it expires.
+        let keep = deletion_barrier(vault, &session.account.role_arn).unwrap_or_else(|| {
+            "the drill does not delete copies in destination vaults".to_string()
+        });
+        created.recovery_points.push(MadePoint {
+            clients: clients.clone(),
+            account: session.account.clone(),
+            region: vault.region.clone(),
+            vault: vault.vault_name.clone(),
+            arn: recovery_point.to_string(),
+            resource: self.resource.to_string(),
+            delete_after_days: shortest_retention(vault),
+            keep: Some(keep),
+        });
         let call = |name: &str| Call::new(&session.account, &vault.region, name);
         let identifier = format!("{}-{}", self.token, vault.name)
             .chars()
@@ -558,23 +688,26 @@ impl Drill<'_> {
     }
 }
 
-/// Deletes what the drill created (unless `--keep`): restored databases, then recovery
-/// points, newest first. A vault lock may keep recovery points; that is reported.
+fn days(n: i64) -> &'static str {
+    if n == 1 { "day" } else { "days" }
+}
+
+/// Deletes what the drill may delete (unless `--keep`): the restored databases, then the
+/// source recovery point when no deletion guard or vault lock of the topology keeps it. Copies
+/// in destination vaults are never deleted. What stays is left to expire, with the date; a
+/// deletion AWS refuses (access denied, a locked vault) leaves the recovery point to expire
+/// too and is not a failure.
 async fn clean_up(report: &mut DrillReport, created: Created, options: &DrillOptions) {
-    if options.keep {
-        report.stages.push(Stage {
-            name: "clean up".into(),
-            ok: true,
-            seconds: 0.0,
-            detail: "skipped (--keep): the recovery points and restored databases stay".into(),
-        });
-        return;
-    }
     let started = Instant::now();
     let mut done = Vec::new();
     let mut kept = Vec::new();
     let mut failed = Vec::new();
+    let mut left: Vec<(MadePoint, String)> = Vec::new();
     for (clients, identifier) in created.databases {
+        if options.keep {
+            kept.push(format!("database {identifier}"));
+            continue;
+        }
         match clients
             .rds
             .delete_db_instance()
@@ -591,45 +724,150 @@ async fn clean_up(report: &mut DrillReport, created: Created, options: &DrillOpt
             )),
         }
     }
-    for (clients, vault, arn) in created.recovery_points.into_iter().rev() {
-        match clients
+    for point in created.recovery_points {
+        let reason = point
+            .keep
+            .clone()
+            .or_else(|| options.keep.then(|| "--keep".to_string()));
+        if let Some(reason) = reason {
+            left.push((point, reason));
+            continue;
+        }
+        let result = point
+            .clients
             .backup
             .delete_recovery_point()
-            .backup_vault_name(&vault)
-            .recovery_point_arn(&arn)
+            .backup_vault_name(&point.vault)
+            .recovery_point_arn(&point.arn)
             .send()
-            .await
-        {
-            Ok(_) => done.push(format!("recovery point {arn}")),
+            .await;
+        match result {
+            Ok(_) => done.push(format!("recovery point {}", point.arn)),
             Err(e) => {
-                let reason = e
-                    .as_service_error()
-                    .map_or_else(|| "request failed".to_string(), |s| s.to_string());
-                if reason.contains("Vault Lock") || reason.contains("retain") {
-                    kept.push(format!("{arn} ({reason})"));
+                let error = Call::new(&point.account, &point.region, "backup:DeleteRecoveryPoint")
+                    .sdk_error(e);
+                let answer = match &error.code {
+                    Some(code) => format!("{code}: {}", error.message),
+                    None => error.message.clone(),
+                };
+                if is_refusal(error.code.as_deref()) {
+                    left.push((point, format!("AWS refused its deletion ({answer})")));
                 } else {
-                    failed.push(format!("recovery point {arn}: {reason}"));
+                    failed.push(format!("recovery point {}: {answer}", point.arn));
+                    left.push((point, format!("its deletion failed ({answer})")));
                 }
             }
         }
     }
-    let mut detail = if done.is_empty() {
-        "nothing to delete".to_string()
-    } else {
-        format!("deleted: {}", done.join(", "))
-    };
+    for (point, reason) in left {
+        let expires_at = expires_at(&point, created.backup_created.as_ref()).await;
+        report.left_to_expire.push(LeftToExpire {
+            recovery_point_arn: point.arn,
+            vault: point.vault,
+            account_id: point.account.id,
+            region: point.region,
+            delete_after_days: point.delete_after_days,
+            expires_at,
+            reason,
+        });
+    }
+    let mut parts = Vec::new();
+    if !done.is_empty() {
+        parts.push(format!("deleted: {}", done.join(", ")));
+    }
     if !kept.is_empty() {
-        detail.push_str(&format!("; kept by a vault lock: {}", kept.join("; ")));
+        parts.push(format!("kept (--keep): {}", kept.join(", ")));
+    }
+    if !report.left_to_expire.is_empty() {
+        parts.push(format!(
+            "left to expire: {}",
+            report
+                .left_to_expire
+                .iter()
+                .map(|left| format!(
+                    "recovery point {} in vault {} {}",
+                    left.recovery_point_arn,
+                    left.vault,
+                    expires_when(left)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     if !failed.is_empty() {
-        detail.push_str(&format!("; could not delete: {}", failed.join("; ")));
+        parts.push(format!("could not delete: {}", failed.join("; ")));
     }
+    let detail = if parts.is_empty() {
+        "nothing to delete".to_string()
+    } else {
+        parts.join("; ")
+    };
     report.stages.push(Stage {
         name: "clean up".into(),
         ok: failed.is_empty(),
         seconds: started.elapsed().as_secs_f64(),
         detail,
     });
+}
+
+/// When a recovery point left behind expires: `on <RFC 3339 date>`, or how long after its
+/// creation when its creation date is unknown.
+fn expires_when(left: &LeftToExpire) -> String {
+    match &left.expires_at {
+        Some(at) => format!("on {at}"),
+        None => format!(
+            "{} {} after its creation",
+            left.delete_after_days,
+            days(left.delete_after_days)
+        ),
+    }
+}
+
+/// `<arn> in vault <name> (<account ID>): left to expire on <date>, <n> days after its
+/// creation (<reason>)`: one recovery point the drill left behind, for the report.
+pub fn describe_left(left: &LeftToExpire) -> String {
+    let when = match &left.expires_at {
+        Some(at) => format!(
+            "on {at}, {} {} after its creation",
+            left.delete_after_days,
+            days(left.delete_after_days)
+        ),
+        None => expires_when(left),
+    };
+    format!(
+        "{} in vault {} ({}): left to expire {when} ({})",
+        left.recovery_point_arn, left.vault, left.account_id, left.reason
+    )
+}
+
+/// When `point` expires: AWS Backup's own date (`CalculatedLifecycle.DeleteAt`, else its
+/// creation date plus its retention), else the backup job's creation date plus its retention
+/// (a copy keeps its source's creation date).
+async fn expires_at(point: &MadePoint, backup_created: Option<&DateTime>) -> Option<String> {
+    let listed = point
+        .clients
+        .backup
+        .list_recovery_points_by_backup_vault()
+        .backup_vault_name(&point.vault)
+        .by_resource_arn(&point.resource)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await;
+    let found = listed
+        .into_iter()
+        .filter_map(Result::ok)
+        .find(|p| p.recovery_point_arn() == Some(point.arn.as_str()));
+    if let Some(found) = found {
+        if let Some(at) = found.calculated_lifecycle().and_then(|l| l.delete_at()) {
+            return expiry(at, 0);
+        }
+        if let Some(created) = found.creation_date() {
+            return expiry(created, point.delete_after_days);
+        }
+    }
+    backup_created.and_then(|created| expiry(created, point.delete_after_days))
 }
 
 async fn newest_recovery_point_age(
@@ -657,4 +895,117 @@ async fn newest_recovery_point_age(
         }
     }
     Ok(newest.map(|n| now_secs().saturating_sub(u64::try_from(n).unwrap_or(0))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED: &str = include_str!("../../../examples/seed/topology.yaml");
+
+    fn seed(replacements: &[(&str, &str)]) -> Topology {
+        let mut text = SEED.to_string();
+        for (old, new) in replacements {
+            assert_eq!(text.matches(old).count(), 1, "{old:?}");
+            text = text.replace(old, new);
+        }
+        let loaded = coffer_spec::load_str(&text);
+        loaded.topology.expect("the seed topology loads")
+    }
+
+    fn vault<'t>(topology: &'t Topology, name: &str) -> &'t Vault {
+        topology
+            .vaults
+            .values()
+            .find(|v| v.name.as_str() == name)
+            .expect("vault")
+    }
+
+    const COFFER_ROLE: &str = "arn:aws:iam::666777888999:role/CofferDeployRole";
+
+    #[test]
+    fn retention_is_the_lock_minimum_else_one_day() {
+        let topology = seed(&[]);
+        assert_eq!(shortest_retention(vault(&topology, "central")), 7);
+        assert_eq!(shortest_retention(vault(&topology, "source")), 1);
+        let lifecycle = drill_lifecycle(vault(&topology, "central"));
+        assert_eq!(lifecycle.delete_after_days(), Some(7));
+        assert_eq!(lifecycle.move_to_cold_storage_after_days(), None);
+        // A lock with only a maximum: 1 day.
+        let topology = seed(&[("      min_retention_days: 7\n", "")]);
+        assert_eq!(shortest_retention(vault(&topology, "central")), 1);
+    }
+
+    #[test]
+    fn guarded_or_locked_vaults_keep_what_the_drill_makes() {
+        let topology = seed(&[]);
+        let central = deletion_barrier(vault(&topology, "central"), COFFER_ROLE)
+            .expect("the central vault keeps its recovery points");
+        assert!(
+            central.contains("deletion guard of vault central"),
+            "{central}"
+        );
+        assert!(central.contains("at least 7 days"), "{central}");
+        assert_eq!(
+            deletion_barrier(
+                vault(&topology, "source"),
+                "arn:aws:iam::111222333444:role/CofferDeployRole"
+            ),
+            None
+        );
+        // Coffer's role as a break-glass principal: only the lock is left.
+        let topology = seed(&[(
+            "arn:aws:iam::666777888999:role/BreakGlass",
+            "arn:aws:iam::666777888999:role/CofferDeployRole",
+        )]);
+        let central = deletion_barrier(vault(&topology, "central"), COFFER_ROLE).expect("lock");
+        assert!(!central.contains("deletion guard"), "{central}");
+        assert!(central.contains("vault lock"), "{central}");
+    }
+
+    #[test]
+    fn access_denied_and_locked_vaults_are_refusals() {
+        assert!(is_refusal(Some("AccessDeniedException")));
+        assert!(is_refusal(Some("AccessDenied")));
+        assert!(is_refusal(Some("InvalidRequestException")));
+        assert!(!is_refusal(Some("ResourceNotFoundException")));
+        assert!(!is_refusal(Some("ThrottlingException")));
+        assert!(!is_refusal(None));
+    }
+
+    #[test]
+    fn expiry_is_creation_plus_retention_in_rfc3339() {
+        // 2024-03-01T10:20:30.5Z
+        let created = DateTime::from_secs_and_nanos(1_709_288_430, 500_000_000);
+        assert_eq!(expiry(&created, 7).as_deref(), Some("2024-03-08T10:20:30Z"));
+        assert_eq!(expiry(&created, 0).as_deref(), Some("2024-03-01T10:20:30Z"));
+        assert_eq!(expiry(&created, i64::MAX), None);
+    }
+
+    #[test]
+    fn left_to_expire_reads_with_its_date_and_reason() {
+        let mut left = LeftToExpire {
+            recovery_point_arn: "arn:aws:rds:eu-west-1:666777888999:snapshot:awsbackup:copyjob-1"
+                .into(),
+            vault: "central".into(),
+            account_id: "666777888999".into(),
+            region: "eu-west-1".into(),
+            delete_after_days: 7,
+            expires_at: Some("2024-03-08T10:20:30Z".into()),
+            reason: "the vault lock keeps recovery points at least 7 days".into(),
+        };
+        assert_eq!(
+            describe_left(&left),
+            "arn:aws:rds:eu-west-1:666777888999:snapshot:awsbackup:copyjob-1 in vault central \
+             (666777888999): left to expire on 2024-03-08T10:20:30Z, 7 days after its creation \
+             (the vault lock keeps recovery points at least 7 days)"
+        );
+        left.expires_at = None;
+        left.delete_after_days = 1;
+        assert!(
+            describe_left(&left).ends_with(": left to expire 1 day after its creation (the vault lock keeps recovery points at least 7 days)"),
+            "{}",
+            describe_left(&left)
+        );
+    }
 }

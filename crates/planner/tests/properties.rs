@@ -107,7 +107,9 @@ fn yaml(shape: &Shape) -> String {
         if shape.deny_deletion {
             out.push_str("      deny_recovery_point_deletion: true\n");
             if shape.extra_tags {
-                out.push_str("      break_glass_principals: [arn:aws:iam::900000000000:role/BreakGlass]\n");
+                out.push_str(
+                    "      break_glass_principals: [arn:aws:iam::900000000000:role/BreakGlass]\n",
+                );
             }
         }
         match shape.lock {

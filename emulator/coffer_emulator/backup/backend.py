@@ -14,11 +14,12 @@ from typing import Any
 from moto.backup.models import BackupBackend
 from moto.rds.models import rds_backends
 
-from .. import keys, orgs
+from .. import authz, identity, keys, orgs
 from ..clock import CLOCK
 from ..policy import has_wildcard_action, statements
 from . import state, urls
 from .errors import (
+    AccessDenied,
     AlreadyExists,
     InvalidParameterValue,
     InvalidRequest,
@@ -27,7 +28,7 @@ from .errors import (
     ResourceNotFound,
 )
 from .jobs import BackupJob, CopyJob, Job, RestoreJob
-from .models import Plan, RecoveryPoint, Selection, Vault, VaultLock, new_id
+from .models import Plan, RecoveryPoint, Selection, Vault, VaultLock, new_id, vault_arn
 
 VAULT_NAME = re.compile(r"^[a-zA-Z0-9\-\_]{2,50}$")  # BOTO-BACKUP BackupVaultName
 RULE_OR_SELECTION_NAME = re.compile(r"^[a-zA-Z0-9\-\_\.]{1,50}$")  # BackupRuleName, BackupSelectionName
@@ -117,11 +118,58 @@ class CofferBackupBackend(BackupBackend):
             raise InvalidParameterValue(f"Invalid EncryptionKeyArn: KMS key {encryption_key_arn} not found")
         return key.arn
 
-    def describe_backup_vault(self, backup_vault_name: str) -> Vault:  # type: ignore[override]
+    # ---------------------------------------------------------- authorization
+
+    def _vault(self, backup_vault_name: str) -> Vault:
         vault = self.vaults.get(backup_vault_name)
         if vault is None:
             raise ResourceNotFound(f"Backup vault {backup_vault_name} does not exist")
         return vault
+
+    def authorize(self, vault: Vault, action: str, resource_arn: str | None = None) -> None:
+        """Refuse the current caller ``backup:<action>`` on ``resource_arn`` (default: the vault)
+        when the vault's access policy denies it: an explicit ``Deny`` for any caller, and no
+        ``Allow`` for a caller of another account. Calls made outside a signed request (world
+        loading, jobs) are not checked here. [source: authz.py]
+        """
+        caller = identity.current()
+        if caller is None:
+            return
+        resource = resource_arn or vault.backup_vault_arn
+        iam_action = f"backup:{action}"
+        verdict = authz.decide(vault.access_policy, authz.request_for(caller, iam_action, resource), self.account_id)
+        if not verdict.allowed:
+            raise AccessDenied(verdict.message(caller.caller_arn, iam_action, resource))
+
+    def authorized_vault(self, backup_vault_name: str, action: str, resource_arn: str | None = None) -> Vault:
+        """The vault, once the caller may do ``backup:<action>`` on it (or on ``resource_arn``)."""
+        vault = self._vault(backup_vault_name)
+        self.authorize(vault, action, resource_arn)
+        return vault
+
+    def authorize_arn(self, resource_arn: str, action: str) -> None:
+        """``backup:<action>`` on a vault or recovery point named by ARN (tag operations):
+        checked against the policy of the vault that is, or holds, the resource."""
+        for vault in self.vaults.values():
+            if resource_arn == vault.backup_vault_arn or resource_arn in vault.recovery_points:
+                self.authorize(vault, action, resource_arn)
+                return
+
+    def refuse_other_account(self, vault_account_id: str | None, backup_vault_name: str, action: str) -> None:
+        """``BackupVaultAccountId`` naming another account: AWS Backup rejects cross-account
+        access for every action but ``backup:CopyIntoBackupVault``, whatever the vault's policy.
+        [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/create-a-vault-access-policy.html]
+        """
+        caller = identity.current()
+        if caller is None or not vault_account_id or vault_account_id == self.account_id:
+            return
+        resource = vault_arn(vault_account_id, self.region_name, backup_vault_name)
+        raise AccessDenied(authz.denial_message(caller.caller_arn, f"backup:{action}", resource, explicit=False))
+
+    # ----------------------------------------------------------------- vaults
+
+    def describe_backup_vault(self, backup_vault_name: str) -> Vault:  # type: ignore[override]
+        return self.authorized_vault(backup_vault_name, "DescribeBackupVault")
 
     def list_backup_vaults(self) -> list[Vault]:  # type: ignore[override]
         return list(self.vaults.values())
@@ -130,7 +178,7 @@ class CofferBackupBackend(BackupBackend):
         """DeleteBackupVault works only on an empty vault (locked or not).
         [source: BOTO-BACKUP DeleteBackupVault; https://github.com/gruntwork-io/cloud-nuke/issues/730]
         """
-        vault = self.describe_backup_vault(backup_vault_name)
+        vault = self.authorized_vault(backup_vault_name, "DeleteBackupVault")
         if vault.recovery_points:
             raise InvalidRequest("Backup vault cannot be deleted because it contains recovery points.", "ERROR_9101")
         del self.vaults[backup_vault_name]
@@ -141,7 +189,7 @@ class CofferBackupBackend(BackupBackend):
         ``Action`` (AWS does not document the error; the emulator answers InvalidParameterValue).
         [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/create-a-vault-access-policy.html]
         """
-        vault = self.describe_backup_vault(backup_vault_name)
+        vault = self.authorized_vault(backup_vault_name, "PutBackupVaultAccessPolicy")
         if not policy_document:
             raise MissingParameterValue("Policy")
         try:
@@ -157,13 +205,13 @@ class CofferBackupBackend(BackupBackend):
         vault.access_policy = policy_document
 
     def get_backup_vault_access_policy(self, backup_vault_name: str) -> Vault:
-        vault = self.describe_backup_vault(backup_vault_name)
+        vault = self.authorized_vault(backup_vault_name, "GetBackupVaultAccessPolicy")
         if vault.access_policy is None:
             raise ResourceNotFound(f"Backup vault {backup_vault_name} has no access policy")
         return vault
 
     def delete_backup_vault_access_policy(self, backup_vault_name: str) -> None:
-        self.describe_backup_vault(backup_vault_name).access_policy = None
+        self.authorized_vault(backup_vault_name, "DeleteBackupVaultAccessPolicy").access_policy = None
 
     def put_backup_vault_lock_configuration(
         self,
@@ -177,7 +225,7 @@ class CofferBackupBackend(BackupBackend):
         ``LockDate`` on. Bounds: Min >= 1, Max <= 36500, ChangeableForDays 3..36500.
         [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/vault-lock.html]
         """
-        vault = self.describe_backup_vault(backup_vault_name)
+        vault = self.authorized_vault(backup_vault_name, "PutBackupVaultLockConfiguration")
         now = CLOCK.now()
         if vault.lock is not None and vault.lock.immutable(now):
             raise InvalidRequest(
@@ -202,7 +250,7 @@ class CofferBackupBackend(BackupBackend):
         """DeleteBackupVaultLockConfiguration: refused with InvalidRequestException from ``LockDate`` on.
         [source: BOTO-BACKUP DeleteBackupVaultLockConfiguration]
         """
-        vault = self.describe_backup_vault(backup_vault_name)
+        vault = self.authorized_vault(backup_vault_name, "DeleteBackupVaultLockConfiguration")
         if vault.lock is not None and vault.lock.immutable(CLOCK.now()):
             raise InvalidRequest(
                 f"Vault Lock configuration of backup vault {backup_vault_name} is immutable since "
@@ -365,23 +413,67 @@ class CofferBackupBackend(BackupBackend):
 
     # -------------------------------------------------------- recovery points
 
-    def recovery_point(self, backup_vault_name: str, recovery_point_arn: str) -> tuple[Vault, RecoveryPoint]:
-        vault = self.describe_backup_vault(backup_vault_name)
+    def list_recovery_points_by_backup_vault(self, backup_vault_name: str) -> list[RecoveryPoint]:
+        vault = self.authorized_vault(backup_vault_name, "ListRecoveryPointsByBackupVault")
+        return list(vault.recovery_points.values())
+
+    def recovery_point(
+        self, backup_vault_name: str, recovery_point_arn: str, action: str = "DescribeRecoveryPoint"
+    ) -> tuple[Vault, RecoveryPoint]:
+        """The recovery point, once the caller may do ``backup:<action>`` on it: the vault's
+        access policy governs its recovery points, evaluated with the recovery point's ARN."""
+        vault = self.authorized_vault(backup_vault_name, action, recovery_point_arn)
         point = vault.recovery_points.get(recovery_point_arn)
         if point is None:
             raise ResourceNotFound(f"Recovery point {recovery_point_arn} not found in backup vault {backup_vault_name}")
         return vault, point
 
     def delete_recovery_point(self, backup_vault_name: str, recovery_point_arn: str) -> None:
-        vault, point = self.recovery_point(backup_vault_name, recovery_point_arn)
+        vault, point = self.recovery_point(backup_vault_name, recovery_point_arn, "DeleteRecoveryPoint")
         refusal = vault.deletion_refusal(point, CLOCK.now())
         if refusal:
             raise InvalidRequest(refusal)
         del vault.recovery_points[recovery_point_arn]
 
-    def _find_recovery_point(self, recovery_point_arn: str) -> tuple[Vault, RecoveryPoint]:
+    def update_recovery_point_lifecycle(
+        self, backup_vault_name: str, recovery_point_arn: str, lifecycle: dict[str, Any] | None
+    ) -> tuple[Vault, RecoveryPoint]:
+        """UpdateRecoveryPointLifecycle: replaces the recovery point's ``Lifecycle``.
+
+        * ``DeleteAfterDays`` must be at least 90 days more than ``MoveToColdStorageAfterDays``
+          when both are given (InvalidParameterValueException);
+          [source: BOTO-BACKUP UpdateRecoveryPointLifecycle, Lifecycle.DeleteAfterDays]
+        * in a locked vault (governance or compliance, grace time included) the retention of a
+          recovery point cannot be shortened until it has ended, whether the recovery point was
+          stored before or after the lock; lengthening is allowed up to ``MaxRetentionDays``
+          (InvalidRequestException). [source: BOTO-BACKUP PutBackupVaultLockConfiguration:
+          Vault Lock "prevents attempts to update the lifecycle policy that controls the
+          retention period of any recovery point currently stored in a backup vault"]
+        """
+        vault, point = self.recovery_point(backup_vault_name, recovery_point_arn, "UpdateRecoveryPointLifecycle")
+        new = dict(lifecycle or {})
+        for name in ("DeleteAfterDays", "MoveToColdStorageAfterDays"):
+            value = new.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise InvalidParameterValue(f"Lifecycle.{name} must be a number of days")
+        delete_after, cold_after = new.get("DeleteAfterDays"), new.get("MoveToColdStorageAfterDays")
+        if delete_after is not None and delete_after >= 0 and cold_after is not None and cold_after >= 0:
+            if delete_after < cold_after + 90:
+                raise InvalidParameterValue(
+                    "Invalid lifecycle. DeleteAfterDays must be at least 90 days greater than "
+                    f"MoveToColdStorageAfterDays (DeleteAfterDays={delete_after}, "
+                    f"MoveToColdStorageAfterDays={cold_after})."
+                )
+        refusal = vault.lifecycle_update_refusal(point, new, CLOCK.now())
+        if refusal:
+            raise InvalidRequest(refusal)
+        point.lifecycle = new
+        return vault, point
+
+    def _find_recovery_point(self, recovery_point_arn: str, action: str) -> tuple[Vault, RecoveryPoint]:
         for vault in self.vaults.values():
             if recovery_point_arn in vault.recovery_points:
+                self.authorize(vault, action, recovery_point_arn)
                 return vault, vault.recovery_points[recovery_point_arn]
         raise ResourceNotFound(f"Recovery point {recovery_point_arn} not found")
 
@@ -407,10 +499,12 @@ class CofferBackupBackend(BackupBackend):
         idempotency_token: str | None,
         lifecycle: dict[str, Any] | None,
     ) -> BackupJob:
+        if backup_vault_name in self.vaults:
+            self.authorize(self.vaults[backup_vault_name], "StartBackupJob")
         previous = self._by_token(self.backup_jobs, idempotency_token)
         if previous is not None:
             return previous
-        vault = self.describe_backup_vault(backup_vault_name)
+        vault = self._vault(backup_vault_name)
         match = RDS_DB_ARN.match(resource_arn or "")
         if match is None or match["account"] != self.account_id or match["region"] != self.region_name:
             raise InvalidParameterValue(
@@ -460,10 +554,12 @@ class CofferBackupBackend(BackupBackend):
         idempotency_token: str | None,
         lifecycle: dict[str, Any] | None,
     ) -> CopyJob:
+        if source_backup_vault_name in self.vaults:
+            self.authorize(self.vaults[source_backup_vault_name], "StartCopyJob", recovery_point_arn)
         previous = self._by_token(self.copy_jobs, idempotency_token)
         if previous is not None:
             return previous
-        vault, point = self.recovery_point(source_backup_vault_name, recovery_point_arn)
+        vault, point = self.recovery_point(source_backup_vault_name, recovery_point_arn, "StartCopyJob")
         match = VAULT_ARN.match(destination_backup_vault_arn or "")
         if match is None:
             raise InvalidParameterValue(f"Invalid DestinationBackupVaultArn: {destination_backup_vault_arn}")
@@ -492,10 +588,13 @@ class CofferBackupBackend(BackupBackend):
         idempotency_token: str | None,
         resource_type: str | None,
     ) -> RestoreJob:
+        holder = next((v for v in self.vaults.values() if recovery_point_arn in v.recovery_points), None)
+        if holder is not None:
+            self.authorize(holder, "StartRestoreJob", recovery_point_arn)
         previous = self._by_token(self.restore_jobs, idempotency_token)
         if previous is not None:
             return previous
-        vault, point = self._find_recovery_point(recovery_point_arn)
+        vault, point = self._find_recovery_point(recovery_point_arn, "StartRestoreJob")
         if resource_type not in (None, point.resource_type):
             raise InvalidParameterValue(
                 f"ResourceType {resource_type} does not match the recovery point ({point.resource_type})"

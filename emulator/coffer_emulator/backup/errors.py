@@ -53,3 +53,26 @@ class NotInOrganization(InvalidRequest):
 
     def __init__(self) -> None:
         super().__init__("Your account is not a member of an organization.", "ERROR_9601")
+
+
+class AccessDenied(BackupError):
+    """A call refused by a vault access policy.
+
+    AWS Backup answers ``AccessDeniedException`` with HTTP 403 (observed; the generic Common
+    Errors page lists 400 for every service) and a message naming the caller, the action and
+    the resource. [source: https://github.com/turbot/steampipe-plugin-aws/issues/1156 (status code: 403)]
+    [source: https://github.com/lgallard/terraform-aws-backup/issues/6 (AccessDeniedException: status code: 403)]
+    [source: https://github.com/ekristen/aws-nuke/issues/604 (the message)]
+    """
+
+    code = 403
+
+    def __init__(self, message: str):
+        super().__init__("AccessDeniedException", message)
+
+
+class NotImplementedOperation(InvalidRequest):
+    """A Backup operation of the AWS API that the emulator does not implement (HTTP 400, never 500)."""
+
+    def __init__(self, operation: str):
+        super().__init__(f"The Coffer emulator does not implement the AWS Backup operation {operation}.")

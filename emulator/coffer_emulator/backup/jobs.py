@@ -18,7 +18,7 @@ from moto.core.parse import XFormedDict
 from moto.rds.exceptions import RDSClientError
 from moto.rds.models import rds_backends
 
-from .. import copy_rules
+from .. import copy_rules, identity, kms_use
 from ..clock import CLOCK
 from . import state
 from .models import RecoveryPoint, Vault
@@ -85,7 +85,15 @@ class BackupJob(Job):
     RDS is not fully managed by AWS Backup, so the recovery point is encrypted with the
     source DB instance's key (unencrypted DBs give unencrypted recovery points), not with
     the vault's key. [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html]
+
+    The snapshot is taken through RDS with the job's role, so the DB key's policy must let that
+    role use the key (``kms:DescribeKey``, ``kms:CreateGrant``, ``kms:ViaService`` RDS): a ``Deny``
+    or a missing ``Allow`` fails the job (message: the emulator's wording). A key that does
+    not exist (an unresolved deferred alias binding) is not checked here.
+    [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html#backup-permissions-grants-deny-statements]
     """
+
+    KEY_ACTIONS = ("kms:DescribeKey", "kms:CreateGrant")
 
     def __init__(
         self,
@@ -117,6 +125,21 @@ class BackupJob(Job):
         violation = vault.lock.retention_violation(self.lifecycle) if vault.lock else None
         if violation:
             return f"Backup job failed. {violation} on backup vault {self.vault_name}."
+        key_arn = self.snapshot["KmsKeyArn"]
+        if key_arn is not None:
+            cause = kms_use.refusal(
+                key_arn,
+                identity.job_role(self.iam_role_arn, self.account),
+                f"role {self.iam_role_arn}",
+                self.KEY_ACTIONS,
+                kms_use.via("rds", self.region),
+                missing_key_ok=True,
+            )
+            if cause:
+                return (
+                    f"Backup job failed. The KMS key [{key_arn}] of resource {self.resource_arn} does not "
+                    f"exist, is not enabled or you do not have permissions to access it. {cause}"
+                )
         vault.recovery_points[self.recovery_point_arn] = RecoveryPoint(
             arn=self.recovery_point_arn,
             vault_name=vault.backup_vault_name,
@@ -277,9 +300,15 @@ class RestoreJob(Job):
     encrypted with the recovery point's key: passing ``KmsKeyId`` does not re-key it.
     [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/restoring-rds.html]
     [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/restoring-a-backup.html]
+
+    RDS restores the instance for AWS Backup with the job's role: the recovery point's key
+    policy must let that role use the key (``kms:DescribeKey``, ``kms:CreateGrant``, ``kms:Decrypt``,
+    ``kms:ViaService`` RDS), or the job fails (message: the emulator's wording).
+    [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html#backup-permissions-grants-deny-statements]
     """
 
     initial_state = "PENDING"
+    KEY_ACTIONS = ("kms:DescribeKey", "kms:CreateGrant", "kms:Decrypt")
 
     # Metadata keys (lower-cased) copied onto the new instance, with their RDS parameter names.
     METADATA_PARAMETERS = {
@@ -316,6 +345,20 @@ class RestoreJob(Job):
         point = vault.recovery_points.get(self.recovery_point_arn) if vault else None
         if point is None:
             return f"Restore job failed. Recovery point {self.recovery_point_arn} was not found."
+        if point.encryption_key_arn is not None:
+            cause = kms_use.refusal(
+                point.encryption_key_arn,
+                identity.job_role(self.iam_role_arn, self.account),
+                f"role {self.iam_role_arn}",
+                self.KEY_ACTIONS,
+                kms_use.via("rds", self.region),
+            )
+            if cause:
+                return (
+                    f"Restore job failed. The KMS key [{point.encryption_key_arn}] of recovery point "
+                    f"{self.recovery_point_arn} does not exist, is not enabled or you do not have "
+                    f"permissions to access it. {cause}"
+                )
         snapshot = point.snapshot
         parameters: dict[str, Any] = {
             "DBInstanceIdentifier": self.metadata["dbinstanceidentifier"],

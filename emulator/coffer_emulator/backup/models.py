@@ -94,7 +94,6 @@ class RecoveryPoint:
     # What a restore needs to recreate the DB instance (engine, class, storage, ...).
     snapshot: dict[str, Any]
     source_vault_arn: str | None = None
-    stored_at: datetime = field(default_factory=CLOCK.now)
     resource_type: str = "RDS"
     backup_size_in_bytes: int = 21474836480
 
@@ -178,21 +177,54 @@ class Vault:
     def deletion_refusal(self, point: RecoveryPoint, now: datetime) -> str | None:
         """Why ``point`` may not be deleted yet, if it may not.
 
-        While a vault is locked nobody can delete a recovery point before its minimum
-        retention ends; recovery points already in the vault when the lock was applied are
-        not affected. [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/vault-lock.html]
+        While a vault is locked (governance or compliance mode, grace time included) nobody can
+        delete a recovery point before its retention ends, whether it was stored before or after
+        the lock; a recovery point kept indefinitely can never be deleted.
+        [source: BOTO-BACKUP PutBackupVaultLockConfiguration: "preventing attempts to delete any
+        recovery point stored in or created in a backup vault"]
+        [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/vault-lock.html]
         """
-        lock = self.lock
-        if lock is None or lock.min_retention_days is None or point.stored_at < lock.applied_at:
+        if self.lock is None:
             return None
-        keep_until = point.creation_date + lock.min_retention_days * DAY
-        if now >= keep_until:
+        retention_end = point.calculated_lifecycle().get("DeleteAt")
+        if retention_end is not None and now >= retention_end:
             return None
+        until = "it is kept indefinitely" if retention_end is None else f"until {retention_end.isoformat()}"
         return (
             f"Recovery point {point.arn} cannot be deleted: the Backup Vault Lock on vault "
-            f"{self.backup_vault_name} retains recovery points for at least "
-            f"{lock.min_retention_days} days (until {keep_until.isoformat()})."
+            f"{self.backup_vault_name} protects it until its retention ends ({until})."
         )
+
+    def lifecycle_update_refusal(self, point: RecoveryPoint, lifecycle: dict[str, Any], now: datetime) -> str | None:
+        """Why ``point``'s lifecycle may not become ``lifecycle``, if it may not.
+
+        In a locked vault the retention of a recovery point cannot be shortened before it ends
+        (from indefinite to any number of days counts as shortening); it can be lengthened, up
+        to the lock's ``MaxRetentionDays`` (indefinite retention exceeds any maximum).
+        [source: BOTO-BACKUP PutBackupVaultLockConfiguration]
+        """
+        lock = self.lock
+        if lock is None:
+            return None
+        current_end = point.calculated_lifecycle().get("DeleteAt")
+        if current_end is not None and now >= current_end:
+            return None
+        days = delete_after_days(lifecycle)
+        new_end = None if days is None else point.creation_date + days * DAY
+        if new_end is not None and (current_end is None or new_end < current_end):
+            return (
+                f"The retention of recovery point {point.arn} cannot be shortened: the Backup Vault Lock "
+                f"on vault {self.backup_vault_name} protects it until its retention ends "
+                f"({'it is kept indefinitely' if current_end is None else 'until ' + current_end.isoformat()})."
+            )
+        if lock.max_retention_days is not None and (days is None or days > lock.max_retention_days):
+            retention = "indefinite retention" if days is None else f"a retention of {days} days"
+            return (
+                f"Recovery point {point.arn} cannot get {retention}: it is outside the range allowed by "
+                f"the Backup Vault Lock (MinRetentionDays={lock.min_retention_days}, "
+                f"MaxRetentionDays={lock.max_retention_days}) on vault {self.backup_vault_name}."
+            )
+        return None
 
 
 # Rule fields AWS fills in when a rule omits them (moto's values; the schedule default is

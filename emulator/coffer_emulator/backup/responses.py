@@ -4,7 +4,9 @@ moto dispatches a restJson request to the method named after the operation (reso
 method and path with the botocore service model) and parses its parameters from the model
 (``automated_parameter_parsing``); handlers return plain dicts named as in the API, which
 moto serializes with the operation's output shape.  Handlers moto already implements
-correctly (tags, report plans) are inherited.
+correctly (tags, report plans) are inherited.  An operation of the AWS Backup API without a
+handler here is answered with HTTP 400 ``InvalidRequestException`` naming it, never moto's
+HTTP 500 ``NotImplementedError``.
 """
 
 import json
@@ -12,10 +14,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from moto.backup.responses import BackupResponse
+from moto.core.request import Request
+from moto.core.common_types import TYPE_RESPONSE
 from moto.core.responses import ActionResult, EmptyResult
+from moto.core.routing import get_service_router
+from moto.core.utils import camelcase_to_underscores, method_names_from_class
 
 from . import state
-from .errors import InvalidParameterValue, MissingParameterValue
+from .errors import BackupError, InvalidParameterValue, MissingParameterValue, NotImplementedOperation
 
 if TYPE_CHECKING:
     from .backend import CofferBackupBackend
@@ -31,6 +37,22 @@ class CofferBackupResponse(BackupResponse):
     @property
     def backend(self) -> "CofferBackupBackend":
         return state.backend(self.current_account, self.region)
+
+    def _dispatch(self, request: Request, full_url: str | None = None, headers: Any = None) -> TYPE_RESPONSE:
+        """Serve the operation if a handler exists; any other request gets HTTP 400 naming it."""
+        try:
+            operation, _ = get_service_router("backup").match(request)
+            name = operation.name
+        except Exception:  # no operation of the model matches method and path
+            name = None
+        if name is None or camelcase_to_underscores(name) not in method_names_from_class(type(self)):
+            return self._error(NotImplementedOperation(name or f"{request.method} {request.path}"))
+        return super()._dispatch(request, full_url, headers)
+
+    @staticmethod
+    def _error(error: BackupError) -> TYPE_RESPONSE:
+        headers = dict(error.get_headers())
+        return error.code, headers, error.description
 
     def _required(self, name: str) -> Any:
         value = self._get_param(name)
@@ -57,11 +79,29 @@ class CofferBackupResponse(BackupResponse):
 
     # ----------------------------------------------------------------- vaults
 
+    def _tagged_arn(self) -> str:
+        """The ``{ResourceArn}`` of ``/tags/...`` and ``/untag/...`` (boto3 sends a trailing slash
+        on ListTags, the AWS SDK for Rust none)."""
+        path = self.path.split("?")[0].rstrip("/")
+        for prefix in ("/tags/", "/untag/"):
+            if prefix in path:
+                return unquote(path.split(prefix, 1)[-1])
+        return str(self._get_param("ResourceArn") or "")
+
     def list_tags(self) -> str:  # type: ignore[override]
         """``GET /tags/{ResourceArn}``. moto takes the second-to-last path segment, which
         only works with the trailing slash boto3 sends; the AWS SDK for Rust sends none."""
-        arn = unquote(self.path.split("?")[0].rstrip("/").split("/tags/", 1)[-1])
+        arn = self._tagged_arn()
+        self.backend.authorize_arn(arn, "ListTags")
         return json.dumps({"Tags": self.backup_backend.list_tags(resource_arn=arn)})
+
+    def tag_resource(self) -> str:  # type: ignore[override]
+        self.backend.authorize_arn(self._tagged_arn(), "TagResource")
+        return super().tag_resource()
+
+    def untag_resource(self) -> str:  # type: ignore[override]
+        self.backend.authorize_arn(self._tagged_arn(), "UntagResource")
+        return super().untag_resource()
 
     def create_backup_vault(self) -> ActionResult:  # type: ignore[override]
         vault = self.backend.create_backup_vault(
@@ -79,7 +119,9 @@ class CofferBackupResponse(BackupResponse):
         )
 
     def describe_backup_vault(self) -> ActionResult:
-        return ActionResult(self.backend.describe_backup_vault(self._required("BackupVaultName")).describe())
+        name = self._required("BackupVaultName")
+        self.backend.refuse_other_account(self._get_param("BackupVaultAccountId"), name, "DescribeBackupVault")
+        return ActionResult(self.backend.describe_backup_vault(name).describe())
 
     def list_backup_vaults(self) -> ActionResult:  # type: ignore[override]
         return self._page([v.describe() for v in self.backend.list_backup_vaults()], "BackupVaultList")
@@ -197,14 +239,31 @@ class CofferBackupResponse(BackupResponse):
     # -------------------------------------------------------- recovery points
 
     def list_recovery_points_by_backup_vault(self) -> ActionResult:
-        vault = self.backend.describe_backup_vault(self._required("BackupVaultName"))
-        points = [p.describe() for p in vault.recovery_points.values()]
+        name = self._required("BackupVaultName")
+        action = "ListRecoveryPointsByBackupVault"
+        self.backend.refuse_other_account(self._get_param("BackupVaultAccountId"), name, action)
+        points = [p.describe() for p in self.backend.list_recovery_points_by_backup_vault(name)]
         points = self._filtered(points, {"ByResourceArn": "ResourceArn", "ByResourceType": "ResourceType"})
         return self._page(points, "RecoveryPoints")
 
     def describe_recovery_point(self) -> ActionResult:
-        _, point = self.backend.recovery_point(self._required("BackupVaultName"), self._required("RecoveryPointArn"))
+        name = self._required("BackupVaultName")
+        self.backend.refuse_other_account(self._get_param("BackupVaultAccountId"), name, "DescribeRecoveryPoint")
+        _, point = self.backend.recovery_point(name, self._required("RecoveryPointArn"))
         return ActionResult(point.describe())
+
+    def update_recovery_point_lifecycle(self) -> ActionResult:
+        vault, point = self.backend.update_recovery_point_lifecycle(
+            self._required("BackupVaultName"), self._required("RecoveryPointArn"), self._get_param("Lifecycle")
+        )
+        return ActionResult(
+            {
+                "BackupVaultArn": vault.backup_vault_arn,
+                "RecoveryPointArn": point.arn,
+                "Lifecycle": point.lifecycle,
+                "CalculatedLifecycle": point.calculated_lifecycle(),
+            }
+        )
 
     def delete_recovery_point(self) -> EmptyResult:
         self.backend.delete_recovery_point(self._required("BackupVaultName"), self._required("RecoveryPointArn"))

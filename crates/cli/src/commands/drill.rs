@@ -25,7 +25,8 @@ pub struct Args {
     /// The resource to back up; the plan's first RDS instance when unset.
     #[arg(long, value_name = "ARN")]
     pub resource: Option<String>,
-    /// Keep the drill's recovery points and restored databases.
+    /// Keep the drill's restored databases and its source recovery point (every recovery
+    /// point the drill makes expires with the shortest retention its vault's lock allows).
     #[arg(long)]
     pub keep: bool,
     #[arg(long, value_enum, default_value = "text")]
@@ -133,6 +134,15 @@ fn text(report: &DrillReport) -> String {
         ));
     }
     out.push('\n');
+    if !report.left_to_expire.is_empty() {
+        out.push_str(
+            "Left to expire: the drill did not delete these recovery points; AWS Backup deletes each when its retention ends.\n",
+        );
+        for left in &report.left_to_expire {
+            out.push_str(&format!("  {}\n", coffer_aws::drill::describe_left(left)));
+        }
+        out.push('\n');
+    }
     match report.rpo_seen_seconds {
         Some(age) => out.push_str(&format!(
             "RPO seen: the newest recovery point before the drill was {age} s old\n"

@@ -1,0 +1,319 @@
+"""Vault access policies evaluated on every vault-scoped Backup call.
+
+A same-account role refused by a ``Deny`` gets ``AccessDeniedException`` (HTTP 403, AWS's message
+naming the assumed-role session, the action and the vault or recovery point ARN); the same call
+succeeds once the policy no longer denies it. Cross-account access (only
+``backup:CopyIntoBackupVault``, through copy jobs) needs an ``Allow``: see test_copy.py.
+"""
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from support import BACKUP, BACKUP_ROLE, ORDERS_ARN, REGION, SOURCE
+
+ROLE_ARN = f"arn:aws:iam::{SOURCE}:role/CofferDeployRole"
+SESSION_ARN = f"arn:aws:sts::{SOURCE}:assumed-role/CofferDeployRole/coffer-tests"
+ADMIN = "OrganizationAccountAccessRole"
+VAULT_ARN = f"arn:aws:backup:{REGION}:{SOURCE}:backup-vault:local"
+SPARE_ARN = f"arn:aws:backup:{REGION}:{SOURCE}:backup-vault:spare"
+HARMLESS_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "CopyFromBackup",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{BACKUP}:root"},
+            "Action": "backup:CopyIntoBackupVault",
+            "Resource": "*",
+        }
+    ],
+}
+
+
+class Vaults:
+    """In the source account: vault ``local`` with one recovery point of ``orders``, an empty
+    vault ``spare`` and a destination ``other`` for copies; the tests' role is
+    ``CofferDeployRole`` (``backup``), an administrator role of the account (``admin``) is never
+    denied by the policies below."""
+
+    def __init__(self, emu: Any):
+        self.emu = emu
+        kms = emu.client("kms", SOURCE)
+        kms.create_alias(AliasName="alias/coffer/source-rds", TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+        self.backup = emu.client("backup", SOURCE)
+        self.admin = emu.client("backup", SOURCE, role=ADMIN)
+        for name in ("local", "spare", "other"):
+            self.backup.create_backup_vault(BackupVaultName=name)
+        job = self.backup.start_backup_job(
+            BackupVaultName="local", ResourceArn=ORDERS_ARN, IamRoleArn=BACKUP_ROLE, Lifecycle={"DeleteAfterDays": 35}
+        )
+        assert emu.wait_backup_job(self.backup, job["BackupJobId"])["State"] == "COMPLETED"
+        self.point = job["RecoveryPointArn"]
+
+    def guard(self, vault: str, action: str, **statement: Any) -> None:
+        """Deny ``action`` on ``vault`` to everyone but the administrator role (the shape of
+        Coffer's deletion guard), plus the harmless statement."""
+        deny = {
+            "Sid": "Guard",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": action,
+            "Resource": "*",
+            "Condition": {"ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::{SOURCE}:role/{ADMIN}"}},
+            **statement,
+        }
+        policy = {"Version": "2012-10-17", "Statement": [deny, *HARMLESS_POLICY["Statement"]]}
+        self.admin.put_backup_vault_access_policy(BackupVaultName=vault, Policy=json.dumps(policy))
+
+    def unguard(self, vault: str) -> None:
+        self.admin.put_backup_vault_access_policy(BackupVaultName=vault, Policy=json.dumps(HARMLESS_POLICY))
+
+
+# (action, vault the policy is on, resource named in the refusal, the call as CofferDeployRole)
+Call = Callable[[Vaults], Any]
+OPERATIONS: list[tuple[str, str, str | None, Call]] = [
+    ("DescribeBackupVault", "local", VAULT_ARN, lambda v: v.backup.describe_backup_vault(BackupVaultName="local")),
+    ("DeleteBackupVault", "spare", SPARE_ARN, lambda v: v.backup.delete_backup_vault(BackupVaultName="spare")),
+    (
+        "PutBackupVaultAccessPolicy",
+        "local",
+        VAULT_ARN,
+        lambda v: v.backup.put_backup_vault_access_policy(BackupVaultName="local", Policy=json.dumps(HARMLESS_POLICY)),
+    ),
+    (
+        "GetBackupVaultAccessPolicy",
+        "local",
+        VAULT_ARN,
+        lambda v: v.backup.get_backup_vault_access_policy(BackupVaultName="local"),
+    ),
+    (
+        "DeleteBackupVaultAccessPolicy",
+        "local",
+        VAULT_ARN,
+        lambda v: v.backup.delete_backup_vault_access_policy(BackupVaultName="local"),
+    ),
+    (
+        "PutBackupVaultLockConfiguration",
+        "spare",
+        SPARE_ARN,
+        lambda v: v.backup.put_backup_vault_lock_configuration(BackupVaultName="spare", MinRetentionDays=1),
+    ),
+    (
+        "DeleteBackupVaultLockConfiguration",
+        "spare",
+        SPARE_ARN,
+        lambda v: v.backup.delete_backup_vault_lock_configuration(BackupVaultName="spare"),
+    ),
+    (
+        "ListRecoveryPointsByBackupVault",
+        "local",
+        VAULT_ARN,
+        lambda v: v.backup.list_recovery_points_by_backup_vault(BackupVaultName="local"),
+    ),
+    (
+        "DescribeRecoveryPoint",
+        "local",
+        None,
+        lambda v: v.backup.describe_recovery_point(BackupVaultName="local", RecoveryPointArn=v.point),
+    ),
+    (
+        "DeleteRecoveryPoint",
+        "local",
+        None,
+        lambda v: v.backup.delete_recovery_point(BackupVaultName="local", RecoveryPointArn=v.point),
+    ),
+    (
+        "UpdateRecoveryPointLifecycle",
+        "local",
+        None,
+        lambda v: v.backup.update_recovery_point_lifecycle(
+            BackupVaultName="local", RecoveryPointArn=v.point, Lifecycle={"DeleteAfterDays": 40}
+        ),
+    ),
+    (
+        "StartBackupJob",
+        "local",
+        VAULT_ARN,
+        lambda v: v.backup.start_backup_job(BackupVaultName="local", ResourceArn=ORDERS_ARN, IamRoleArn=BACKUP_ROLE),
+    ),
+    (
+        "StartCopyJob",
+        "local",
+        None,
+        lambda v: v.backup.start_copy_job(
+            RecoveryPointArn=v.point,
+            SourceBackupVaultName="local",
+            DestinationBackupVaultArn=f"arn:aws:backup:{REGION}:{SOURCE}:backup-vault:other",
+            IamRoleArn=BACKUP_ROLE,
+        ),
+    ),
+    (
+        "StartRestoreJob",
+        "local",
+        None,
+        lambda v: v.backup.start_restore_job(
+            RecoveryPointArn=v.point,
+            Metadata={"DBInstanceIdentifier": "orders-restored"},
+            IamRoleArn=BACKUP_ROLE,
+        ),
+    ),
+    ("TagResource", "local", VAULT_ARN, lambda v: v.backup.tag_resource(ResourceArn=VAULT_ARN, Tags={"k": "v"})),
+    ("UntagResource", "local", VAULT_ARN, lambda v: v.backup.untag_resource(ResourceArn=VAULT_ARN, TagKeyList=["k"])),
+    ("ListTags", "local", VAULT_ARN, lambda v: v.backup.list_tags(ResourceArn=VAULT_ARN)),
+]
+
+
+def _denied(call: Callable[[], Any]) -> dict[str, Any]:
+    with pytest.raises(ClientError) as excinfo:
+        call()
+    return excinfo.value.response
+
+
+@pytest.mark.parametrize(("action", "vault", "resource", "call"), OPERATIONS, ids=[o[0] for o in OPERATIONS])
+def test_deny_for_a_same_account_role_refuses_the_call(emu, action, vault, resource, call):
+    vaults = Vaults(emu)
+    if action == "DeleteBackupVaultLockConfiguration":
+        vaults.admin.put_backup_vault_lock_configuration(BackupVaultName="spare", MinRetentionDays=1)
+    vaults.guard(vault, f"backup:{action}")
+    resource = resource or vaults.point
+
+    response = _denied(lambda: call(vaults))
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-errortype"] == "AccessDeniedException"
+    assert response["Error"] == {
+        "Code": "AccessDeniedException",
+        "Message": f"User: {SESSION_ARN} is not authorized to perform: backup:{action} on resource: "
+        f"{resource} with an explicit deny in a resource-based policy",
+    }
+
+    vaults.unguard(vault)
+    call(vaults)  # the same call, without the Deny
+
+
+def test_refused_calls_change_nothing_and_are_logged(emu):
+    vaults = Vaults(emu)
+    vaults.guard("local", "backup:DeleteRecoveryPoint")
+    emu.admin("DELETE", "requests")
+    _denied(lambda: vaults.backup.delete_recovery_point(BackupVaultName="local", RecoveryPointArn=vaults.point))
+    assert vaults.admin.describe_recovery_point(BackupVaultName="local", RecoveryPointArn=vaults.point)
+    (logged,) = emu.admin("GET", "requests?operation=DeleteRecoveryPoint")["requests"]
+    assert (logged["account"], logged["status"]) == (SOURCE, 403)
+    # The administrator role is exempt from the guard.
+    vaults.admin.delete_recovery_point(BackupVaultName="local", RecoveryPointArn=vaults.point)
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [{"AWS": ROLE_ARN}, {"AWS": SESSION_ARN}, {"AWS": SOURCE}, "*"],
+    ids=["role-arn", "session-arn", "account", "everyone"],
+)
+def test_deny_by_principal(emu, principal):
+    vaults = Vaults(emu)
+    vaults.guard("local", "backup:DescribeRecoveryPoint", Principal=principal, Condition={})
+    response = _denied(
+        lambda: vaults.backup.describe_recovery_point(BackupVaultName="local", RecoveryPointArn=vaults.point)
+    )
+    assert response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_deny_conditions_see_the_callers_organization(emu):
+    vaults = Vaults(emu)
+    vaults.guard(
+        "local",
+        "backup:DescribeBackupVault",
+        Condition={"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": ["o-coffer0seed/r-c0ff/ou-c0ff-w0rkload/*"]}},
+    )
+    _denied(lambda: vaults.backup.describe_backup_vault(BackupVaultName="local"))
+    vaults.guard(
+        "local", "backup:DescribeBackupVault", Condition={"StringNotEquals": {"aws:PrincipalOrgID": "o-coffer0seed"}}
+    )
+    vaults.backup.describe_backup_vault(BackupVaultName="local")
+
+
+def test_a_deny_for_another_principal_does_not_apply(emu):
+    vaults = Vaults(emu)
+    vaults.guard(
+        "local",
+        "backup:DeleteRecoveryPoint",
+        Principal={"AWS": f"arn:aws:iam::{SOURCE}:role/SomeoneElse"},
+        Condition={},
+    )
+    vaults.backup.delete_recovery_point(BackupVaultName="local", RecoveryPointArn=vaults.point)
+
+
+def test_same_account_needs_no_allow(emu):
+    """Without a policy, or with one that allows nothing to the caller, the vault's own account
+    may use it (its identity policies allow everything in the emulator's identity model)."""
+    vaults = Vaults(emu)
+    vaults.backup.describe_recovery_point(BackupVaultName="local", RecoveryPointArn=vaults.point)
+    vaults.unguard("local")
+    vaults.backup.describe_recovery_point(BackupVaultName="local", RecoveryPointArn=vaults.point)
+
+
+def test_another_account_is_refused_whatever_the_policy(emu):
+    """AWS Backup rejects cross-account access for every action but backup:CopyIntoBackupVault:
+    naming another account's vault with BackupVaultAccountId is refused."""
+    Vaults(emu)
+    other = emu.client("backup", BACKUP)
+    for call, action in (
+        (
+            lambda: other.describe_backup_vault(BackupVaultName="local", BackupVaultAccountId=SOURCE),
+            "DescribeBackupVault",
+        ),
+        (
+            lambda: other.list_recovery_points_by_backup_vault(BackupVaultName="local", BackupVaultAccountId=SOURCE),
+            "ListRecoveryPointsByBackupVault",
+        ),
+    ):
+        response = _denied(call)
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == 403
+        assert response["Error"] == {
+            "Code": "AccessDeniedException",
+            "Message": f"User: arn:aws:sts::{BACKUP}:assumed-role/CofferDeployRole/coffer-tests is not authorized "
+            f"to perform: backup:{action} on resource: {VAULT_ARN} because no resource-based policy allows "
+            f"the backup:{action} action",
+        }
+
+
+def test_plain_credentials_are_the_management_accounts_moto_user(emu):
+    backup = emu.client("backup")  # plain credentials: management account
+    backup.create_backup_vault(BackupVaultName="mgmt")
+    backup.put_backup_vault_access_policy(
+        BackupVaultName="mgmt",
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Principal": {"AWS": "arn:aws:iam::100200300400:user/moto"},
+                        "Action": "backup:DescribeBackupVault",
+                        "Resource": "*",
+                    }
+                ],
+            }
+        ),
+    )
+    response = _denied(lambda: backup.describe_backup_vault(BackupVaultName="mgmt"))
+    assert response["Error"]["Message"] == (
+        "User: arn:aws:sts::100200300400:user/moto is not authorized to perform: backup:DescribeBackupVault on "
+        "resource: arn:aws:backup:eu-west-1:100200300400:backup-vault:mgmt with an explicit deny in a "
+        "resource-based policy"
+    )
+
+
+def test_unimplemented_operation_is_a_400_naming_it(emu):
+    backup = emu.client("backup", SOURCE)
+    backup.create_backup_vault(BackupVaultName="local")
+    response = _denied(lambda: backup.get_backup_vault_notifications(BackupVaultName="local"))
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert response["Error"] == {
+        "Code": "InvalidRequestException",
+        "Message": "The Coffer emulator does not implement the AWS Backup operation GetBackupVaultNotifications.",
+    }
+    response = _denied(lambda: backup.list_frameworks())
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert "ListFrameworks" in response["Error"]["Message"]
