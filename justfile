@@ -35,6 +35,10 @@ docs:
 demo:
     bash scripts/demo.sh
 
+# Benchmarks: timings printed, never asserted (the tests only guard against hangs).
+bench:
+    cargo run --release -q -p coffer-spec --example load_bench
+
 # Build the coffer binary.
 build:
     cargo build -p coffer --locked

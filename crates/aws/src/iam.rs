@@ -77,7 +77,7 @@ calls! {
     "backup" "tag_resource" => ["backup:TagResource"] Apply;
     "backup" "untag_resource" => ["backup:UntagResource"] Apply;
     "backup" "update_global_settings" => ["backup:UpdateGlobalSettings", "organizations:DescribeOrganization"] Apply;
-    "backup" "start_backup_job" => ["backup:StartBackupJob", "iam:PassRole"] Drill;
+    "backup" "start_backup_job" => ["backup:StartBackupJob", "backup:TagResource", "iam:PassRole"] Drill;
     "backup" "describe_backup_job" => ["backup:DescribeBackupJob"] Drill;
     "backup" "start_copy_job" => ["backup:StartCopyJob", "backup:CopyFromBackupVault", "iam:PassRole"] Drill;
     "backup" "describe_copy_job" => ["backup:DescribeCopyJob"] Drill;

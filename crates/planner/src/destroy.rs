@@ -82,7 +82,17 @@ enum LockView {
     },
 }
 
-fn lock_view(topology_lock: Option<&coffer_spec::Lock>, live: Option<&LiveLock>) -> LockView {
+/// The lock as AWS has it (`live`: `Some` when the vault was read, holding its lock or none),
+/// else as the file declares it.
+fn lock_view(
+    topology_lock: Option<&coffer_spec::Lock>,
+    live: Option<Option<&LiveLock>>,
+) -> LockView {
+    let live = match live {
+        Some(None) => return LockView::None,
+        Some(Some(lock)) => Some(lock),
+        None => None,
+    };
     match (live, topology_lock) {
         (Some(lock), _) if lock.immutable => LockView::Immutable {
             since: lock.lock_date.clone(),
@@ -172,7 +182,7 @@ fn vault_paths(topology: &Topology, state: Option<&LiveState>, vault: &Vault) ->
         .map(|p| p.break_glass_principals.clone())
         .unwrap_or_default();
     let principals = access::principals(topology, &vault.account, &break_glass);
-    let lock = lock_view(vault.lock.as_ref(), live.and_then(|l| l.lock.as_ref()));
+    let lock = lock_view(vault.lock.as_ref(), live.map(|l| l.lock.as_ref()));
     let may = |p: &Principal, call: &str| p.may(document.as_ref(), call, &arn, &owner);
     let resource = format!("vault.{}", vault.name);
     let mut paths = Vec::new();
@@ -442,6 +452,31 @@ pub fn markdown(report: &DestroyReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lock_removed_in_aws_no_longer_protects() {
+        let declared = coffer_spec::Lock {
+            min_retention_days: Some(7),
+            ..Default::default()
+        };
+        assert!(matches!(
+            lock_view(Some(&declared), Some(None)),
+            LockView::None
+        ));
+        assert!(matches!(
+            lock_view(Some(&declared), None),
+            LockView::Removable { .. }
+        ));
+        let immutable = LiveLock {
+            lock_date: Some("2027-03-01T00:00:00Z".into()),
+            immutable: true,
+            ..Default::default()
+        };
+        assert!(matches!(
+            lock_view(None, Some(Some(&immutable))),
+            LockView::Immutable { .. }
+        ));
+    }
 
     #[test]
     fn who_text_says_nobody_and_break_glass_only() {

@@ -168,6 +168,9 @@ fn diff_into(
             format!("{path}.{key}")
         }
     };
+    // An unset field and a `null` one are the same (and the same once written as JSON).
+    let before = before.filter(|v| !v.is_null());
+    let after = after.filter(|v| !v.is_null());
     match (before, after) {
         (Some(Value::Object(b)), Some(Value::Object(a))) if !path.ends_with("policy") => {
             let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();

@@ -156,6 +156,13 @@ enum Drift {
     DeleteVault(usize),
     DeleteAlias(usize),
     DeletePlan(usize),
+    RotationPeriod(usize),
+    KeyDescription(usize),
+    DeleteVaultPolicy(usize),
+    EditVaultPolicy(usize),
+    DeleteLock(usize),
+    CopyRetention(usize),
+    KeyUntagged(usize),
 }
 
 fn drift() -> impl Strategy<Value = Drift> {
@@ -170,6 +177,13 @@ fn drift() -> impl Strategy<Value = Drift> {
         any::<usize>().prop_map(Drift::DeleteVault),
         any::<usize>().prop_map(Drift::DeleteAlias),
         any::<usize>().prop_map(Drift::DeletePlan),
+        any::<usize>().prop_map(Drift::RotationPeriod),
+        any::<usize>().prop_map(Drift::KeyDescription),
+        any::<usize>().prop_map(Drift::DeleteVaultPolicy),
+        any::<usize>().prop_map(Drift::EditVaultPolicy),
+        any::<usize>().prop_map(Drift::DeleteLock),
+        any::<usize>().prop_map(Drift::CopyRetention),
+        any::<usize>().prop_map(Drift::KeyUntagged),
     ]
 }
 
@@ -230,6 +244,47 @@ fn apply_drift(live: &mut LiveState, drift: &Drift) {
         Drift::DeletePlan(i) => {
             regions[i % n].plans.pop();
         }
+        Drift::RotationPeriod(i) => {
+            if let Some(k) = regions[i % n].keys.first_mut() {
+                k.rotation_period_days = Some(180)
+            }
+        }
+        Drift::KeyDescription(i) => {
+            if let Some(k) = regions[i % n].keys.first_mut() {
+                k.description = "changed by hand".into()
+            }
+        }
+        Drift::DeleteVaultPolicy(i) => {
+            if let Some(v) = regions[i % n].vaults.first_mut() {
+                v.access_policy = None
+            }
+        }
+        Drift::EditVaultPolicy(i) => {
+            if let Some(v) = regions[i % n].vaults.first_mut()
+                && let Some(p) = v.access_policy.as_mut()
+                && let Some(s) = p["Statement"].as_array_mut()
+            {
+                s.pop();
+            }
+        }
+        Drift::DeleteLock(i) => {
+            if let Some(v) = regions[i % n].vaults.first_mut() {
+                v.lock = None
+            }
+        }
+        Drift::CopyRetention(i) => {
+            if let Some(p) = regions[i % n].plans.first_mut()
+                && let Some(c) = p.rules[0].copy_actions.first_mut()
+            {
+                c.lifecycle.delete_after_days = Some(2);
+            }
+        }
+        Drift::KeyUntagged(i) => {
+            // A hand-made key: the alias points to a key without Coffer's tags.
+            if let Some(k) = regions[i % n].keys.first_mut() {
+                k.tags.clear()
+            }
+        }
     }
 }
 
@@ -271,7 +326,8 @@ proptest! {
     fn one_apply_converges_from_drift(shape in shape(), drifts in prop::collection::vec(drift(), 1..4)) {
         let t = topology(&yaml(&shape));
         let mut live = common::converge(&t, &LiveState::default());
-        for d in &drifts {
+        // A key without Coffer's tags is a conflict to adopt, not drift to repair.
+        for d in drifts.iter().filter(|d| !matches!(d, Drift::KeyUntagged(_))) {
             apply_drift(&mut live, d);
         }
         let repair = plan(&t, &live);
@@ -280,6 +336,24 @@ proptest! {
         simulate::apply(&repair, &mut live, false);
         let after = plan(&t, &live);
         prop_assert_eq!(changed(&after), Vec::<String>::new(), "{}", coffer_planner::render::text(&repair, false));
+    }
+
+    /// A plan read back from its JSON file is the plan: what `coffer apply PLAN.json`
+    /// compares with the plan it computes now.
+    #[test]
+    fn a_plan_file_reads_back_as_the_plan(shape in shape(), drifts in prop::collection::vec(drift(), 0..4)) {
+        let t = topology(&yaml(&shape));
+        let mut live = common::converge(&t, &LiveState::default());
+        for d in &drifts {
+            apply_drift(&mut live, d);
+        }
+        let planned = coffer_planner::plan_checked(&t, &coffer_spec::Diagnostics::default(), &live);
+        let text = coffer_planner::render::json(&planned);
+        let back: coffer_planner::Plan = serde_json::from_str(&text).expect("the plan file parses");
+        prop_assert_eq!(&back, &planned, "{}", text);
+        let from_empty = coffer_planner::plan_checked(&t, &coffer_spec::Diagnostics::default(), &LiveState::default());
+        let back: coffer_planner::Plan = serde_json::from_str(&coffer_planner::render::json(&from_empty)).expect("parses");
+        prop_assert_eq!(back, from_empty);
     }
 
     /// With the guard on, whatever the rest of the topology and whatever drift the apply

@@ -1,5 +1,6 @@
 //! Arbitrary input never panics, never hangs, and always yields either a topology or at
-//! least one positioned error.
+//! least one positioned error. How fast loading is belongs to `just bench`
+//! (`crates/spec/examples/load_bench.rs`); the limit here only catches hangs.
 
 use std::time::{Duration, Instant};
 
@@ -8,13 +9,16 @@ use proptest::prelude::*;
 const SEED: &str = include_str!("../../../examples/seed/topology.yaml");
 const MULTI: &str = include_str!("../../../examples/multi-account/topology.yaml");
 
+/// Far above any load time seen on a busy machine; reaching it means a hang.
+const HANG: Duration = Duration::from_secs(30);
+
 fn check_outcome(text: &str) {
     let started = Instant::now();
     let loaded = coffer_spec::load_str(text);
     let elapsed = started.elapsed();
     assert!(
-        elapsed < Duration::from_secs(2),
-        "loading took {elapsed:?} for {text:?}"
+        elapsed < HANG,
+        "loading took {elapsed:?}, as good as a hang, for {text:?}"
     );
     match &loaded.topology {
         // Errors that are catalog checks (copy-chain failures AWS accepts) still load.
