@@ -4,8 +4,10 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 # Run every test: the Rust workspace (unit, property and emulator tests), the emulator's own
 # tests and the end-to-end tests (the coffer binary against the emulator, checked with boto3).
+# The build compiles exactly what `cargo test` runs (same packages, targets, features and
+# profile), the binary the end-to-end tests call included, so `cargo test` compiles nothing.
 test: emulator-setup
-    cargo build -p coffer --locked
+    cargo build --workspace --all-targets --locked
     cargo test --workspace --all-targets --locked
     emulator/.venv/bin/python -m pytest emulator/tests tests -q
 

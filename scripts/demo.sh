@@ -7,7 +7,11 @@ cd "$(dirname "$0")/.."
 
 topology=examples/seed/topology.yaml
 bash emulator/setup.sh
-cargo build -q -p coffer --locked
+# Not quiet: the first build takes a few minutes, and cargo shows what it compiles. Later
+# runs print one "Finished" line. The same build as `just build` (and `just test`'s), so the
+# demo reuses what those built.
+echo "demo: building coffer (the first build takes a few minutes)" >&2
+cargo build -p coffer --locked
 coffer="${CARGO_TARGET_DIR:-target}/debug/coffer"
 
 log="$(mktemp -d)"

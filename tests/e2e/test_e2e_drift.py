@@ -135,6 +135,13 @@ def test_vault_lock_removed_is_a_blocker(emu, coffer):
     assert whole["before"] is None
     assert whole["after"] == {"min_retention_days": 7, "max_retention_days": 400, "mode": "governance"}
     assert_markdown_rates(coffer, "vault_lock.central", "blocker", "missing")
+    # Named by the vault it locks: its name in AWS, and the ARN AWS gave the vault.
+    arn = backup.describe_backup_vault(BackupVaultName=CENTRAL_VAULT)["BackupVaultArn"]
+    assert (drifted["aws_name"], drifted["arn"]) == (CENTRAL_VAULT, arn), drifted
+    text = coffer.run("drift")
+    assert f"vault_lock.central ({CENTRAL_VAULT}, missing, {BACKUP} {REGION})" in text.stdout, text
+    markdown = coffer.run("drift", "--format", "markdown")
+    assert f"| missing | `{CENTRAL_VAULT}` (`{arn}`) |" in markdown.stdout, markdown
 
 
 def test_vault_policy_letting_another_account_delete_is_a_blocker(emu, coffer):
@@ -223,12 +230,12 @@ def test_demo_script_runs_end_to_end():
 
     plan = _section(output, "coffer plan (empty accounts")
     assert "Plan: 11 to create, 1 to update, 0 to replace, 0 to delete; 0 unchanged." in plan, plan
-    assert "+ vault.central (create, backup 666777888999, eu-west-1)" in plan, plan
+    assert "+ vault.central (central, create, backup 666777888999, eu-west-1)" in plan, plan
 
     drift = _section(output, "coffer drift")
     assert "Drift of topology `seed`:" in drift, drift
     assert "blocker  cross_account_backup.eu-west-1 (modified, 100200300400 eu-west-1)" in drift, drift
-    assert "key.source-rds (modified, 111222333444 eu-west-1)" in drift, drift
+    assert "key.source-rds (alias/coffer/source-rds, modified, 111222333444 eu-west-1)" in drift, drift
     assert "\nDrift: 2 modified, 0 missing, 0 extra, 0 conflicting; 10 in sync." in drift, drift
 
     repaired = _section(output, "coffer apply --auto-approve (repairs the drift)")

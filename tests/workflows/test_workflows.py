@@ -14,7 +14,11 @@ What is checked, and with what:
   pinned to a major version tag, no `${{ }}` inside `run:` scripts (values reach scripts
   through `env:`), every `steps.<id>` reference points at an earlier step, OIDC only where
   AWS credentials are configured, and what each workflow is for (plan.yml comments the
-  Markdown plan on the PR, apply.yml has a concurrency group, drift.yml a schedule, ...).
+  Markdown plan on the PR and uploads `coffer check --format sarif` to code scanning with
+  `security-events: write`, apply.yml has a concurrency group, drift.yml a schedule, ...).
+* release.yml, drill.yml, the install block every workflow that runs coffer shares (the
+  released binary, checksum verified, else `cargo install --path`), and plan.yml's skip of
+  pull requests that do not change the topology: test_release_drill_install.py.
 * The `run:` scripts themselves: `bash -n`, shellcheck when it is on PATH, and the important
   ones are run with a stub `coffer` (exit codes 0, 1 and 2; stale plans) to check the
   outputs they set, the files they write and when they fail. `github-script` bodies are
@@ -41,7 +45,9 @@ WORKFLOWS = sorted(EXAMPLES.glob("*.yml"))
 SCHEMA_PATH = Path(__file__).with_name("github-workflow.schema.json")
 SCHEMA_SHA256 = "d10c9f4656e1bd5bc6727e9b35080e017dc167154726fca93da33c7a6bd1c4f3"
 
-EXPECTED = {"plan.yml", "apply.yml", "drift.yml"}
+EXPECTED = {"plan.yml", "apply.yml", "drift.yml", "drill.yml", "release.yml"}
+# The workflows that run coffer (release.yml builds it).
+COFFER_WORKFLOWS = [p for p in WORKFLOWS if p.name != "release.yml"]
 
 
 # --------------------------------------------------------------------------------------
@@ -100,11 +106,13 @@ def uses(step: dict) -> str:
 # The files
 
 
-def test_the_three_workflows_and_their_readme_exist():
+def test_the_workflows_and_their_readme_exist():
     assert {p.name for p in WORKFLOWS} == EXPECTED
     readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
     for needle in ("id-token: write", "CofferDeployRole", "COFFER_PLAN_ROLE_ARN",
-                   "COFFER_APPLY_ROLE_ARN", "cargo install --locked --path crates/cli"):
+                   "COFFER_APPLY_ROLE_ARN", "COFFER_DRILL_ROLE_ARN", "CofferDrillRole",
+                   "cargo install --locked --path crates/cli", "SHA256SUMS", "release.yml",
+                   "drill.yml"):
         assert needle in readme, f"README.md does not mention {needle}"
 
 
@@ -133,7 +141,8 @@ def test_matches_the_github_workflow_schema(path):
         lambda doc: doc["jobs"]["plan"]["permissions"].update({"pull-requests": "admin"}),
         lambda doc: doc["jobs"]["plan"].update({"runs-on": None}),
         lambda doc: doc["on"]["pull_request"].update({"pathz": ["topology.yaml"]}),
-        lambda doc: doc["jobs"]["plan"]["steps"][0].update({"run": "true"}),
+        lambda doc: next(s for s in doc["jobs"]["plan"]["steps"] if "uses" in s).update(
+            {"run": "true"}),
         lambda doc: doc.update({"concurrency": {"cancel-in-progress": True}}),
     ],
     ids=["permission-level", "runs-on", "unknown-filter", "uses-and-run", "group-missing"],
@@ -160,9 +169,17 @@ def test_permissions_are_explicit_and_least(path):
         permissions = job.get("permissions")
         assert isinstance(permissions, dict) and permissions, f"job {job_id} has no permissions"
         assert set(permissions.values()) <= PERMISSION_LEVELS
-        assert permissions.get("contents") == "read", f"job {job_id} should only read contents"
-        for scope in ("packages", "deployments", "statuses", "checks", "security-events"):
+        # Only the job that publishes a release writes contents (release.yml's `release`).
+        contents = "write" if (path.name, job_id) == ("release.yml", "release") else "read"
+        assert permissions.get("contents") == contents, f"job {job_id}: contents: {contents}"
+        for scope in ("packages", "deployments", "statuses", "checks"):
             assert scope not in permissions, f"job {job_id} needs no {scope} permission"
+        uploads_sarif = any(uses(s).startswith("github/codeql-action/upload-sarif@")
+                            for s in job["steps"])
+        if uploads_sarif:
+            assert permissions.get("security-events") == "write", job_id
+        else:
+            assert "security-events" not in permissions, f"job {job_id} needs no security-events"
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=ids(WORKFLOWS))
@@ -213,8 +230,17 @@ def test_oidc_token_only_where_aws_credentials_are_configured(path):
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=ids(WORKFLOWS))
 def test_coffer_is_installed_the_same_way_everywhere(path):
+    if path not in COFFER_WORKFLOWS:
+        # release.yml builds coffer; its checkouts keep no credentials either.
+        for _, _, step in all_steps(load(path)):
+            if uses(step).startswith("actions/checkout@"):
+                assert step.get("with", {}).get("persist-credentials") is False
+        return
     doc = load(path)
     runs = "\n".join(s.get("run", "") for _, _, s in all_steps(doc))
+    # The released binary (checksum verified), else a build from source: the block is
+    # checked step by step in test_release_drill_install.py.
+    assert "gh release download" in runs and "SHA256SUMS" in runs
     assert "cargo +stable install --locked --path .coffer-src/crates/cli" in runs
     checkouts = [s for _, _, s in all_steps(doc) if uses(s).startswith("actions/checkout@")]
     source = [s for s in checkouts if s.get("with", {}).get("path") == ".coffer-src"]
@@ -228,9 +254,11 @@ def test_coffer_is_installed_the_same_way_everywhere(path):
 # What each workflow is for
 
 
-def test_plan_runs_on_pull_requests_touching_the_topology():
+def test_plan_runs_on_every_pull_request():
+    # No `paths:` filter: the check is reported on every pull request (the "Did the topology
+    # change?" step skips the rest; see test_release_drill_install.py).
     doc = workflow("plan.yml")
-    assert "topology.yaml" in doc["on"]["pull_request"]["paths"]
+    assert "paths" not in doc["on"]["pull_request"] and "paths-ignore" not in doc["on"]["pull_request"]
     assert doc["env"]["COFFER_TOPOLOGY"] == "topology.yaml"
     assert only_job(doc)["permissions"]["pull-requests"] == "write"
 
@@ -263,6 +291,29 @@ def test_plan_uploads_plan_json_when_planning_succeeded():
     assert upload["with"]["name"] == "coffer-plan"
     assert "plan.json" in upload["with"]["path"].split()
     assert "exitcode == '0'" in upload["if"] and "exitcode == '2'" in upload["if"]
+
+
+def test_plan_uploads_the_checks_sarif_to_code_scanning():
+    doc = workflow("plan.yml")
+    job = only_job(doc)
+    assert job["permissions"]["security-events"] == "write"
+    assert job["permissions"]["actions"] == "read", "upload-sarif needs it in private repos"
+    check = step_named(doc, "Check (SARIF for code scanning)")
+    assert re.search(r'coffer check -f "\$COFFER_TOPOLOGY" --live --format sarif > coffer.sarif',
+                     check["run"])
+    assert re.search(r'coffer check -f "\$COFFER_TOPOLOGY" --format sarif > coffer.sarif',
+                     check["run"])
+    assert "!cancelled()" in check["if"], "also after a failed plan: static checks then"
+    upload = step_named(doc, "Upload the checks to code scanning")
+    assert uses(upload).startswith("github/codeql-action/upload-sarif@")
+    assert upload["with"]["sarif_file"] == "coffer.sarif"
+    assert upload["with"]["category"]
+    assert "steps.check.outputs.sarif == 'true'" in upload["if"]
+    assert "!cancelled()" in upload["if"]
+    assert upload["continue-on-error"] is True, "no code scanning must not fail the plan job"
+    steps = job["steps"]
+    assert steps.index(check) + 1 == steps.index(upload)
+    assert steps.index(step_named(doc, "Plan")) < steps.index(check)
 
 
 def test_plan_labels_come_from_plan_json():
@@ -517,6 +568,45 @@ def test_plan_step_defers_exit_1_to_the_gate(tmp_path):
     assert result.returncode == 0, "the comment is posted first; the last step fails the job"
     assert outputs == {"exitcode": "1"}
     assert "::error" in result.stdout and "cannot assume role" in step.read("plan-stderr.txt")
+
+
+SARIF_STUB = '{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "coffer"}}, "results": []}]}\n'
+
+
+@pytest.mark.parametrize(
+    ("validate", "plan", "expected"),
+    [
+        ("0", "0", ["check -f topology.yaml --live --format sarif"]),
+        ("0", "2", ["check -f topology.yaml --live --format sarif"]),
+        ("0", "1", ["check -f topology.yaml --format sarif"]),
+        ("0", "", ["check -f topology.yaml --format sarif"]),
+        ("1", "", ["check -f topology.yaml --format sarif"]),
+    ],
+    ids=["no-changes", "changes", "plan-failed", "plan-skipped", "not-valid"],
+)
+@pytest.mark.parametrize("code", [0, 2, 1])
+def test_check_step_writes_the_sarif_live_after_a_plan_else_static(tmp_path, validate, plan,
+                                                                  expected, code):
+    step = Step(tmp_path, "plan.yml", "Check (SARIF for code scanning)")
+    result, outputs = step.run(VALIDATE_EXIT=validate, PLAN_EXIT=plan, STUB_EXIT=code,
+                               STUB_STDOUT=step.file("stub.sarif", SARIF_STUB))
+    assert result.returncode == 0, "findings (2) and failures (1) never fail this step"
+    assert step.calls() == expected
+    assert outputs == {"exitcode": str(code), "sarif": "true"}
+    assert json.loads(step.read("coffer.sarif"))["version"] == "2.1.0"
+
+
+def test_check_step_falls_back_to_static_checks_and_skips_the_upload_without_sarif(tmp_path):
+    step = Step(tmp_path, "plan.yml", "Check (SARIF for code scanning)")
+    # e.g. the live read failed (exit 1, nothing on stdout), and so did the static run.
+    result, outputs = step.run(VALIDATE_EXIT="0", PLAN_EXIT="2", STUB_EXIT=1,
+                               STUB_STDERR="error: cannot assume role")
+    assert result.returncode == 0
+    assert step.calls() == ["check -f topology.yaml --live --format sarif",
+                            "check -f topology.yaml --format sarif"]
+    assert outputs == {"exitcode": "1"}, "no sarif=true: the upload step is skipped"
+    assert "::warning" in result.stdout
+    assert "cannot assume role" in result.stderr
 
 
 def test_plan_comment_carries_the_marker_and_the_markdown_plan(tmp_path):

@@ -1,7 +1,8 @@
 //! Running a plan: steps in dependency order, independent steps concurrently under a bound,
 //! references to earlier outputs resolved, transient errors retried with backoff until a
 //! deadline, everything else stopping the run; progress events and a final report of what was
-//! done, what failed and what was not started.
+//! done, what failed and what was not started. A run can be cancelled ([`Cancel`]): it then
+//! starts no new step, lets the calls in flight finish and reports the rest as not started.
 //!
 //! The [`Executor`] trait is the only seam: the `aws` crate implements it with the SDK, tests
 //! with a model of AWS. This crate decides nothing the plan did not decide.
@@ -190,6 +191,39 @@ pub fn check_saved(saved: &Plan, fresh: &Plan) -> Result<(), SavedPlanError> {
     Ok(())
 }
 
+/// Cancels a run of [`execute_until`]: once cancelled, the run starts no new step and stops
+/// waiting to retry; calls already in flight finish. Clones share one flag.
+#[derive(Debug, Clone)]
+pub struct Cancel(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Default for Cancel {
+    fn default() -> Self {
+        Cancel(Arc::new(tokio::sync::watch::Sender::new(false)))
+    }
+}
+
+impl Cancel {
+    pub fn new() -> Cancel {
+        Cancel::default()
+    }
+
+    /// Cancels every run (and every waiter) sharing this flag; cancelling twice is harmless.
+    pub fn cancel(&self) {
+        self.0.send_replace(true);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Completes once cancelled (at once if already cancelled).
+    pub async fn cancelled(&self) {
+        let mut receiver = self.0.subscribe();
+        // The sender lives as long as `self`, so waiting cannot fail.
+        let _ = receiver.wait_for(|cancelled| *cancelled).await;
+    }
+}
+
 /// Progress of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -221,8 +255,11 @@ pub enum Event {
 pub struct Report {
     pub succeeded: Vec<String>,
     pub failed: Vec<(String, StepError)>,
-    /// Not started because an earlier step failed.
+    /// Not started because an earlier step failed or the run was cancelled.
     pub not_started: Vec<String>,
+    /// The run was cancelled while work remained: steps not started, or a step that stopped
+    /// waiting to retry (reported as failed, "interrupted before retrying").
+    pub interrupted: bool,
     /// Left out on purpose (deletions without `allow_delete`), with the reason.
     pub skipped: Vec<(String, String)>,
     #[serde(skip)]
@@ -240,6 +277,19 @@ pub async fn execute<E: Executor>(
     plan: &Plan,
     executor: &E,
     options: &Options,
+    on_event: &(dyn Fn(Event) + Send + Sync),
+) -> Report {
+    execute_until(plan, executor, options, &Cancel::default(), on_event).await
+}
+
+/// [`execute`], until `cancel` is cancelled: from then on no new step starts, a step waiting
+/// to retry gives up, and the steps in flight finish; the report lists the rest as not started
+/// and sets [`Report::interrupted`].
+pub async fn execute_until<E: Executor>(
+    plan: &Plan,
+    executor: &E,
+    options: &Options,
+    cancel: &Cancel,
     on_event: &(dyn Fn(Event) + Send + Sync),
 ) -> Report {
     let mut report = Report::default();
@@ -268,6 +318,10 @@ pub async fn execute<E: Executor>(
     let mut running: FuturesUnordered<_> = FuturesUnordered::new();
     let mut stopping = false;
     loop {
+        if !stopping && cancel.is_cancelled() {
+            stopping = true;
+            report.interrupted |= !pending.is_empty();
+        }
         if !stopping {
             while running.len() < options.concurrency.max(1) {
                 let Some(idx) = pending
@@ -286,12 +340,20 @@ pub async fn execute<E: Executor>(
                     step: step.id.clone(),
                     call: step.operation.name(),
                 });
-                running.push(run_step(step, outputs, executor, options.retry, on_event));
+                running.push(run_step(
+                    step,
+                    outputs,
+                    executor,
+                    options.retry,
+                    cancel,
+                    on_event,
+                ));
             }
         }
-        let Some((step, result)) = running.next().await else {
+        let Some((step, result, gave_up)) = running.next().await else {
             break;
         };
+        report.interrupted |= gave_up;
         match result {
             Ok(produced) => {
                 on_event(Event::Succeeded {
@@ -315,39 +377,52 @@ pub async fn execute<E: Executor>(
     report
 }
 
+/// Runs one step with retries; the `bool` is true when a cancellation stopped it from retrying.
 async fn run_step<'a, E: Executor>(
     step: &'a Step,
     outputs: Outputs,
     executor: &E,
     retry: RetryPolicy,
+    cancel: &Cancel,
     on_event: &(dyn Fn(Event) + Send + Sync),
-) -> (&'a Step, Result<BTreeMap<String, String>, StepError>) {
+) -> (&'a Step, Result<BTreeMap<String, String>, StepError>, bool) {
     let started = Instant::now();
     let mut backoff = retry.initial_backoff;
     let mut attempt = 1;
     loop {
         match executor.execute(step, &outputs).await {
-            Ok(produced) => return (step, Ok(produced)),
+            Ok(produced) => return (step, Ok(produced), false),
             Err(error) if error.retryable && started.elapsed() + backoff < retry.deadline => {
+                let gave_up = |error: StepError| {
+                    let message = format!("interrupted before retrying: {}", error.message);
+                    (step, Err(StepError { message, ..error }), true)
+                };
+                if cancel.is_cancelled() {
+                    return gave_up(error);
+                }
                 on_event(Event::Retrying {
                     step: step.id.clone(),
                     attempt,
                     error: error.message.clone(),
                     wait: backoff,
                 });
-                tokio::time::sleep(backoff).await;
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = cancel.cancelled() => return gave_up(error),
+                }
                 backoff = (backoff * 2).min(retry.max_backoff);
                 attempt += 1;
             }
             Err(mut error) => {
                 if error.retryable {
                     error.message = format!(
-                        "{} (still failing after {attempt} attempts over {:?})",
+                        "{} (still failing after {} over {:?})",
                         error.message,
+                        coffer_planner::render::plural(attempt, "attempt", "attempts"),
                         started.elapsed()
                     );
                 }
-                return (step, Err(error));
+                return (step, Err(error), false);
             }
         }
     }
@@ -406,8 +481,8 @@ impl<E: Executor> Executor for FaultInjector<E> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
         if self.stop_after.is_some_and(|limit| n > limit) {
             return Err(StepError::fatal(format!(
-                "stopped by fault injection after {} calls",
-                n - 1
+                "stopped by fault injection after {}",
+                coffer_planner::render::plural(n - 1, "call", "calls")
             )));
         }
         self.inner.execute(step, outputs).await

@@ -8,6 +8,7 @@
 //! makes gets the shortest retention its vault's lock allows, and the copies in destination
 //! vaults are left to expire rather than deleted.
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_backup::primitives::{DateTime, DateTimeFormat};
@@ -51,6 +52,127 @@ pub struct Stage {
     pub ok: bool,
     pub seconds: f64,
     pub detail: String,
+}
+
+/// What a stage of the drill does: the `stage` of its progress events.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StageKind {
+    Backup,
+    Copy,
+    Restore,
+    Verify,
+    CleanUp,
+}
+
+/// Progress of a drill, as it happens (the report comes at the end). Each stage starts, may
+/// start an AWS job, and then completes or fails; `name` is the stage's name in the report.
+/// Serialized with an `event` tag: `{"event":"stage_started","stage":"backup","name":"backup"}`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum DrillEvent {
+    /// The drill picked its plan and resource.
+    DrillStarted {
+        drill_id: String,
+        topology: String,
+        plan: String,
+        resource: String,
+    },
+    StageStarted {
+        stage: StageKind,
+        name: String,
+    },
+    /// The stage's AWS Backup job (backup, copy or restore job) started.
+    JobStarted {
+        stage: StageKind,
+        name: String,
+        job_id: String,
+    },
+    StageCompleted {
+        stage: StageKind,
+        name: String,
+        seconds: f64,
+        detail: String,
+    },
+    StageFailed {
+        stage: StageKind,
+        name: String,
+        seconds: f64,
+        error: String,
+    },
+    /// After the clean-up; the report follows.
+    DrillFinished {
+        ok: bool,
+        seconds: f64,
+    },
+}
+
+/// Sends the drill's events, and remembers the stage in progress so that each stage that
+/// starts also ends with an event, an AWS error included.
+struct Progress<'a> {
+    on_event: &'a (dyn Fn(DrillEvent) + Send + Sync),
+    open: Mutex<Option<(StageKind, String, Instant)>>,
+}
+
+impl Progress<'_> {
+    fn open(&self) -> std::sync::MutexGuard<'_, Option<(StageKind, String, Instant)>> {
+        self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn start(&self, stage: StageKind, name: &str) {
+        *self.open() = Some((stage, name.to_string(), Instant::now()));
+        (self.on_event)(DrillEvent::StageStarted {
+            stage,
+            name: name.to_string(),
+        });
+    }
+
+    fn job(&self, job_id: &str) {
+        let open = self.open().clone();
+        if let Some((stage, name, _)) = open {
+            (self.on_event)(DrillEvent::JobStarted {
+                stage,
+                name,
+                job_id: job_id.to_string(),
+            });
+        }
+    }
+
+    /// Ends the stage in progress with `stage`'s outcome, and adds `stage` to the report.
+    fn record(&self, report: &mut DrillReport, stage: Stage) {
+        let open = self.open().take();
+        if let Some((kind, name, _)) = open {
+            (self.on_event)(if stage.ok {
+                DrillEvent::StageCompleted {
+                    stage: kind,
+                    name,
+                    seconds: stage.seconds,
+                    detail: stage.detail.clone(),
+                }
+            } else {
+                DrillEvent::StageFailed {
+                    stage: kind,
+                    name,
+                    seconds: stage.seconds,
+                    error: stage.detail.clone(),
+                }
+            });
+        }
+        report.stages.push(stage);
+    }
+
+    /// Ends the stage in progress, if any, with an error that stopped the drill.
+    fn abort(&self, error: &str) {
+        let open = self.open().take();
+        if let Some((stage, name, started)) = open {
+            (self.on_event)(DrillEvent::StageFailed {
+                stage,
+                name,
+                seconds: started.elapsed().as_secs_f64(),
+                error: error.to_string(),
+            });
+        }
+    }
 }
 
 /// A recovery point the drill made and did not delete: AWS Backup deletes it when its
@@ -262,7 +384,8 @@ pub fn deletion_barrier(vault: &Vault, role_arn: &str) -> Option<String> {
     }
     if let Some(days) = vault.lock.as_ref().and_then(|lock| lock.min_retention_days) {
         reasons.push(format!(
-            "the vault lock keeps recovery points at least {days} days"
+            "the vault lock keeps recovery points at least {}",
+            coffer_spec::diag::plural(days, "day", "days")
         ));
     }
     (!reasons.is_empty()).then(|| reasons.join("; "))
@@ -284,13 +407,16 @@ pub fn expiry(created: &DateTime, days: i64) -> Option<String> {
         .ok()
 }
 
-/// Runs the drill. AWS errors after the first job started end the drill as a failed stage;
-/// whatever it created is still cleaned up.
+/// Runs the drill, sending `on_event` its progress as stages start and end. AWS errors after
+/// the first job started end the drill as a failed stage; whatever it created is still
+/// cleaned up.
 pub async fn run(
     topology: &Topology,
     sessions: &Sessions,
     options: &DrillOptions,
+    on_event: &(dyn Fn(DrillEvent) + Send + Sync),
 ) -> Result<DrillReport, DrillError> {
+    let drill_started = Instant::now();
     let (plan, rule, resource) = pick(topology, options)?;
     let source_vault = topology
         .vaults
@@ -301,7 +427,7 @@ pub async fn run(
         .account(&source_id)
         .ok_or_else(|| DrillError::Setup(format!("no session for account {source_id}")))?;
     let source = source_session.region(&plan.region).await;
-    let call = |name: &str| Call::new(&source_session.account, &plan.region, name);
+    let call = |name: &str| source_session.call(&plan.region, name);
     let token = format!("coffer-drill-{}", now_secs());
     let mut report = DrillReport {
         format_version: 1,
@@ -323,6 +449,16 @@ pub async fn run(
         failure: None,
         predicted_by: Vec::new(),
     };
+    on_event(DrillEvent::DrillStarted {
+        drill_id: report.drill_id.clone(),
+        topology: report.topology.clone(),
+        plan: report.plan.clone(),
+        resource: report.resource.clone(),
+    });
+    let progress = Progress {
+        on_event,
+        open: Mutex::new(None),
+    };
     let mut created = Created::default();
     let drill = Drill {
         topology,
@@ -336,11 +472,13 @@ pub async fn run(
         call: &call,
         resource: &resource,
         token,
+        progress: &progress,
     };
     match drill.stages(&mut report, &mut created).await {
         Ok(ok) => report.ok = ok,
         Err(error) => {
             let message = error.to_string();
+            progress.abort(&message);
             report.stages.push(Stage {
                 name: "error".into(),
                 ok: false,
@@ -351,7 +489,11 @@ pub async fn run(
             report.ok = false;
         }
     }
-    clean_up(&mut report, created, options).await;
+    clean_up(&mut report, created, options, &progress).await;
+    on_event(DrillEvent::DrillFinished {
+        ok: report.ok,
+        seconds: drill_started.elapsed().as_secs_f64(),
+    });
     Ok(report)
 }
 
@@ -367,15 +509,25 @@ struct Drill<'a> {
     call: &'a (dyn Fn(&str) -> Call + Sync),
     resource: &'a str,
     token: String,
+    progress: &'a Progress<'a>,
 }
 
-fn failed(report: &mut DrillReport, stage: &str, started: Instant, message: String) -> bool {
-    report.stages.push(Stage {
-        name: stage.to_string(),
-        ok: false,
-        seconds: started.elapsed().as_secs_f64(),
-        detail: message.clone(),
-    });
+fn failed(
+    progress: &Progress,
+    report: &mut DrillReport,
+    stage: &str,
+    started: Instant,
+    message: String,
+) -> bool {
+    progress.record(
+        report,
+        Stage {
+            name: stage.to_string(),
+            ok: false,
+            seconds: started.elapsed().as_secs_f64(),
+            detail: message.clone(),
+        },
+    );
     report.failure = Some(message);
     false
 }
@@ -399,6 +551,7 @@ impl Drill<'_> {
                     coffer_spec::aws::SERVICE_DEFAULT_ROLE,
                 )
             });
+        self.progress.start(StageKind::Backup, "backup");
         let started = Instant::now();
         let retention = shortest_retention(self.source_vault);
         let job = self
@@ -416,6 +569,7 @@ impl Drill<'_> {
             .await
             .map_err(|e| call("backup:StartBackupJob").sdk_error(e))?;
         let job_id = job.backup_job_id().unwrap_or_default().to_string();
+        self.progress.job(&job_id);
         let end = poll(self.options, || async {
             let out = self
                 .source
@@ -447,19 +601,24 @@ impl Drill<'_> {
                 created.backup_created = creation;
                 arn
             }
-            Err(message) => return Ok(failed(report, "backup", started, message)),
+            Err(message) => {
+                return Ok(failed(self.progress, report, "backup", started, message));
+            }
         };
-        report.stages.push(Stage {
-            name: "backup".into(),
-            ok: true,
-            seconds: started.elapsed().as_secs_f64(),
-            detail: format!(
-                "recovery point {recovery_point} in vault {}, kept {retention} {}, tagged {TAG_DRILL}={}",
-                self.source_vault.vault_name,
-                days(retention),
-                self.token
-            ),
-        });
+        self.progress.record(
+            report,
+            Stage {
+                name: "backup".into(),
+                ok: true,
+                seconds: started.elapsed().as_secs_f64(),
+                detail: format!(
+                    "recovery point {recovery_point} in vault {}, kept {retention} {}, tagged {TAG_DRILL}={}",
+                    self.source_vault.vault_name,
+                    days(retention),
+                    self.token
+                ),
+            },
+        );
         created.recovery_points.push(MadePoint {
             clients: self.source.clone(),
             account: self.source_account.clone(),
@@ -476,6 +635,7 @@ impl Drill<'_> {
                 continue;
             };
             let stage = format!("copy to vault.{}", destination.name);
+            self.progress.start(StageKind::Copy, &stage);
             let started = Instant::now();
             let retention = shortest_retention(destination);
             let copy_job = self
@@ -492,6 +652,7 @@ impl Drill<'_> {
                 .await
                 .map_err(|e| call("backup:StartCopyJob").sdk_error(e))?;
             let copy_job_id = copy_job.copy_job_id().unwrap_or_default().to_string();
+            self.progress.job(&copy_job_id);
             let end = poll(self.options, || async {
                 let out = self
                     .source
@@ -522,18 +683,23 @@ impl Drill<'_> {
             .await?;
             let copied = match end {
                 Ok(arn) => arn,
-                Err(message) => return Ok(failed(report, &stage, started, message)),
+                Err(message) => {
+                    return Ok(failed(self.progress, report, &stage, started, message));
+                }
             };
-            report.stages.push(Stage {
-                name: stage,
-                ok: true,
-                seconds: started.elapsed().as_secs_f64(),
-                detail: format!(
-                    "recovery point {copied} in vault {}, kept {retention} {}",
-                    destination.vault_name,
-                    days(retention)
-                ),
-            });
+            self.progress.record(
+                report,
+                Stage {
+                    name: stage,
+                    ok: true,
+                    seconds: started.elapsed().as_secs_f64(),
+                    detail: format!(
+                        "recovery point {copied} in vault {}, kept {retention} {}",
+                        destination.vault_name,
+                        days(retention)
+                    ),
+                },
+            );
             if !self.restore(destination, &copied, report, created).await? {
                 return Ok(false);
             }
@@ -550,6 +716,8 @@ impl Drill<'_> {
         created: &mut Created,
     ) -> Result<bool, DrillError> {
         let account_id = self.topology.account_id(&vault.account).to_string();
+        let stage = format!("restore in {} ({account_id})", vault.account);
+        self.progress.start(StageKind::Restore, &stage);
         let session = self
             .sessions
             .account(&account_id)
@@ -569,13 +737,12 @@ impl Drill<'_> {
             delete_after_days: shortest_retention(vault),
             keep: Some(keep),
         });
-        let call = |name: &str| Call::new(&session.account, &vault.region, name);
+        let call = |name: &str| session.call(&vault.region, name);
         let identifier = format!("{}-{}", self.token, vault.name)
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
             .take(63)
             .collect::<String>();
-        let stage = format!("restore in {} ({account_id})", vault.account);
         let started = Instant::now();
         let job = clients
             .backup
@@ -591,6 +758,7 @@ impl Drill<'_> {
             .await
             .map_err(|e| call("backup:StartRestoreJob").sdk_error(e))?;
         let job_id = job.restore_job_id().unwrap_or_default().to_string();
+        self.progress.job(&job_id);
         let end = poll(self.options, || async {
             let out = clients
                 .backup
@@ -618,7 +786,7 @@ impl Drill<'_> {
         .await?;
         let restored = match end {
             Ok(arn) => arn,
-            Err(message) => return Ok(failed(report, &stage, started, message)),
+            Err(message) => return Ok(failed(self.progress, report, &stage, started, message)),
         };
         created
             .databases
@@ -629,14 +797,19 @@ impl Drill<'_> {
                 .rto_seen_seconds
                 .map_or(seconds, |s: f64| s.max(seconds)),
         );
-        report.stages.push(Stage {
-            name: stage,
-            ok: true,
-            seconds,
-            detail: format!("restored {restored}"),
-        });
+        self.progress.record(
+            report,
+            Stage {
+                name: stage,
+                ok: true,
+                seconds,
+                detail: format!("restored {restored}"),
+            },
+        );
 
         // Verify: the restored database exists and is encrypted with a key of the destination account.
+        let stage = format!("verify in {}", vault.account);
+        self.progress.start(StageKind::Verify, &stage);
         let started = Instant::now();
         let described = clients
             .rds
@@ -654,9 +827,9 @@ impl Drill<'_> {
             .unwrap_or_default()
             .to_string();
         let key_account = key.split(':').nth(4).unwrap_or_default().to_string();
-        let stage = format!("verify in {}", vault.account);
         if instance.is_none() {
             return Ok(failed(
+                self.progress,
                 report,
                 &stage,
                 started,
@@ -670,6 +843,7 @@ impl Drill<'_> {
                 "not encrypted"
             };
             return Ok(failed(
+                self.progress,
                 report,
                 &stage,
                 started,
@@ -678,12 +852,15 @@ impl Drill<'_> {
                 ),
             ));
         }
-        report.stages.push(Stage {
-            name: stage,
-            ok: true,
-            seconds: started.elapsed().as_secs_f64(),
-            detail: format!("{identifier} exists, encrypted with {key}"),
-        });
+        self.progress.record(
+            report,
+            Stage {
+                name: stage,
+                ok: true,
+                seconds: started.elapsed().as_secs_f64(),
+                detail: format!("{identifier} exists, encrypted with {key}"),
+            },
+        );
         Ok(true)
     }
 }
@@ -697,7 +874,13 @@ fn days(n: i64) -> &'static str {
 /// in destination vaults are never deleted. What stays is left to expire, with the date; a
 /// deletion AWS refuses (access denied, a locked vault) leaves the recovery point to expire
 /// too and is not a failure.
-async fn clean_up(report: &mut DrillReport, created: Created, options: &DrillOptions) {
+async fn clean_up(
+    report: &mut DrillReport,
+    created: Created,
+    options: &DrillOptions,
+    progress: &Progress<'_>,
+) {
+    progress.start(StageKind::CleanUp, "clean up");
     let started = Instant::now();
     let mut done = Vec::new();
     let mut kept = Vec::new();
@@ -802,12 +985,15 @@ async fn clean_up(report: &mut DrillReport, created: Created, options: &DrillOpt
     } else {
         parts.join("; ")
     };
-    report.stages.push(Stage {
-        name: "clean up".into(),
-        ok: failed.is_empty(),
-        seconds: started.elapsed().as_secs_f64(),
-        detail,
-    });
+    progress.record(
+        report,
+        Stage {
+            name: "clean up".into(),
+            ok: failed.is_empty(),
+            seconds: started.elapsed().as_secs_f64(),
+            detail,
+        },
+    );
 }
 
 /// When a recovery point left behind expires: `on <RFC 3339 date>`, or how long after its
@@ -961,6 +1147,109 @@ mod tests {
         let central = deletion_barrier(vault(&topology, "central"), COFFER_ROLE).expect("lock");
         assert!(!central.contains("deletion guard"), "{central}");
         assert!(central.contains("vault lock"), "{central}");
+    }
+
+    #[test]
+    fn each_stage_that_starts_ends_with_an_event_and_lands_in_the_report() {
+        let events = Mutex::new(Vec::new());
+        let on_event = |event: DrillEvent| events.lock().expect("events").push(event);
+        let progress = Progress {
+            on_event: &on_event,
+            open: Mutex::new(None),
+        };
+        let mut report = DrillReport {
+            format_version: 1,
+            topology: "seed".into(),
+            plan: "orders-daily".into(),
+            resource: "arn".into(),
+            drill_id: "coffer-drill-1".into(),
+            stages: Vec::new(),
+            left_to_expire: Vec::new(),
+            rpo_seen_seconds: None,
+            rto_seen_seconds: None,
+            ok: false,
+            failure: None,
+            predicted_by: Vec::new(),
+        };
+        progress.start(StageKind::Backup, "backup");
+        progress.job("job-1");
+        progress.record(
+            &mut report,
+            Stage {
+                name: "backup".into(),
+                ok: true,
+                seconds: 1.5,
+                detail: "recovery point".into(),
+            },
+        );
+        progress.start(StageKind::Copy, "copy to vault.central");
+        assert!(!failed(
+            &progress,
+            &mut report,
+            "copy to vault.central",
+            Instant::now(),
+            "copy job FAILED".into()
+        ));
+        // An AWS error with no stage in progress sends nothing; with one, that stage fails.
+        progress.abort("not sent");
+        progress.start(StageKind::Restore, "restore in backup (666777888999)");
+        progress.abort("AccessDeniedException");
+        let events = events.into_inner().expect("events");
+        let summary: Vec<(&str, String)> = events
+            .iter()
+            .map(|e| match e {
+                DrillEvent::StageStarted { name, .. } => ("started", name.clone()),
+                DrillEvent::JobStarted { name, job_id, .. } => ("job", format!("{name} {job_id}")),
+                DrillEvent::StageCompleted { name, seconds, .. } => {
+                    ("completed", format!("{name} {seconds}"))
+                }
+                DrillEvent::StageFailed { name, error, .. } => {
+                    ("failed", format!("{name} {error}"))
+                }
+                DrillEvent::DrillStarted { .. } | DrillEvent::DrillFinished { .. } => {
+                    ("other", String::new())
+                }
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("started", "backup".to_string()),
+                ("job", "backup job-1".to_string()),
+                ("completed", "backup 1.5".to_string()),
+                ("started", "copy to vault.central".to_string()),
+                (
+                    "failed",
+                    "copy to vault.central copy job FAILED".to_string()
+                ),
+                ("started", "restore in backup (666777888999)".to_string()),
+                (
+                    "failed",
+                    "restore in backup (666777888999) AccessDeniedException".to_string()
+                ),
+            ]
+        );
+        assert_eq!(
+            report
+                .stages
+                .iter()
+                .map(|s| (s.name.as_str(), s.ok))
+                .collect::<Vec<_>>(),
+            [("backup", true), ("copy to vault.central", false)]
+        );
+        assert_eq!(report.failure.as_deref(), Some("copy job FAILED"));
+        assert_eq!(
+            serde_json::to_string(&events[0]).expect("JSON"),
+            r#"{"event":"stage_started","stage":"backup","name":"backup"}"#
+        );
+        assert!(
+            serde_json::to_string(&DrillEvent::StageStarted {
+                stage: StageKind::CleanUp,
+                name: "clean up".into()
+            })
+            .expect("JSON")
+            .contains(r#""stage":"clean_up""#)
+        );
     }
 
     #[test]

@@ -54,6 +54,18 @@ const RETRYABLE_CODES: &[&str] = &[
     "DependencyTimeoutException",
 ];
 
+/// The code of an [`AwsError`] whose call never reached AWS: nothing answered at the
+/// endpoint (connection refused, unknown host, no route). Such calls are not retried for
+/// long, and the message names the endpoint instead of blaming a role or a permission.
+pub const UNREACHABLE: &str = "EndpointUnreachable";
+
+impl AwsError {
+    /// Whether the call never reached AWS (see [`UNREACHABLE`]).
+    pub fn is_unreachable(&self) -> bool {
+        self.code.as_deref() == Some(UNREACHABLE)
+    }
+}
+
 /// Where a call went; turns SDK errors into [`AwsError`]s.
 #[derive(Debug, Clone)]
 pub struct Call {
@@ -62,6 +74,8 @@ pub struct Call {
     role_arn: String,
     region: String,
     call: String,
+    /// The endpoint the call was sent to when it is not AWS's own (`--endpoint-url`).
+    endpoint: Option<String>,
 }
 
 impl Call {
@@ -72,7 +86,15 @@ impl Call {
             role_arn: account.role_arn.clone(),
             region: region.to_string(),
             call: call.to_string(),
+            endpoint: None,
         }
+    }
+
+    /// The call goes to `endpoint` (`--endpoint-url`, `AWS_ENDPOINT_URL`) when it is set;
+    /// errors that never reached it name it.
+    pub fn endpoint(mut self, endpoint: Option<&str>) -> Call {
+        self.endpoint = endpoint.map(str::to_string);
+        self
     }
 
     pub fn message(&self, message: String) -> AwsError {
@@ -119,6 +141,24 @@ impl Call {
             }
             _ => error.message = chain(&err),
         }
+        // Nothing answered: say so, and where, rather than blame the role's trust policy (the
+        // AssumeRole behind the credentials could not be sent either).
+        if let (SdkError::DispatchFailure(_), Some(reason)) =
+            (&err, unreachable_reason(&err, &error.message))
+        {
+            if is_credentials_failure(&error.message) {
+                error.call = "sts:AssumeRole".to_string();
+            }
+            error.code = Some(UNREACHABLE.to_string());
+            error.retryable = false;
+            error.message = match &self.endpoint {
+                Some(endpoint) => format!("cannot reach the AWS endpoint {endpoint} ({reason})"),
+                None => format!(
+                    "cannot reach AWS ({reason}): check the network, and the proxy settings (HTTPS_PROXY) if there is one"
+                ),
+            };
+            return error;
+        }
         // Credentials are loaded (the role assumed) before a request is sent, so a failure to
         // assume the role is never the called service's own answer.
         if !matches!(err, SdkError::ServiceError(_)) && is_credentials_failure(&error.message) {
@@ -156,6 +196,40 @@ fn assume_role_answer<'a>(
     None
 }
 
+/// Why a request could not be sent, when the reason is that nothing answered at the endpoint:
+/// the first I/O error among the sources that says so, else the words of the error chain
+/// (`message`, as [`chain`] joined it).
+fn unreachable_reason(err: &dyn std::error::Error, message: &str) -> Option<&'static str> {
+    use std::io::ErrorKind;
+    let mut source = err.source();
+    while let Some(inner) = source {
+        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                ErrorKind::ConnectionRefused => return Some("connection refused"),
+                ErrorKind::HostUnreachable => return Some("host unreachable"),
+                ErrorKind::NetworkUnreachable => return Some("network unreachable"),
+                ErrorKind::AddrNotAvailable => return Some("address not available"),
+                _ => {}
+            }
+        }
+        source = inner.source();
+    }
+    let lower = message.to_ascii_lowercase();
+    let reasons = [
+        ("connection refused", "connection refused"),
+        ("dns error", "host name not found"),
+        ("failed to lookup address", "host name not found"),
+        ("name or service not known", "host name not found"),
+        ("no route to host", "no route to host"),
+        ("network is unreachable", "network unreachable"),
+        ("host is unreachable", "host unreachable"),
+    ];
+    reasons
+        .iter()
+        .find(|(needle, _)| lower.contains(needle))
+        .map(|(_, reason)| *reason)
+}
+
 fn is_credentials_failure(message: &str) -> bool {
     let lower = message.to_ascii_lowercase();
     lower.contains("failed to load credentials")
@@ -181,9 +255,41 @@ fn chain(err: &dyn std::error::Error) -> String {
 
 /// Every failure of one read: reads go on in the other accounts and regions, so one missing
 /// permission does not hide the rest.
+///
+/// When no call reached AWS at all (every error is [`AwsError::is_unreachable`] with the same
+/// message), that message is the whole error: said once, not once per account.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("reading live state failed in {} places:\n{}", .0.len(), .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
 pub struct ReadErrors(pub Vec<AwsError>);
+
+impl ReadErrors {
+    /// The one message of a read that reached nothing, if that is what happened.
+    pub fn unreachable(&self) -> Option<&str> {
+        let first = self.0.first()?;
+        let all_same = self
+            .0
+            .iter()
+            .all(|e| e.is_unreachable() && e.message == first.message);
+        all_same.then_some(first.message.as_str())
+    }
+}
+
+impl fmt::Display for ReadErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(message) = self.unreachable() {
+            return f.write_str(message);
+        }
+        write!(
+            f,
+            "reading live state failed in {}:\n{}",
+            coffer_spec::diag::plural(self.0.len(), "place", "places"),
+            self.0
+                .iter()
+                .map(|e| format!("  - {e}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -217,7 +323,63 @@ mod tests {
             role_arn: "arn:aws:iam::111222333444:role/MissingRole".into(),
             region: "-".into(),
             call: name.into(),
+            endpoint: None,
         }
+    }
+
+    /// The credentials provider's report when the AssumeRole could not even be sent.
+    fn refused_assume_role()
+    -> SdkError<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError, ()> {
+        let refused = std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "tcp connect error: Connection refused (os error 111)",
+        );
+        let assume_role: SdkError<AssumeRoleError, ()> =
+            SdkError::dispatch_failure(aws_sdk_sts::error::ConnectorError::io(Box::new(refused)));
+        SdkError::dispatch_failure(aws_sdk_sts::error::ConnectorError::other(
+            Box::new(LoadingCredentials(assume_role)),
+            None,
+        ))
+    }
+
+    #[test]
+    fn unreachable_endpoint_is_named_and_not_blamed_on_the_role() {
+        let error = call("sts:GetCallerIdentity")
+            .endpoint(Some("http://127.0.0.1:9"))
+            .sdk_error(refused_assume_role());
+        assert!(error.is_unreachable());
+        assert!(!error.retryable);
+        assert_eq!(error.call, "sts:AssumeRole");
+        assert_eq!(
+            error.message,
+            "cannot reach the AWS endpoint http://127.0.0.1:9 (connection refused)"
+        );
+        assert!(!error.to_string().contains("trust policy"), "{error}");
+
+        let error = call("kms:ListKeys").sdk_error(refused_assume_role());
+        assert!(error.is_unreachable());
+        assert!(
+            error
+                .message
+                .starts_with("cannot reach AWS (connection refused)"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn unknown_hosts_are_unreachable_too() {
+        let err: SdkError<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError, ()> =
+            SdkError::dispatch_failure(aws_sdk_sts::error::ConnectorError::io(
+                "client error (Connect): dns error: failed to lookup address information: Name or service not known".into(),
+            ));
+        let error = call("sts:GetCallerIdentity")
+            .endpoint(Some("http://emulator.invalid:5000"))
+            .sdk_error(err);
+        assert_eq!(
+            error.message,
+            "cannot reach the AWS endpoint http://emulator.invalid:5000 (host name not found)"
+        );
     }
 
     fn metadata(code: &str, message: &str) -> aws_sdk_sts::error::ErrorMetadata {

@@ -175,7 +175,7 @@ impl Executor for SdkExecutor {
             StepError::fatal(format!("account {} is not in the topology", step.account))
         })?;
         let clients = session.region(&step.region).await;
-        let call = |name: &str| Call::new(&session.account, &step.region, name);
+        let call = |name: &str| session.call(&step.region, name);
         run(&clients, &step.operation, outputs, &call).await
     }
 }

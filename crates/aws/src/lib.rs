@@ -1,11 +1,13 @@
 //! Coffer's AWS side: sessions per account (assume role), reading the live state, and the
 //! SDK-backed executor. Business rules live in the planner; this crate only talks to AWS.
 
+mod connect;
 pub mod drill;
 pub mod error;
 pub mod execute;
 pub mod iam;
 pub mod lock;
+pub mod log;
 pub mod read;
 pub mod session;
 

@@ -177,8 +177,9 @@ async fn read_organization(session: &AccountSession) -> Option<Option<String>> {
     match session.organizations().describe_organization().send().await {
         Ok(out) => Some(out.organization().and_then(|o| o.id()).map(str::to_string)),
         Err(e) => {
-            let error =
-                Call::new(&session.account, "-", "organizations:DescribeOrganization").sdk_error(e);
+            let error = session
+                .call("-", "organizations:DescribeOrganization")
+                .sdk_error(e);
             if error.code.as_deref() == Some("AWSOrganizationsNotInUseException") {
                 Some(None)
             } else {
@@ -202,7 +203,7 @@ struct RegionReader {
 
 impl RegionReader {
     fn call(&self, name: &str) -> Call {
-        Call::new(&self.session.account, &self.clients.region, name)
+        self.session.call(&self.clients.region, name)
     }
 
     fn ours(&self, tags: &Tags) -> bool {

@@ -9,14 +9,15 @@ use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
-use aws_config::sts::AssumeRoleProvider;
 use aws_config::{Region, SdkConfig};
 use aws_sdk_backup::config::retry::RetryPartition;
 use aws_sdk_kms::config::SharedCredentialsProvider;
 use coffer_spec::{Account, Topology};
 use tokio::sync::Mutex;
 
+use crate::connect::AssumeRole;
 use crate::error::{AwsError, Call};
+use crate::log::{CallLog, LoggedCredentials};
 
 /// The behavior version every client is built with. Pinned so an SDK upgrade cannot change
 /// retries or timeouts silently.
@@ -44,6 +45,8 @@ pub struct ConnectOptions {
 pub struct RegionClients {
     pub account_id: String,
     pub region: String,
+    /// The endpoint every call goes to when it is not AWS's own (`--endpoint-url`).
+    pub endpoint: Option<String>,
     pub kms: aws_sdk_kms::Client,
     pub backup: aws_sdk_backup::Client,
     pub rds: aws_sdk_rds::Client,
@@ -71,22 +74,26 @@ impl AccountSession {
                 RegionClients {
                     account_id: id.clone(),
                     region: region.to_string(),
+                    endpoint: self.config.endpoint_url().map(str::to_string),
                     kms: aws_sdk_kms::Client::from_conf(
                         aws_sdk_kms::config::Builder::from(&self.config)
                             .region(region_value.clone())
                             .retry_partition(partition("kms"))
+                            .interceptor(CallLog::new(id, region))
                             .build(),
                     ),
                     backup: aws_sdk_backup::Client::from_conf(
                         aws_sdk_backup::config::Builder::from(&self.config)
                             .region(region_value.clone())
                             .retry_partition(partition("backup"))
+                            .interceptor(CallLog::new(id, region))
                             .build(),
                     ),
                     rds: aws_sdk_rds::Client::from_conf(
                         aws_sdk_rds::config::Builder::from(&self.config)
                             .region(region_value)
                             .retry_partition(partition("rds"))
+                            .interceptor(CallLog::new(id, region))
                             .build(),
                     ),
                 }
@@ -101,14 +108,26 @@ impl AccountSession {
             aws_sdk_organizations::config::Builder::from(&self.config)
                 .region(Region::new("us-east-1"))
                 .retry_partition(RetryPartition::new(format!("organizations-{id}")))
+                .interceptor(CallLog::new(id, "us-east-1"))
                 .build(),
         )
     }
 
+    /// A call of this account to `region`, for its errors: they name the account, and the
+    /// endpoint when it is not AWS's own and could not be reached.
+    pub fn call(&self, region: &str, name: &str) -> Call {
+        Call::new(&self.account, region, name).endpoint(self.config.endpoint_url())
+    }
+
     /// Checks that the role can be assumed and lands in the expected account.
     pub async fn verify(&self) -> Result<(), AwsError> {
-        let sts = aws_sdk_sts::Client::new(&self.config);
-        let call = Call::new(&self.account, "-", "sts:GetCallerIdentity");
+        let region = self.config.region().map_or("-", |r| r.as_ref());
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&self.config)
+                .interceptor(CallLog::new(&self.account.id, region))
+                .build(),
+        );
+        let call = self.call("-", "sts:GetCallerIdentity");
         let identity = sts
             .get_caller_identity()
             .send()
@@ -161,14 +180,22 @@ impl Sessions {
             if let Some(role) = &options.role_name {
                 account.role_arn = format!("arn:aws:iam::{}:role/{role}", account.id);
             }
-            let mut builder = AssumeRoleProvider::builder(account.role_arn.clone())
-                .session_name(format!("coffer-{}", topology.name))
-                .region(Region::new(sts_region.clone()))
-                .configure(&base);
-            if let Some(external_id) = &account.external_id {
-                builder = builder.external_id(external_id.clone());
-            }
-            let provider = builder.build().await;
+            // A failure of this AssumeRole fails every call of the account; one that reached
+            // nothing (a wrong `--endpoint-url`) fails at once instead of after a minute of
+            // retries (see `crate::connect`).
+            let assume_role = AssumeRole::new(
+                &base,
+                Region::new(sts_region.clone()),
+                account.role_arn.clone(),
+                format!("coffer-{}", topology.name),
+                account.external_id.clone(),
+            );
+            let provider = LoggedCredentials::new(
+                assume_role,
+                account.id.clone(),
+                sts_region.clone(),
+                "sts:AssumeRole",
+            );
             let config = base
                 .to_builder()
                 .credentials_provider(SharedCredentialsProvider::new(provider))

@@ -2,6 +2,8 @@
 //! library crates; this crate parses arguments, calls them and prints.
 
 mod commands;
+mod logging;
+mod sarif;
 
 /// Writes to standard output; a closed pipe (`coffer plan | head`) ends the output quietly
 /// instead of panicking. Colours are dropped when stdout is not a terminal or `NO_COLOR` is set.
@@ -32,6 +34,10 @@ use clap::{CommandFactory, Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log to stderr: -v info, -vv debug (every AWS call with account, Region, operation,
+    /// duration and retries), -vvv trace. COFFER_LOG (a level or filter directives) wins.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -42,6 +48,8 @@ enum Command {
     Plan(commands::plan::Args),
     /// Make AWS match the topology: plan and confirm, or apply a saved plan.
     Apply(commands::apply::Args),
+    /// Show who holds the topology's apply lock, since when and until when; break it with --force.
+    Unlock(commands::unlock::Args),
     /// Run the checks catalog: will every copy edge work? Static, or against AWS with --live.
     Check(commands::check::Args),
     /// Compare AWS with the topology without proposing changes; rates security-relevant drift.
@@ -59,8 +67,48 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff): `coffer man > coffer.1`.
-    Man,
+    /// Print the man page (roff), or write one page per command: `coffer man --dir DIR`
+    /// writes `coffer.1` and `coffer-<command>.1` (the pages `coffer.1` refers to).
+    Man {
+        /// Write every page into this directory (created if missing) instead of printing
+        /// `coffer.1` alone.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
+}
+
+/// `coffer man`: the top page on stdout, or every page into `dir`.
+fn man(dir: Option<&std::path::Path>) -> ExitCode {
+    // `coffer help` is not a page: `coffer help X` shows X's `--help`.
+    let command = Cli::command().disable_help_subcommand(true);
+    let result = match dir {
+        None => {
+            let mut buffer = Vec::new();
+            clap_mangen::Man::new(command)
+                .render(&mut buffer)
+                .map(|()| write_out(&String::from_utf8_lossy(&buffer)))
+        }
+        Some(dir) => std::fs::create_dir_all(dir)
+            .and_then(|()| clap_mangen::generate_to(command, dir))
+            .map(|()| {
+                let pages = 1 + Cli::command()
+                    .get_subcommands()
+                    .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+                    .count();
+                eprintln!(
+                    "Wrote {pages} man pages (coffer.1, coffer-<command>.1) to {}",
+                    dir.display()
+                );
+            }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let place = dir.map_or(String::new(), |d| format!(" to {}", d.display()));
+            eprintln!("error: cannot write the man pages{place}: {err}");
+            ExitCode::from(commands::EXIT_FAILED)
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -76,10 +124,12 @@ fn main() -> ExitCode {
             };
         }
     };
+    logging::init(cli.verbose);
     match cli.command {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Plan(args) => commands::plan::run(&args),
         Command::Apply(args) => commands::apply::run(&args),
+        Command::Unlock(args) => commands::unlock::run(&args),
         Command::Check(args) => commands::check::run(&args),
         Command::Drill(args) => commands::drill::run(&args),
         Command::Drift(args) => commands::drift::run(&args),
@@ -92,19 +142,7 @@ fn main() -> ExitCode {
             write_out(&String::from_utf8_lossy(&buffer));
             ExitCode::SUCCESS
         }
-        Command::Man => {
-            let mut buffer = Vec::new();
-            match clap_mangen::Man::new(Cli::command()).render(&mut buffer) {
-                Ok(()) => {
-                    write_out(&String::from_utf8_lossy(&buffer));
-                    ExitCode::SUCCESS
-                }
-                Err(err) => {
-                    eprintln!("error: cannot render the man page: {err}");
-                    ExitCode::from(commands::EXIT_FAILED)
-                }
-            }
-        }
+        Command::Man { dir } => man(dir.as_deref()),
     }
 }
 

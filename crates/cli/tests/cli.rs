@@ -144,6 +144,28 @@ fn plan_against_a_saved_live_state_needs_no_aws() {
 }
 
 #[test]
+fn the_saved_plan_hint_names_the_topology_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let live = dir.path().join("live.json");
+    std::fs::write(&live, "{}").expect("write");
+    let saved = dir.path().join("plan.json");
+    let output = coffer()
+        .args(["plan", "-f", "examples/seed/topology.yaml", "--live-in"])
+        .arg(&live)
+        .arg("--out")
+        .arg(&saved)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let hint = format!(
+        "apply it with `coffer apply -f examples/seed/topology.yaml {}`.",
+        saved.display()
+    );
+    assert!(stderr.contains(&hint), "{stderr}");
+}
+
+#[test]
 fn destroy_paths_of_the_seed_are_break_glass_only_and_fail_without_the_guard() {
     let seed = coffer()
         .args([

@@ -407,21 +407,170 @@ pub struct Finding {
     pub title: String,
     /// What it is about: an address, a copy edge, or a file position.
     pub subject: String,
+    /// The name in AWS of the resource the subject names (a vault's name, a key's alias, a
+    /// backup plan's or selection's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_name: Option<String>,
+    /// That resource's ARN, when it is known (not for a key or backup plan yet to be created).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// The account ID and region of that resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     pub message: String,
     pub fix: String,
 }
 
+/// What a finding is about: the subject's text and the AWS resource it names, if any.
+#[derive(Clone, Debug, Default)]
+struct Subject {
+    text: String,
+    aws_name: Option<String>,
+    arn: Option<String>,
+    account: Option<String>,
+    region: Option<String>,
+}
+
+impl Subject {
+    /// A subject naming the resource `aws_name` in `account` and `region`.
+    fn resource(
+        text: impl Into<String>,
+        aws_name: Option<&str>,
+        arn: Option<&str>,
+        account: &str,
+        region: &str,
+    ) -> Subject {
+        Subject {
+            text: text.into(),
+            aws_name: aws_name.map(str::to_string),
+            arn: arn.map(str::to_string),
+            account: Some(account.to_string()),
+            region: Some(region.to_string()),
+        }
+    }
+
+    /// The same resource under another subject text.
+    fn retext(&self, text: impl Into<String>) -> Subject {
+        Subject {
+            text: text.into(),
+            ..self.clone()
+        }
+    }
+}
+
+impl From<String> for Subject {
+    fn from(text: String) -> Subject {
+        Subject {
+            text,
+            ..Subject::default()
+        }
+    }
+}
+
+impl From<&str> for Subject {
+    fn from(text: &str) -> Subject {
+        Subject::from(text.to_string())
+    }
+}
+
+impl From<&Subject> for Subject {
+    fn from(subject: &Subject) -> Subject {
+        subject.clone()
+    }
+}
+
+/// Where in the topology file a finding points: a file position (a finding that is a
+/// validator diagnostic) or the entry it is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Anchor {
+    /// A 1-based line and column.
+    Position { line: u32, col: u32 },
+    /// A logical name of `section` (`accounts`, `keys`, `vaults` or `backup_plans`), or the
+    /// top-level section itself when `name` is `None` (`organization`).
+    Entry {
+        section: &'static str,
+        name: Option<String>,
+    },
+}
+
+impl Anchor {
+    /// `vaults.central`, or the bare section: what `coffer_spec::Positions::lookup` takes.
+    pub fn path(&self) -> Option<String> {
+        match self {
+            Anchor::Position { .. } => None,
+            Anchor::Entry { section, name } => Some(match name {
+                Some(name) => format!("{section}.{name}"),
+                None => section.to_string(),
+            }),
+        }
+    }
+}
+
+impl Finding {
+    /// Where the finding points in the topology file, read from its subject (the subjects
+    /// this module writes: `line L column C`, `key.K`, `vault.V`, `vault_policy.V`,
+    /// `vault_lock.V`, `account.A`, `backup_plan.P rule R -> …`, `selection.P.S`,
+    /// `ARN (backup_plan.P …)` and `organization`). `None` for a subject naming nothing of
+    /// the file.
+    pub fn anchor(&self) -> Option<Anchor> {
+        let subject = self.subject.trim();
+        if let Some(rest) = subject.strip_prefix("line ") {
+            let (line, col) = rest.split_once(" column ")?;
+            return Some(Anchor::Position {
+                line: line.trim().parse().ok()?,
+                col: col.trim().parse().ok()?,
+            });
+        }
+        if subject == "organization" {
+            return Some(Anchor::Entry {
+                section: "organization",
+                name: None,
+            });
+        }
+        const PREFIXES: &[(&str, &str)] = &[
+            ("backup_plan.", "backup_plans"),
+            ("selection.", "backup_plans"),
+            ("vault_policy.", "vaults"),
+            ("vault_lock.", "vaults"),
+            ("vault.", "vaults"),
+            ("key.", "keys"),
+            ("account.", "accounts"),
+        ];
+        subject
+            .split([' ', '(', ')'])
+            .find_map(|token| {
+                PREFIXES.iter().find_map(|(prefix, section)| {
+                    let rest = token.strip_prefix(prefix)?;
+                    // Logical names have no dots: `selection.P.S` is about plan `P`.
+                    let name = rest.split('.').next().unwrap_or_default();
+                    (!name.is_empty()).then(|| (*section, name.to_string()))
+                })
+            })
+            .map(|(section, name)| Anchor::Entry {
+                section,
+                name: Some(name),
+            })
+    }
+}
+
 fn finding(
     check_id: &'static str,
-    subject: impl Into<String>,
+    subject: impl Into<Subject>,
     message: impl Into<String>,
 ) -> Finding {
     let check = find(check_id).copied().unwrap_or(CATALOG[0]);
+    let subject = subject.into();
     Finding {
         check: check_id.to_string(),
         severity: check.severity,
         title: check.title.to_string(),
-        subject: subject.into(),
+        subject: subject.text,
+        aws_name: subject.aws_name,
+        arn: subject.arn,
+        account: subject.account,
+        region: subject.region,
         message: message.into(),
         fix: check.fix.to_string(),
     }
@@ -600,7 +749,7 @@ impl Context<'_> {
     fn push(
         &mut self,
         check_id: &'static str,
-        subject: impl Into<String>,
+        subject: impl Into<Subject>,
         message: impl Into<String>,
     ) {
         self.findings.push(finding(check_id, subject, message));
@@ -608,6 +757,61 @@ impl Context<'_> {
 
     fn account_id(&self, name: &AccountName) -> String {
         self.topology.account_id(name).to_string()
+    }
+
+    /// `key.K`, known in AWS by its alias (and by its ARN once it exists).
+    fn key_subject(&self, key: &Key, live: Option<&LiveKey>) -> Subject {
+        Subject::resource(
+            format!("key.{}", key.name),
+            Some(&key.alias),
+            live.map(|k| k.arn.as_str()),
+            &self.account_id(&key.account),
+            &key.region,
+        )
+    }
+
+    /// `kind.V` for a vault or its policy or lock: the vault's name and ARN (which follows
+    /// from its name).
+    fn vault_subject(&self, kind: &str, vault: &Vault) -> Subject {
+        Subject::resource(
+            format!("{kind}.{}", vault.name),
+            Some(&vault.vault_name),
+            Some(&self.topology.vault_arn(vault)),
+            &self.account_id(&vault.account),
+            &vault.region,
+        )
+    }
+
+    /// A subject about a backup plan (`text` starts with its address): the plan's name, and
+    /// its ARN when it exists.
+    fn plan_subject(&self, text: String, plan: &BackupPlan) -> Subject {
+        let arn = self
+            .region(&plan.account, &plan.region)
+            .and_then(|r| r.plans.iter().find(|p| p.name == plan.plan_name))
+            .map(|p| p.arn.clone());
+        Subject::resource(
+            text,
+            Some(&plan.plan_name),
+            arn.as_deref(),
+            &self.account_id(&plan.account),
+            &plan.region,
+        )
+    }
+
+    /// A copy edge is about the rule of the backup plan that copies.
+    fn edge_subject(&self, edge: &Edge<'_>) -> Subject {
+        self.plan_subject(edge.subject(), edge.plan)
+    }
+
+    /// A resource a selection names, by its ARN, on the copy edge `edge`.
+    fn source_subject(&self, arn: &str, edge: String, plan: &BackupPlan) -> Subject {
+        Subject::resource(
+            format!("{arn} ({edge})"),
+            None,
+            Some(arn),
+            &self.account_id(&plan.account),
+            &plan.region,
+        )
     }
 
     fn static_checks(&mut self) {
@@ -621,7 +825,7 @@ impl Context<'_> {
             );
         }
         for edge in &all_edges {
-            let subject = edge.subject();
+            let subject = self.edge_subject(edge);
             if edge.destination.vault_name.eq_ignore_ascii_case("default") {
                 self.push(
                     id::DESTINATION_NOT_DEFAULT_VAULT,
@@ -676,9 +880,16 @@ impl Context<'_> {
                     if !selection.tags.is_empty() {
                         what.push("resources selected by tags".into());
                     }
+                    let subject = Subject::resource(
+                        format!("selection.{}.{}", plan.name, selection.name),
+                        Some(&selection.name),
+                        None,
+                        &self.account_id(&plan.account),
+                        &plan.region,
+                    );
                     self.push(
                         id::UNCHECKED_RESOURCES,
-                        format!("selection.{}.{}", plan.name, selection.name),
+                        subject,
                         format!("not checked before apply: {}", what.join(", ")),
                     );
                 }
@@ -687,16 +898,17 @@ impl Context<'_> {
         if self.state.is_none() {
             // Without live state, check the policies Coffer will write.
             for key in topology.keys.values() {
+                let subject = self.key_subject(key, None);
                 if key.rotation_period_days.is_none() {
                     self.push(
                         id::KEY_ROTATION_ON,
-                        format!("key.{}", key.name),
+                        &subject,
                         format!("rotation of key `{}` is off", key.name),
                     );
                 }
                 let document = policy::key_policy(topology, key);
-                self.key_policy_checks(key, &format!("key.{}", key.name), &document);
-                self.key_not_shared_back(key, &document);
+                self.key_policy_checks(key, &subject, &document);
+                self.key_not_shared_back(key, &subject, &document);
             }
             for vault in topology.vaults.values() {
                 if let Some(access) = &vault.access_policy {
@@ -712,7 +924,7 @@ impl Context<'_> {
         }
     }
 
-    fn key_policy_checks(&mut self, key: &Key, subject: &str, document: &Value) {
+    fn key_policy_checks(&mut self, key: &Key, subject: &Subject, document: &Value) {
         let owner = self.account_id(&key.account);
         let resource = format!("arn:aws:kms:{}:{owner}:key/*", key.region);
         let principals =
@@ -780,7 +992,7 @@ impl Context<'_> {
 
     /// CB017: the key of a vault that receives copies from other accounts must not let those
     /// accounts read it, whatever statement would.
-    fn key_not_shared_back(&mut self, key: &Key, document: &Value) {
+    fn key_not_shared_back(&mut self, key: &Key, subject: &Subject, document: &Value) {
         let owner = self.account_id(&key.account);
         let resource = format!("arn:aws:kms:{}:{owner}:key/*", key.region);
         let mut sources: Vec<&AccountName> = edges(self.topology)
@@ -812,7 +1024,7 @@ impl Context<'_> {
             {
                 self.push(
                     id::BACKUP_KEY_NOT_SHARED_BACK,
-                    format!("key.{}", key.name),
+                    subject,
                     format!(
                         "the policy of key `{}`, which encrypts {vaults}, lets source account `{source}` ({source_id}) use it (`{action}`), so a compromised source account can read the copies meant to protect it",
                         key.name
@@ -823,7 +1035,7 @@ impl Context<'_> {
     }
 
     fn vault_policy_checks(&mut self, vault: &Vault, document: &Value) {
-        let subject = format!("vault_policy.{}", vault.name);
+        let subject = self.vault_subject("vault_policy", vault);
         let owner = self.account_id(&vault.account);
         let resource = self.topology.vault_arn(vault);
         let break_glass = vault
@@ -965,7 +1177,7 @@ impl Context<'_> {
             else {
                 continue;
             };
-            let subject = format!("key.{}", key.name);
+            let subject = self.key_subject(key, Some(&live));
             if !live.rotation_enabled {
                 self.push(
                     id::KEY_ROTATION_ON,
@@ -976,7 +1188,7 @@ impl Context<'_> {
             self.key_state_checks(&subject, &live);
             if let Some(document) = &live.policy {
                 self.key_policy_checks(key, &subject, document);
-                self.key_not_shared_back(key, document);
+                self.key_not_shared_back(key, &subject, document);
             }
         }
         for vault in topology.vaults.values() {
@@ -991,7 +1203,7 @@ impl Context<'_> {
             {
                 self.push(
                     id::LOCK_IMMUTABLE,
-                    format!("vault_lock.{}", vault.name),
+                    self.vault_subject("vault_lock", vault),
                     format!(
                         "the lock of vault `{}` became immutable on {}",
                         vault.vault_name,
@@ -1004,7 +1216,7 @@ impl Context<'_> {
                 self.region(&vault.account, &vault.region),
             ) && let Some(key) = Self::live_key(region, key_arn).cloned()
             {
-                self.key_state_checks(&format!("vault.{}", vault.name), &key);
+                self.key_state_checks(&self.vault_subject("vault", vault), &key);
             }
         }
         // Rules and copy edges as AWS holds them.
@@ -1017,7 +1229,10 @@ impl Context<'_> {
                 continue;
             };
             for rule in &live_plan.rules {
-                let subject = format!("backup_plan.{} rule {}", plan.name, rule.name);
+                let subject = self.plan_subject(
+                    format!("backup_plan.{} rule {}", plan.name, rule.name),
+                    plan,
+                );
                 if let Some(vault) = self
                     .region(&plan.account, &plan.region)
                     .and_then(|r| r.vaults.iter().find(|v| v.name == rule.target_vault_name))
@@ -1035,14 +1250,17 @@ impl Context<'_> {
                     else {
                         self.push(
                             id::DESTINATION_VAULT_EXISTS,
-                            format!("{subject} -> {}", copy.destination_vault_arn),
+                            subject.retext(format!(
+                                "{} -> {}",
+                                subject.text, copy.destination_vault_arn
+                            )),
                             "the destination vault does not exist",
                         );
                         continue;
                     };
                     self.lock_fit(
                         id::COPY_LIFECYCLE_IN_LOCK,
-                        &format!("{subject} -> {}", destination.name),
+                        &subject.retext(format!("{} -> {}", subject.text, destination.name)),
                         &destination,
                         copy.lifecycle.delete_after_days,
                     );
@@ -1069,11 +1287,9 @@ impl Context<'_> {
                 .filter(|r| rds_kind(r).is_some())
             {
                 if region.sources.iter().any(|s| &s.arn == arn && !s.exists) {
-                    self.push(
-                        id::SOURCE_EXISTS,
-                        format!("{arn} (backup_plan.{})", plan.name),
-                        "the resource does not exist",
-                    );
+                    let subject =
+                        self.source_subject(arn, format!("backup_plan.{}", plan.name), plan);
+                    self.push(id::SOURCE_EXISTS, subject, "the resource does not exist");
                 }
             }
         }
@@ -1089,7 +1305,7 @@ impl Context<'_> {
             .find(|v| v.arn == arn)
     }
 
-    fn key_state_checks(&mut self, subject: &str, key: &LiveKey) {
+    fn key_state_checks(&mut self, subject: &Subject, key: &LiveKey) {
         match key.key_state.as_str() {
             "PendingDeletion" | "PendingReplicaDeletion" => self.push(
                 id::KEY_NOT_PENDING_DELETION,
@@ -1108,7 +1324,7 @@ impl Context<'_> {
     fn lock_fit(
         &mut self,
         check_id: &'static str,
-        subject: &str,
+        subject: &Subject,
         vault: &LiveVault,
         delete_after_days: Option<i64>,
     ) {
@@ -1125,7 +1341,9 @@ impl Context<'_> {
                 subject,
                 format!(
                     "recovery points are kept {}, outside the lock of vault `{}` ({}-{} days)",
-                    kept.map_or("forever".to_string(), |d| format!("{d} days")),
+                    kept.map_or("forever".to_string(), |d| coffer_spec::diag::plural(
+                        d, "day", "days"
+                    )),
                     vault.name,
                     lock.min_retention_days
                         .map_or("any".into(), |d| d.to_string()),
@@ -1146,7 +1364,7 @@ impl Context<'_> {
     }
 
     fn live_edge(&mut self, edge: &Edge<'_>) {
-        let subject = edge.subject();
+        let subject = self.edge_subject(edge);
         let source_id = self.account_id(&edge.plan.account);
         let destination_id = self.account_id(&edge.destination.account);
         let Some(destination) = self.live_vault(edge.destination).cloned() else {
@@ -1238,7 +1456,7 @@ impl Context<'_> {
             .filter(|r| rds_kind(r).is_some())
             .collect();
         for arn in selected {
-            let subject = format!("{arn} ({})", edge.subject());
+            let subject = self.source_subject(arn, edge.subject(), edge.plan);
             let Some(source) = region.sources.iter().find(|s| &s.arn == arn) else {
                 continue;
             };
@@ -1358,12 +1576,35 @@ pub fn catalog_markdown() -> String {
     out
 }
 
+impl Finding {
+    /// The subject with the AWS resource it names, for text:
+    /// `vault_policy.central (central, 666777888999 eu-west-1)`.
+    pub fn subject_text(&self) -> String {
+        let place = match (&self.account, &self.region) {
+            (Some(account), Some(region)) => format!("{account} {region}"),
+            _ => String::new(),
+        };
+        match &self.aws_name {
+            Some(name) => format!(
+                "{} ({})",
+                self.subject,
+                crate::render::name_first(Some(name), &place)
+            ),
+            None => self.subject.clone(),
+        }
+    }
+}
+
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "{}[{}] {}: {} ({})",
-            self.severity, self.check, self.subject, self.message, self.title
+            self.severity,
+            self.check,
+            self.subject_text(),
+            self.message,
+            self.title
         )
     }
 }

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::checks::Severity;
 use crate::model::{Action, Change, FieldChange, Flag, Plan, ResourceKind};
+use crate::render::{md_aws_resource, md_cell, md_code, md_text, name_first, plural};
 
 /// Version of the drift JSON format.
 pub const FORMAT_VERSION: u32 = 1;
@@ -30,6 +31,12 @@ pub struct Drifted {
     pub kind: ResourceKind,
     pub account: String,
     pub region: String,
+    /// The resource's name in AWS (see [`Change::aws_name`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_name: Option<String>,
+    /// The resource's ARN, when it has one Coffer knows (see [`Change::arn`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
     pub status: Status,
     pub severity: Severity,
     /// Why this severity, when the drift weakens protection.
@@ -281,6 +288,8 @@ pub fn report(plan: &Plan) -> DriftReport {
                 kind: change.kind,
                 account: change.account.clone(),
                 region: change.region.clone(),
+                aws_name: change.aws_name.clone(),
+                arn: change.arn.clone(),
                 status,
                 severity,
                 risk,
@@ -331,21 +340,26 @@ pub fn text(report: &DriftReport) -> String {
     if !report.has_drift() {
         let _ = writeln!(
             out,
-            "No drift: AWS matches topology `{}` ({} resources in sync).",
-            report.topology, report.summary.in_sync
+            "No drift: AWS matches topology `{}` ({} in sync).",
+            report.topology,
+            plural(report.summary.in_sync, "resource", "resources")
         );
         return out;
     }
     let _ = writeln!(out, "Drift of topology `{}`:\n", report.topology);
     for item in &report.drifted {
-        let _ = writeln!(
-            out,
-            "  {:<8} {} ({}, {} {})",
-            item.severity.to_string(),
-            item.address,
+        let what = format!(
+            "{}, {} {}",
             status_word(item.status),
             item.account,
             item.region
+        );
+        let _ = writeln!(
+            out,
+            "  {:<8} {} ({})",
+            item.severity.to_string(),
+            item.address,
+            name_first(item.aws_name.as_deref(), &what)
         );
         if let Some(risk) = &item.risk {
             let _ = writeln!(out, "           {risk}");
@@ -369,26 +383,39 @@ pub fn text(report: &DriftReport) -> String {
     out
 }
 
+/// A value for Markdown: as code, or the words for none and for a document.
+fn value_markdown(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => "(none)".into(),
+        Some(v) if v.is_object() || v.is_array() => "(document)".into(),
+        Some(v) => md_code(&v.to_string()),
+    }
+}
+
 /// Markdown for an issue or a PR comment.
 pub fn markdown(report: &DriftReport) -> String {
-    let mut out = format!("### Coffer drift: `{}`\n\n", report.topology);
+    let mut out = format!("### Coffer drift: {}\n\n", md_code(&report.topology));
     if !report.has_drift() {
         out.push_str("No drift: AWS matches the topology.\n");
         return out;
     }
     out.push_str(
-        "| severity | resource | status | account | region | risk |\n|---|---|---|---|---|---|\n",
+        "| severity | resource | status | AWS resource | account | region | risk |\n|---|---|---|---|---|---|---|\n",
     );
     for item in &report.drifted {
         let _ = writeln!(
             out,
-            "| {} | `{}` | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
             item.severity,
-            item.address,
+            md_cell(&md_code(&item.address)),
             status_word(item.status),
-            item.account,
-            item.region,
-            item.risk.as_deref().unwrap_or("")
+            md_cell(&md_aws_resource(
+                item.aws_name.as_deref(),
+                item.arn.as_deref()
+            )),
+            md_cell(&md_text(&item.account)),
+            md_cell(&md_text(&item.region)),
+            md_cell(&md_text(item.risk.as_deref().unwrap_or("")))
         );
     }
     let details: Vec<&Drifted> = report
@@ -403,11 +430,11 @@ pub fn markdown(report: &DriftReport) -> String {
             for f in item.fields.iter().filter(|f| !f.path.is_empty()) {
                 let _ = writeln!(
                     out,
-                    "- `{}` `{}`: file says {}, AWS has {}",
-                    item.address,
-                    f.path,
-                    value_text(f.after.as_ref()),
-                    value_text(f.before.as_ref())
+                    "- {} {}: file says {}, AWS has {}",
+                    md_code(&item.address),
+                    md_code(&f.path),
+                    value_markdown(f.after.as_ref()),
+                    value_markdown(f.before.as_ref())
                 );
             }
         }

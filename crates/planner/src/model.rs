@@ -140,6 +140,14 @@ pub struct Change {
     /// The account's logical name in the topology, when it has one.
     pub account_name: Option<String>,
     pub region: String,
+    /// The resource's name in AWS: the vault's name (for its policy and lock too), the alias
+    /// (of a key too), the backup plan's or the selection's name. Absent for settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_name: Option<String>,
+    /// The resource's ARN. Absent where AWS picks it at creation (a new key or backup plan)
+    /// and for what has none (selections, settings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
     pub action: Action,
     /// The live state as Coffer compares it; `null` when the resource does not exist.
     pub before: Option<Value>,

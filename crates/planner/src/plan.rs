@@ -10,6 +10,8 @@ use coffer_spec::{
     VaultName,
 };
 
+use coffer_spec::diag::plural;
+
 use crate::live::{LiveKey, LivePlan, LiveRegion, LiveRule, LiveSelection, LiveState, LiveVault};
 use crate::model::*;
 use crate::policy;
@@ -258,6 +260,8 @@ impl<'a> Planner<'a> {
             account: self.account_id(account),
             account_name: Some(account.to_string()),
             region: region.to_string(),
+            aws_name: None,
+            arn: None,
             action,
             before,
             after,
@@ -311,6 +315,13 @@ impl<'a> Planner<'a> {
     fn conflict(change: &mut Change, reason: String) {
         change.flags.push(Flag::Conflicting);
         Self::block(change, reason);
+    }
+
+    /// Names a vault's change (or its policy's or lock's) with the vault's name and ARN; a
+    /// vault's ARN follows from its name, so it is known before the vault exists.
+    fn name_vault(&self, change: &mut Change, vault: &Vault, live: Option<&LiveVault>) {
+        change.aws_name = Some(vault.vault_name.clone());
+        change.arn = Some(live.map_or_else(|| self.topology.vault_arn(vault), |lv| lv.arn.clone()));
     }
 
     fn field_changed(change: &Change, field: &str) -> bool {
@@ -422,6 +433,9 @@ impl<'a> Planner<'a> {
             before,
             Some(after),
         );
+        // A key is known by its alias; its ARN only once it exists.
+        change.aws_name = Some(key.alias.clone());
+        change.arn = matched.as_ref().map(|k| k.arn.clone());
         if adopting {
             change.reasons.push(format!(
                 "adopting key {} (`adopt: true`): Coffer adds its ownership tags",
@@ -650,6 +664,11 @@ impl<'a> Planner<'a> {
             before,
             Some(after),
         );
+        change.aws_name = Some(key.alias.clone());
+        change.arn = Some(format!(
+            "arn:aws:kms:{}:{}:{}",
+            change.region, change.account, key.alias
+        ));
         if handle.blocked {
             Self::block(
                 &mut change,
@@ -727,6 +746,7 @@ impl<'a> Planner<'a> {
             before,
             Some(Value::Object(after)),
         );
+        self.name_vault(&mut change, vault, live.as_ref());
 
         let mut replaced = false;
         if let Some(lv) = &live {
@@ -754,8 +774,9 @@ impl<'a> Planner<'a> {
                     Self::block(
                         &mut change,
                         format!(
-                            "vault `{}` holds {} recovery points, which cannot move to another vault; keep it, and create a vault with a new `name` and the new key for new backups",
-                            lv.name, lv.recovery_points
+                            "vault `{}` holds {}, which cannot move to another vault; keep it, and create a vault with a new `name` and the new key for new backups",
+                            lv.name,
+                            plural(lv.recovery_points, "recovery point", "recovery points")
                         ),
                     );
                 }
@@ -884,6 +905,7 @@ impl<'a> Planner<'a> {
             before,
             after,
         );
+        self.name_vault(&mut change, vault, live);
         if let Some(orphans) = live
             .and_then(|lv| lv.access_policy.as_ref())
             .map(policy::orphaned_principals)
@@ -956,6 +978,7 @@ impl<'a> Planner<'a> {
             before,
             after,
         );
+        self.name_vault(&mut change, vault, live);
         if change.action == Action::NoOp {
             self.changes.push(change);
             return None;
@@ -1239,6 +1262,8 @@ impl<'a> Planner<'a> {
             before,
             Some(after),
         );
+        change.aws_name = Some(plan.plan_name.clone());
+        change.arn = live.as_ref().map(|lp| lp.arn.clone());
         if let Some(lp) = &live {
             self.claim(
                 &mut change,
@@ -1407,12 +1432,14 @@ impl<'a> Planner<'a> {
             before,
             Some(after.clone()),
         );
+        change.aws_name = Some(selection.name.clone());
         if matching.is_some() && !others.is_empty() {
             change.action = Action::Replace;
             change.reasons.push(format!(
-                "{} stray selections named `{}` from an interrupted apply are deleted",
-                others.len(),
-                selection.name
+                "{} named `{}` from an interrupted apply {} deleted",
+                plural(others.len(), "stray selection", "stray selections"),
+                selection.name,
+                if others.len() == 1 { "is" } else { "are" }
             ));
         } else if change.action == Action::Update {
             change.action = Action::Replace;
@@ -1481,6 +1508,7 @@ impl<'a> Planner<'a> {
             Some(Self::selection_json_live(selection)),
             None,
         );
+        change.aws_name = Some(selection.name.clone());
         change.flags.push(Flag::NeedsAllowDelete);
         change
             .reasons
@@ -1528,6 +1556,7 @@ impl<'a> Planner<'a> {
         address: &str,
         kind: ResourceKind,
         at: &(String, AccountName, String),
+        (aws_name, arn): (&str, &str),
         before: Value,
         reason: &str,
     ) -> Change {
@@ -1541,6 +1570,8 @@ impl<'a> Planner<'a> {
             None,
         );
         change.account = account_id.clone();
+        change.aws_name = Some(aws_name.to_string());
+        change.arn = Some(arn.to_string());
         change.flags.push(Flag::NeedsAllowDelete);
         change.reasons.push(reason.to_string());
         change
@@ -1583,14 +1614,18 @@ impl<'a> Planner<'a> {
                     })
                     .collect();
                 let address = format!("backup_plan.{name}");
-                let reason = format!(
-                    "owned by this topology but no longer in the file; its {} selections are deleted first",
-                    plan.selections.len()
-                );
+                let reason = match plan.selections.len() {
+                    0 => "owned by this topology but no longer in the file".to_string(),
+                    n => format!(
+                        "owned by this topology but no longer in the file; its {} deleted first",
+                        plural(n, "selection is", "selections are")
+                    ),
+                };
                 let change = self.deletion(
                     &address,
                     ResourceKind::BackupPlan,
                     &at,
+                    (&plan.name, &plan.arn),
                     json!({"name": plan.name, "tags": tags_json(&plan.tags)}),
                     &reason,
                 );
@@ -1621,6 +1656,7 @@ impl<'a> Planner<'a> {
                     &address,
                     ResourceKind::Vault,
                     &at,
+                    (&vault.name, &vault.arn),
                     json!({"name": vault.name, "tags": tags_json(&vault.tags)}),
                     "owned by this topology but no longer in the file",
                 );
@@ -1628,8 +1664,9 @@ impl<'a> Planner<'a> {
                     Self::block(
                         &mut change,
                         format!(
-                            "vault `{}` holds {} recovery points; Coffer never deletes a vault with recovery points: let them expire or delete them by hand first",
-                            vault.name, vault.recovery_points
+                            "vault `{}` holds {}; Coffer never deletes a vault with recovery points: let them expire or delete them by hand first",
+                            vault.name,
+                            plural(vault.recovery_points, "recovery point", "recovery points")
                         ),
                     );
                 }
@@ -1678,10 +1715,17 @@ impl<'a> Planner<'a> {
                     Some(_) => format!("key.{logical}#{}", key.key_id),
                     None => format!("key.{logical}"),
                 };
+                // Known by an alias that points to it, else by its ID.
+                let known_as = live
+                    .aliases
+                    .iter()
+                    .find(|a| a.target_key_id.as_deref() == Some(key.key_id.as_str()))
+                    .map_or(key.key_id.as_str(), |a| a.name.as_str());
                 let mut change = self.deletion(
                     &address,
                     ResourceKind::Key,
                     &at,
+                    (known_as, &key.arn),
                     json!({"key_id": key.key_id, "state": key.key_state, "tags": tags_json(&key.tags)}),
                     "owned by this topology but no longer in the file (or a duplicate): Coffer schedules its deletion (30-day waiting period, or the file's `deletion_window_days` for a duplicate)",
                 );
@@ -1809,6 +1853,33 @@ pub fn plan_checked(
     let mut after = live.clone();
     crate::simulate::apply(&planned, &mut after, false);
     planned.findings = crate::checks::evaluate(topology, diagnostics, Some(&after));
+    // The ARNs of keys and backup plans the plan creates are AWS's to pick: the simulation's
+    // stand-ins are no ARNs to show.
+    let picked_by_aws = |state: &LiveState| -> BTreeSet<String> {
+        state
+            .accounts
+            .values()
+            .flat_map(|a| a.regions.values())
+            .flat_map(|r| {
+                let keys = r.keys.iter().map(|k| k.arn.clone());
+                keys.chain(r.plans.iter().map(|p| p.arn.clone()))
+            })
+            .collect()
+    };
+    let existing = picked_by_aws(live);
+    let invented: BTreeSet<String> = picked_by_aws(&after)
+        .into_iter()
+        .filter(|arn| !existing.contains(arn))
+        .collect();
+    for finding in &mut planned.findings {
+        if finding
+            .arn
+            .as_ref()
+            .is_some_and(|arn| invented.contains(arn))
+        {
+            finding.arn = None;
+        }
+    }
     planned.destroy_paths = Some(crate::destroy::report(topology, Some(&after)));
     planned
 }

@@ -7,6 +7,8 @@ use serde_json::Value;
 
 use crate::model::{Action, Change, FieldChange, Flag, Plan};
 
+pub use coffer_spec::diag::plural;
+
 /// ANSI styles, or nothing.
 struct Paint {
     on: bool,
@@ -218,7 +220,12 @@ fn findings_text(plan: &Plan, paint: &Paint) -> String {
             crate::checks::Severity::Warning => paint.action(Action::Update, &label),
             crate::checks::Severity::Info => paint.dim(&label),
         };
-        let _ = writeln!(out, "  {label} {}: {}", finding.subject, finding.message);
+        let _ = writeln!(
+            out,
+            "  {label} {}: {}",
+            finding.subject_text(),
+            finding.message
+        );
         let _ = writeln!(out, "      {}", paint.dim(&format!("fix: {}", finding.fix)));
     }
     out.push('\n');
@@ -248,9 +255,9 @@ pub fn text(plan: &Plan, color: bool) -> String {
     if !plan.has_changes() {
         let _ = writeln!(
             out,
-            "No changes. Topology `{}` matches AWS ({} resources checked).",
+            "No changes. Topology `{}` matches AWS ({} checked).",
             plan.topology,
-            plan.changes.len()
+            plural(plan.changes.len(), "resource", "resources")
         );
         out.push_str(&findings_text(plan, &paint));
         if plan.destroy_paths.as_ref().is_some_and(|r| r.fails()) {
@@ -276,12 +283,16 @@ pub fn text(plan: &Plan, color: bool) -> String {
     }
     for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
         let symbol = format!("{:>3}", change.action.symbol());
+        let what = format!("{}, {}", change.action, where_(change));
         let _ = writeln!(
             out,
             "{} {} {}{}",
             paint.action(change.action, &symbol),
             paint.bold(&change.address),
-            paint.dim(&format!("({}, {})", change.action, where_(change))),
+            paint.dim(&format!(
+                "({})",
+                name_first(change.aws_name.as_deref(), &what)
+            )),
             flag_note(change)
         );
         out.push_str(&change_body(change, &paint));
@@ -303,14 +314,155 @@ fn destroy_text(plan: &Plan) -> String {
             "Who can destroy the copies after this plan:\n{}\n",
             crate::destroy::text(report)
         ),
-        Some(_) => "Who can destroy the copies after this plan: only break-glass principals (`coffer check --destroy-paths` shows the table).\n\n".into(),
+        Some(report) => {
+            // Name the principals the guards exempt: the break-glass ones and Coffer's role.
+            let mut break_glass = std::collections::BTreeSet::new();
+            let mut coffer = std::collections::BTreeSet::new();
+            for who in report
+                .vaults
+                .iter()
+                .flat_map(|v| &v.paths)
+                .flat_map(|p| &p.who)
+            {
+                if let Some(arn) = who.strip_prefix("break-glass ") {
+                    break_glass.insert(arn.to_string());
+                } else if let Some(arn) = who.strip_prefix("Coffer's role ") {
+                    coffer.insert(arn.to_string());
+                }
+            }
+            let list = |set: &std::collections::BTreeSet<String>| {
+                if set.is_empty() {
+                    "none".to_string()
+                } else {
+                    set.iter().cloned().collect::<Vec<_>>().join(", ")
+                }
+            };
+            format!(
+                "Who can destroy the copies after this plan: only break-glass principals ({}); Coffer's role ({}) may change the policies and locks that protect them. `coffer check --destroy-paths` shows the table.\n\n",
+                list(&break_glass),
+                list(&coffer)
+            )
+        }
     }
 }
 
-fn escape_md(text: &str) -> String {
-    text.replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+/// What a report shows in parentheses after an address: the resource's name in AWS, when it
+/// has one, then `rest` (`central, modified, 666777888999 eu-west-1`).
+pub fn name_first(aws_name: Option<&str>, rest: &str) -> String {
+    match aws_name {
+        Some(name) if rest.is_empty() => name.to_string(),
+        Some(name) => format!("{name}, {rest}"),
+        None => rest.to_string(),
+    }
+}
+
+/// The longest run of backticks in `text`.
+fn longest_backtick_run(text: &str) -> usize {
+    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+/// `text` as a Markdown code span, shown verbatim: nothing in it is escaped, and the fence
+/// is longer than any run of backticks it holds. In a table cell it still needs [`md_cell`].
+pub fn md_code(text: &str) -> String {
+    if text.is_empty() {
+        return String::new();
+    }
+    let fence = "`".repeat(longest_backtick_run(text) + 1);
+    // A space keeps a backtick at either end off the fence; CommonMark strips one space at
+    // each end when both ends have one.
+    let pad = text.starts_with('`')
+        || text.ends_with('`')
+        || (text.starts_with(' ') && text.ends_with(' ') && !text.trim().is_empty());
+    let pad = if pad { " " } else { "" };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
+/// Plain text (a message, a reason, a risk) for Markdown. Spans in backticks are code and
+/// stay as they are; elsewhere what Markdown or HTML would read as syntax is escaped (`<` and
+/// `&` as HTML entities, `\ * _ [ ] ~` and unmatched backticks with a backslash).
+pub fn md_text(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let run_at = |i: usize| chars[i..].iter().take_while(|c| **c == '`').count();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '`' {
+            let n = run_at(i);
+            // The span closes at the next run of exactly as many backticks.
+            let mut j = i + n;
+            let mut close = None;
+            while j < chars.len() {
+                if chars[j] == '`' {
+                    let m = run_at(j);
+                    if m == n {
+                        close = Some(j);
+                        break;
+                    }
+                    j += m;
+                } else {
+                    j += 1;
+                }
+            }
+            match close {
+                Some(j) => {
+                    out.extend(&chars[i..j + n]);
+                    i = j + n;
+                }
+                None => {
+                    out.push_str(&"\\`".repeat(n));
+                    i += n;
+                }
+            }
+            continue;
+        }
+        match c {
+            '<' => out.push_str("&lt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '*' | '_' | '[' | ']' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Markdown (code spans and [`md_text`]) made fit for a table cell: `|` escaped, which GFM
+/// wants inside code spans too, and lines joined.
+pub fn md_cell(markdown: &str) -> String {
+    markdown.replace(['\r', '\n'], " ").replace('|', "\\|")
+}
+
+/// The AWS resource in Markdown: its name and its ARN as code; empty when neither is known.
+pub fn md_aws_resource(aws_name: Option<&str>, arn: Option<&str>) -> String {
+    match (aws_name, arn) {
+        (Some(name), Some(arn)) => format!("{} ({})", md_code(name), md_code(arn)),
+        (Some(only), None) | (None, Some(only)) => md_code(only),
+        (None, None) => String::new(),
+    }
+}
+
+/// Text inside HTML (a `<summary>`): `& < > "` as entities.
+pub fn html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A fence for a fenced code block holding `body`: longer than any run of backticks in it.
+pub fn md_fence(body: &str) -> String {
+    "`".repeat((longest_backtick_run(body) + 1).max(3))
 }
 
 /// The plan as a pull request comment: counts, blocked and irreversible changes first, then
@@ -318,7 +470,7 @@ fn escape_md(text: &str) -> String {
 pub fn markdown(plan: &Plan) -> String {
     let s = &plan.summary;
     let mut out = String::new();
-    let _ = writeln!(out, "### Coffer plan: `{}`\n", plan.topology);
+    let _ = writeln!(out, "### Coffer plan: {}\n", md_code(&plan.topology));
     let _ = writeln!(
         out,
         "| create | update | replace | delete | unchanged | blocked | irreversible |"
@@ -346,9 +498,9 @@ pub fn markdown(plan: &Plan) -> String {
             };
             let _ = writeln!(
                 out,
-                "> - **{label}** `{}`: {}",
-                change.address,
-                escape_md(&change.reasons.join("; "))
+                "> - **{label}** {}: {}",
+                md_code(&change.address),
+                md_text(&change.reasons.join("; ")).replace('\n', " ")
             );
         }
         let _ = writeln!(out);
@@ -357,16 +509,20 @@ pub fn markdown(plan: &Plan) -> String {
         let _ = writeln!(out, "#### Checks (AWS after this plan)\n");
         let _ = writeln!(
             out,
-            "| severity | check | subject | finding |\n|---|---|---|---|"
+            "| severity | check | subject | AWS resource | finding |\n|---|---|---|---|---|"
         );
         for finding in &plan.findings {
             let _ = writeln!(
                 out,
-                "| {} | {} | `{}` | {} |",
+                "| {} | {} | {} | {} | {} |",
                 finding.severity,
                 finding.check,
-                escape_md(&finding.subject),
-                escape_md(&finding.message)
+                md_cell(&md_code(&finding.subject)),
+                md_cell(&md_aws_resource(
+                    finding.aws_name.as_deref(),
+                    finding.arn.as_deref()
+                )),
+                md_cell(&md_text(&finding.message))
             );
         }
         let _ = writeln!(out);
@@ -391,21 +547,30 @@ pub fn markdown(plan: &Plan) -> String {
     }
     let paint = Paint { on: false };
     for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
+        // The summary is HTML: HTML escapes, no Markdown.
+        let name = change
+            .aws_name
+            .as_deref()
+            .map(|n| format!(" <code>{}</code>", html(n)))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "<details><summary><code>{} {}</code> {} in {}{}</summary>\n",
-            change.action.symbol(),
-            change.address,
+            "<details><summary><code>{}</code> {}{name} in {}{}</summary>\n",
+            html(&format!("{} {}", change.action.symbol(), change.address)),
             change.action,
-            escape_md(&where_(change)),
-            escape_md(&flag_note(change))
+            html(&where_(change)),
+            html(&flag_note(change))
         );
-        let _ = writeln!(out, "```diff");
-        for line in change_body(change, &paint).lines() {
-            // `diff` highlighting needs the `+`/`-` in the first column.
-            let _ = writeln!(out, "{}", line.strip_prefix("      ").unwrap_or(line));
+        if let Some(arn) = &change.arn {
+            let _ = writeln!(out, "ARN {}\n", md_code(arn));
         }
-        let _ = writeln!(out, "```\n</details>\n");
+        // `diff` highlighting needs the `+`/`-` in the first column.
+        let body: String = change_body(change, &paint)
+            .lines()
+            .map(|line| format!("{}\n", line.strip_prefix("      ").unwrap_or(line)))
+            .collect();
+        let fence = md_fence(&body);
+        let _ = writeln!(out, "{fence}diff\n{body}{fence}\n</details>\n");
     }
     let _ = writeln!(out, "{}", summary_line(plan));
     out

@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 
+use coffer_spec::diag::plural;
 use coffer_spec::{AccountName, Topology};
 
 use crate::access::{self, Role};
@@ -128,10 +129,13 @@ fn lock_weakenings(change: &Change) -> Vec<String> {
     for (field, what) in [("min_retention_days", "shortest")] {
         match (days(before, field), days(after, field)) {
             (Some(b), Some(a)) if a < b => reasons.push(format!(
-                "weakens protection: the lock's {what} retention goes from {b} to {a} days"
+                "weakens protection: the lock's {what} retention goes from {} to {}",
+                plural(b, "day", "days"),
+                plural(a, "day", "days")
             )),
             (Some(b), None) => reasons.push(format!(
-                "weakens protection: the lock's {what} retention bound of {b} days is removed"
+                "weakens protection: the lock's {what} retention bound of {} is removed",
+                plural(b, "day", "days")
             )),
             _ => {}
         }

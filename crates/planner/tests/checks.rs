@@ -338,6 +338,10 @@ fn check(row: &Row) {
     for hit in hits {
         assert_eq!(hit.severity, catalog.severity, "{hit}");
         assert_eq!(hit.title, catalog.title, "{hit}");
+        assert!(
+            hit.anchor().is_some(),
+            "{hit}: the subject points at nothing in the file (SARIF would put it on line 1)"
+        );
     }
     let passing = run(row.pass);
     let hits: Vec<Finding> = passing
@@ -987,4 +991,55 @@ fn live_mode_does_not_repeat_the_files_diagnostics() {
         .collect();
     assert_eq!(live_hits.len(), 1, "{}", listing(&planned.findings));
     assert_eq!(live_hits[0].subject, EDGE);
+}
+
+#[test]
+fn findings_point_at_the_entry_they_are_about() {
+    use coffer_planner::checks::Anchor;
+    let anchor = |subject: &str| {
+        let finding = Finding {
+            check: "CB001".into(),
+            severity: coffer_planner::checks::Severity::Blocker,
+            title: String::new(),
+            subject: subject.to_string(),
+            aws_name: None,
+            arn: None,
+            account: None,
+            region: None,
+            message: String::new(),
+            fix: String::new(),
+        };
+        finding.anchor().and_then(|a| match a {
+            Anchor::Position { line, col } => Some(format!("{line}:{col}")),
+            entry => entry.path(),
+        })
+    };
+    let expected = [
+        ("line 12 column 7", Some("12:7")),
+        ("organization", Some("organization")),
+        ("account.source", Some("accounts.source")),
+        ("key.source-rds", Some("keys.source-rds")),
+        ("vault.central", Some("vaults.central")),
+        ("vault_policy.central", Some("vaults.central")),
+        ("vault_lock.central", Some("vaults.central")),
+        (EDGE, Some("backup_plans.orders-daily")),
+        (
+            "backup_plan.orders-daily rule daily -> arn:aws:backup:eu-west-1:666777888999:backup-vault:gone",
+            Some("backup_plans.orders-daily"),
+        ),
+        (
+            "selection.orders-daily.orders-db",
+            Some("backup_plans.orders-daily"),
+        ),
+        (ORDERS_EDGE, Some("backup_plans.orders-daily")),
+        (
+            "arn:aws:rds:eu-west-1:111222333444:db:orders (backup_plan.orders-daily)",
+            Some("backup_plans.orders-daily"),
+        ),
+        ("arn:aws:rds:eu-west-1:111222333444:db:orders", None),
+        ("", None),
+    ];
+    for (subject, want) in expected {
+        assert_eq!(anchor(subject).as_deref(), want, "subject `{subject}`");
+    }
 }

@@ -98,7 +98,8 @@ pub fn vault_name(name: &str) -> Result<(), String> {
     let len = name.chars().count();
     if !(2..=50).contains(&len) {
         return Err(format!(
-            "vault name `{name}` has {len} characters; AWS requires 2 to 50"
+            "vault name `{name}` has {}; AWS requires 2 to 50",
+            crate::diag::plural(len, "character", "characters")
         ));
     }
     if let Some(bad) = name.chars().find(|c| !is_alnum_or(*c, "-_")) {
@@ -114,7 +115,8 @@ pub fn plan_item_name(what: &str, name: &str) -> Result<(), String> {
     let len = name.chars().count();
     if !(1..=50).contains(&len) {
         return Err(format!(
-            "{what} name `{name}` has {len} characters; AWS requires 1 to 50"
+            "{what} name `{name}` has {}; AWS requires 1 to 50",
+            crate::diag::plural(len, "character", "characters")
         ));
     }
     if let Some(bad) = name.chars().find(|c| !is_alnum_or(*c, "-_.")) {
@@ -273,8 +275,8 @@ pub fn schedule(expr: &str) -> Result<(), String> {
     let fields: Vec<&str> = body.split_whitespace().collect();
     if fields.len() != 6 {
         return Err(format!(
-            "`{expr}` has {} fields; AWS cron expressions have 6: minutes hours day-of-month month day-of-week year",
-            fields.len()
+            "`{expr}` has {}; AWS cron expressions have 6: minutes hours day-of-month month day-of-week year",
+            crate::diag::plural(fields.len(), "field", "fields")
         ));
     }
     let months = [

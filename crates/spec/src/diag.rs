@@ -41,12 +41,14 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// An error. A value quoted in `message` (between backticks) that is longer than
+    /// [`crate::yaml::SHOWN_CHARS`] is cut, so a long bad value is echoed once, shortened.
     pub fn error(code: &'static str, pos: Pos, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
             code,
             pos,
-            message: message.into(),
+            message: cut_quoted(&message.into()),
             help: String::new(),
             check: None,
         }
@@ -60,7 +62,7 @@ impl Diagnostic {
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
-        self.help = help.into();
+        self.help = cut_quoted(&help.into());
         self
     }
 
@@ -80,7 +82,8 @@ impl Diagnostic {
         if let Some(line) = source_line(source, self.pos.line) {
             let number = self.pos.line.to_string();
             let pad = " ".repeat(number.len());
-            let caret_at = (self.pos.col as usize).saturating_sub(1);
+            let (line, caret_at) = window(line, (self.pos.col as usize).saturating_sub(1));
+            let line = line.as_str();
             let indent: String = line
                 .chars()
                 .take(caret_at)
@@ -98,6 +101,55 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// Longest source line shown whole under a diagnostic; longer ones are shown around the caret.
+const SHOWN_LINE: usize = 120;
+
+/// `line` cut to about [`SHOWN_LINE`] characters around character `caret` (with `…` where
+/// cut), and where the caret lands in what is shown.
+fn window(line: &str, caret: usize) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= SHOWN_LINE {
+        return (line.to_string(), caret);
+    }
+    let caret = caret.min(chars.len());
+    let start = caret.saturating_sub(SHOWN_LINE / 3);
+    let end = (start + SHOWN_LINE).min(chars.len());
+    let mut shown = String::new();
+    let mut at = caret - start;
+    if start > 0 {
+        shown.push('…');
+        at += 1;
+    }
+    shown.extend(&chars[start..end]);
+    if end < chars.len() {
+        shown.push('…');
+    }
+    (shown, at)
+}
+
+/// Every backtick-quoted part of `text` longer than [`crate::yaml::SHOWN_CHARS`] characters,
+/// cut to that many plus `…`.
+fn cut_quoted(text: &str) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    if parts.len() < 3 {
+        return text.to_string();
+    }
+    let last = parts.len() - 1;
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            // Odd parts are inside backticks, when their closing backtick exists.
+            if i % 2 == 1 && i < last {
+                crate::yaml::shorten(part)
+            } else {
+                (*part).to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("`")
 }
 
 fn source_line(source: &str, line: u32) -> Option<&str> {
@@ -147,5 +199,32 @@ impl Diagnostics {
 
     pub fn render(&self, file: &str, source: &str) -> String {
         self.0.iter().map(|d| d.render(file, source)).collect()
+    }
+}
+
+/// A count and its noun, the noun in the singular for exactly one: `plural(1, "error",
+/// "errors")` is `1 error`, `plural(2, "error", "errors")` is `2 errors`.
+pub fn plural<N>(count: N, one: &str, many: &str) -> String
+where
+    N: fmt::Display + PartialEq + From<u8>,
+{
+    let noun = if count == N::from(1) { one } else { many };
+    format!("{count} {noun}")
+}
+
+#[cfg(test)]
+mod plural_tests {
+    use super::plural;
+
+    #[test]
+    fn one_is_singular_everything_else_plural() {
+        assert_eq!(plural(0usize, "error", "errors"), "0 errors");
+        assert_eq!(plural(1usize, "error", "errors"), "1 error");
+        assert_eq!(
+            plural(2u32, "backup plan", "backup plans"),
+            "2 backup plans"
+        );
+        assert_eq!(plural(-1i64, "day", "days"), "-1 days");
+        assert_eq!(plural(1i64, "day", "days"), "1 day");
     }
 }

@@ -9,8 +9,12 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::format::TopologyFile;
 use crate::yaml::{self, Located, Node, Pos, ShapeError, ShapeErrorKind, Value};
 
-/// Where each logical name (a map key) was written, by section.
+/// Where each logical name (a map key) was written, by section. The top-level sections
+/// themselves are under [`TOP_LEVEL`] (`("", "organization")`).
 pub type KeyPositions = HashMap<(&'static str, String), Pos>;
+
+/// The section name under which [`KeyPositions`] keeps the top-level keys of the file.
+pub const TOP_LEVEL: &str = "";
 
 const SECTIONS: &[&str] = &[
     "version",
@@ -25,19 +29,25 @@ const SECTIONS: &[&str] = &[
 
 /// Reads the file's shape. Returns `None` for the file when a required part could not be
 /// read; the diagnostics then say why.
-pub fn load_shape(text: &str, diags: &mut Diagnostics) -> Option<(TopologyFile, KeyPositions)> {
-    let root = match yaml::parse(text) {
+pub fn load_shape(
+    text: &str,
+    limits: &yaml::Limits,
+    diags: &mut Diagnostics,
+) -> Option<(TopologyFile, KeyPositions)> {
+    let root = match yaml::parse_with(text, limits) {
         Ok(node) => node,
         Err(err) => {
-            let help = if err.message.starts_with("duplicate key") {
-                "remove this key or merge it into the first one"
-            } else {
-                "fix the YAML syntax at this position"
-            };
-            diags.push(Diagnostic::error(codes::SYNTAX, err.pos, err.message).help(help));
+            diags.push(Diagnostic::error(codes::SYNTAX, err.pos, err.message).help(err.help));
             return None;
         }
     };
+    if root.value == Value::Null {
+        diags.push(
+            Diagnostic::error(codes::MISSING_FIELD, Pos::new(1, 1), "the file is empty")
+                .help("a topology starts with `version: 1`, `name: <topology name>` and `accounts:`; see examples/seed/topology.yaml"),
+        );
+        return None;
+    }
     let Some(entries) = root.as_map() else {
         diags.push(
             Diagnostic::error(
@@ -54,16 +64,17 @@ pub fn load_shape(text: &str, diags: &mut Diagnostics) -> Option<(TopologyFile, 
     };
 
     let mut by_name: BTreeMap<&str, &Node> = BTreeMap::new();
+    let mut positions = KeyPositions::new();
     for (key, value) in entries {
         match key.as_str() {
             Some(name) if SECTIONS.contains(&name) => {
                 by_name.insert(name, value);
+                positions.insert((TOP_LEVEL, name.to_string()), key.pos);
             }
             _ => diags.push(unknown_section(key)),
         }
     }
 
-    let mut positions = KeyPositions::new();
     let version = required::<u32>(&by_name, "version", root.pos, diags);
     let name = required::<String>(&by_name, "name", root.pos, diags);
     let organization = optional(&by_name, "organization", diags);
@@ -220,8 +231,10 @@ fn named_section<T: DeserializeOwned>(
 }
 
 /// Turns a shape error into a diagnostic with a fix.
-fn shape_diagnostic(err: ShapeError, path: &str) -> Diagnostic {
+fn shape_diagnostic(err: ShapeError, section_path: &str) -> Diagnostic {
     let pos = err.pos.unwrap_or(Pos::FILE);
+    let path = err.path(section_path);
+    let own_help = err.help.clone();
     let (code, help) = match err.kind {
         ShapeErrorKind::UnknownField => (
             codes::UNKNOWN_FIELD,
@@ -241,8 +254,12 @@ fn shape_diagnostic(err: ShapeError, path: &str) -> Diagnostic {
         }
         ShapeErrorKind::WrongType | ShapeErrorKind::Other => (
             codes::WRONG_TYPE,
-            format!("see `coffer schema` for the shape of `{path}`"),
+            format!("`coffer schema --markdown` (docs/topology.md) describes `{path}`"),
         ),
+    };
+    let help = match err.kind {
+        ShapeErrorKind::WrongType | ShapeErrorKind::Other => own_help.unwrap_or(help),
+        _ => help,
     };
     Diagnostic::error(code, pos, format!("in `{path}`: {}", err.message)).help(help)
 }

@@ -544,7 +544,10 @@ impl Resolver<'_> {
                         self.error(
                             codes::ROTATION_PERIOD,
                             days.pos,
-                            format!("rotation period {} days is outside 90-2560", days.value),
+                            format!(
+                                "rotation period {} is outside 90-2560",
+                                crate::diag::plural(days.value, "day", "days")
+                            ),
                             "KMS accepts rotation periods from 90 to 2560 days; 365 is the default"
                                 .into(),
                         );
@@ -560,7 +563,10 @@ impl Resolver<'_> {
                     self.error(
                         codes::DELETION_WINDOW,
                         days.pos,
-                        format!("deletion window {} days is outside 7-30", days.value),
+                        format!(
+                            "deletion window {} is outside 7-30",
+                            crate::diag::plural(days.value, "day", "days")
+                        ),
                         "KMS waits 7 to 30 days before deleting a key; 30 is the default".into(),
                     );
                     aws::DEFAULT_DELETION_WINDOW_DAYS
@@ -1093,7 +1099,9 @@ impl Resolver<'_> {
         let kept = lifecycle
             .delete_after_days
             .filter(|d| *d >= 0)
-            .map_or("forever".to_string(), |d| format!("{d} days"));
+            .map_or("forever".to_string(), |d| {
+                crate::diag::plural(d, "day", "days")
+            });
         self.blocker(
             codes::LOCK_RETENTION,
             check,

@@ -71,14 +71,16 @@ pub enum Value {
 }
 
 impl Value {
-    /// How the value reads in an error message ("a string", "the integer 7").
+    /// How the value reads in an error message (`the text `x``, `the number `7``, `a list`),
+    /// long values cut (see [`shorten`]).
     pub fn describe(&self) -> String {
         match self {
-            Value::Null => "null".into(),
-            Value::Bool(b) => format!("the boolean `{b}`"),
-            Value::Int(i) => format!("the number `{i}`"),
-            Value::Float(x) => format!("the number `{x}`"),
-            Value::Str(s) => format!("the string `{s}`"),
+            Value::Null => "no value".into(),
+            Value::Bool(b) => format!("`{b}`"),
+            Value::Int(i) => format!("the number `{}`", shorten(&i.to_string())),
+            Value::Float(x) => format!("the number `{}`", shorten(&x.to_string())),
+            Value::Str(s) if s.is_empty() => "empty text".into(),
+            Value::Str(s) => format!("the text `{}`", shorten(s)),
             Value::Seq(_) => "a list".into(),
             Value::Map(_) => "a mapping".into(),
         }
@@ -102,21 +104,162 @@ impl Node {
     }
 }
 
-/// A parse failure of the YAML text itself (syntax, duplicate key, limits).
+/// A parse failure of the YAML text itself (syntax, duplicate key, limits), in the user's
+/// words, with what to do about it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SyntaxError {
     pub pos: Pos,
     pub message: String,
+    pub help: String,
 }
 
-/// Parses YAML text into a [`Node`]. An empty document is a `Null` node at `1:1`.
+/// How much YAML Coffer reads, against hostile or runaway files (alias bombs, deep nesting,
+/// generated files gone wrong). The defaults fit topologies far larger than any seen; the
+/// environment variables named by the `ENV_*` constants raise them
+/// ([`Limits::from_env`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Size of the file in bytes, and of all its text values together.
+    pub max_bytes: usize,
+    /// YAML values: every scalar, list and mapping counts as one.
+    pub max_nodes: usize,
+    /// Nesting of lists and mappings.
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_bytes: 8 * 1024 * 1024,
+            max_nodes: 200_000,
+            max_depth: 64,
+        }
+    }
+}
+
+impl Limits {
+    /// Raises (or lowers) [`Limits::max_bytes`].
+    pub const ENV_BYTES: &'static str = "COFFER_MAX_FILE_BYTES";
+    /// Raises (or lowers) [`Limits::max_nodes`].
+    pub const ENV_NODES: &'static str = "COFFER_MAX_YAML_VALUES";
+    /// Raises (or lowers) [`Limits::max_depth`].
+    pub const ENV_DEPTH: &'static str = "COFFER_MAX_YAML_DEPTH";
+
+    /// The defaults, with each limit whose environment variable is set replaced by its value.
+    /// `Err` names the variable whose value is not a positive whole number.
+    pub fn from_env() -> Result<Limits, String> {
+        Limits::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`Limits::from_env`] with the variables looked up by `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Limits, String> {
+        let mut limits = Limits::default();
+        for (name, slot) in [
+            (Limits::ENV_BYTES, &mut limits.max_bytes),
+            (Limits::ENV_NODES, &mut limits.max_nodes),
+            (Limits::ENV_DEPTH, &mut limits.max_depth),
+        ] {
+            let Some(text) = lookup(name) else { continue };
+            let digits: String = text.trim().chars().filter(|c| *c != '_').collect();
+            match digits.parse::<usize>() {
+                Ok(value) if value > 0 => *slot = value,
+                _ => {
+                    return Err(format!(
+                        "{name} must be a positive whole number, found `{}`",
+                        shorten(&text)
+                    ));
+                }
+            }
+        }
+        Ok(limits)
+    }
+}
+
+/// `n` bytes as people read sizes: `512 bytes`, `8 MiB`, `12.5 MiB`.
+pub fn human_bytes(n: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * 1024;
+    let scaled = |unit: u64, name: &str| {
+        if n.is_multiple_of(unit) {
+            format!("{} {name}", n / unit)
+        } else {
+            format!("{:.1} {name}", n as f64 / unit as f64)
+        }
+    };
+    if n >= MIB {
+        scaled(MIB, "MiB")
+    } else if n >= KIB {
+        scaled(KIB, "KiB")
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// `n` bytes for a message: `8 MiB (8388608 bytes)`, or `100 bytes`.
+pub fn bytes_exact(n: u64) -> String {
+    let human = human_bytes(n);
+    if human == format!("{n} bytes") {
+        human
+    } else {
+        format!("{human} ({n} bytes)")
+    }
+}
+
+/// How long a value may be when a message repeats it; longer ones are cut and end in `…`.
+pub const SHOWN_CHARS: usize = 80;
+
+/// `text` cut to [`SHOWN_CHARS`] characters plus `…` when longer, on one line.
+pub fn shorten(text: &str) -> String {
+    let one_line: String = text
+        .chars()
+        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+        .collect();
+    if one_line.chars().count() <= SHOWN_CHARS {
+        one_line
+    } else {
+        let mut cut: String = one_line.chars().take(SHOWN_CHARS).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+/// Parses YAML text into a [`Node`] with the default [`Limits`]. An empty document is a
+/// `Null` node at `1:1`.
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
+    parse_with(text, &Limits::default())
+}
+
+/// Parses YAML text into a [`Node`], refusing files beyond `limits`.
+///
+/// The parser recurses once per level of nesting, and each level takes tens of kilobytes of
+/// stack in a debug build: a file nested to the depth limit would overflow the 2 MiB stack of
+/// a test thread or a small worker thread. So the parse runs on a thread of its own whose
+/// stack grows with [`Limits::max_depth`].
+pub fn parse_with(text: &str, limits: &Limits) -> Result<Node, SyntaxError> {
+    const MIB: usize = 1024 * 1024;
+    let stack = limits
+        .max_depth
+        .saturating_mul(96 * 1024)
+        .saturating_add(4 * MIB)
+        .min(1024 * MIB);
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("coffer-yaml".into())
+            .stack_size(stack)
+            .spawn_scoped(scope, || parse_here(text, limits))
+            .ok()
+            .and_then(|parsing| parsing.join().ok())
+    })
+    .unwrap_or_else(|| parse_here(text, limits))
+}
+
+fn parse_here(text: &str, limits: &Limits) -> Result<Node, SyntaxError> {
     let options = serde_saphyr::options! {
         strict_booleans: true,
         budget: serde_saphyr::budget! {
-            max_depth: 64,
-            max_nodes: 200_000,
-            max_total_scalar_bytes: 8 * 1024 * 1024,
+            max_depth: limits.max_depth,
+            max_nodes: limits.max_nodes,
+            max_total_scalar_bytes: limits.max_bytes,
         },
     };
     if text.trim().is_empty() {
@@ -135,20 +278,162 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
             let pos = err
                 .location()
                 .map(|l| Pos::new(clamp(l.line()), clamp(l.column())))
-                .unwrap_or(Pos::FILE);
-            let message = match err.without_snippet() {
-                // The library's own message tells the user to change a parser option.
-                serde_saphyr::Error::DuplicateMappingKey { key: Some(key), .. } => {
-                    format!("duplicate key `{key}`: a mapping may have each key only once")
-                }
-                serde_saphyr::Error::DuplicateMappingKey { key: None, .. } => {
-                    "duplicate key: a mapping may have each key only once".to_string()
-                }
-                other => first_line(&other.to_string()),
-            };
-            Err(SyntaxError { pos, message })
+                .unwrap_or(Pos::new(1, 1));
+            let (message, help) = explain(err.without_snippet(), text, pos, limits);
+            Err(SyntaxError { pos, message, help })
         }
     }
+}
+
+const FIX_SYNTAX: &str = "fix the YAML syntax at this position";
+const SPLIT: &str = "split the topology into several files (for example one per group of source accounts, each planned and applied on its own)";
+
+/// A serde-saphyr error in the user's words: the message and the help. Budget breaches name
+/// the limit, its value and how to split the file or raise the limit; alias problems say
+/// what the alias does; only real syntax errors ask to fix the syntax.
+fn explain(err: &serde_saphyr::Error, text: &str, pos: Pos, limits: &Limits) -> (String, String) {
+    use serde_saphyr::Error as E;
+    use serde_saphyr::budget::BudgetBreach as B;
+    let alias = || word_at(text, pos, '*');
+    let expand = || {
+        (
+            "the aliases (`*name`) in this file repeat more values than Coffer reads (an alias bomb?)".to_string(),
+            "write the repeated values out, or repeat fewer of them through aliases".to_string(),
+        )
+    };
+    match err {
+        E::AliasError { error, .. } => explain(error, text, pos, limits),
+        // The library's own message tells the user to change a parser option.
+        E::DuplicateMappingKey { key: Some(key), .. } => (
+            format!(
+                "duplicate key `{}`: a mapping may have each key only once",
+                shorten(key)
+            ),
+            "remove this key or merge it into the first one".to_string(),
+        ),
+        E::DuplicateMappingKey { key: None, .. } => (
+            "duplicate key: a mapping may have each key only once".to_string(),
+            "remove this key or merge it into the first one".to_string(),
+        ),
+        E::Budget { breach, .. } => match breach {
+            B::Nodes { .. } => (
+                format!(
+                    "the file has more than {} YAML values (every text, number, list and mapping counts as one), the most Coffer reads",
+                    limits.max_nodes
+                ),
+                format!(
+                    "{SPLIT}, or raise the limit: {}={}",
+                    Limits::ENV_NODES,
+                    limits.max_nodes.saturating_mul(2)
+                ),
+            ),
+            B::Depth { .. } => (
+                format!(
+                    "the lists and mappings here are nested more than {} levels deep, the most Coffer reads (a topology needs about 10)",
+                    limits.max_depth
+                ),
+                format!(
+                    "check the indentation and the brackets before this position; to read such a file anyway, raise the limit: {}={}",
+                    Limits::ENV_DEPTH,
+                    limits.max_depth.saturating_mul(2)
+                ),
+            ),
+            B::ScalarBytes { .. } => (
+                format!(
+                    "the text values of the file add up to more than {}, the most Coffer reads",
+                    bytes_exact(limits.max_bytes as u64)
+                ),
+                format!(
+                    "{SPLIT}, or raise the limit: {}={}",
+                    Limits::ENV_BYTES,
+                    limits.max_bytes.saturating_mul(2)
+                ),
+            ),
+            B::Events { .. } | B::InputBytes { .. } => (
+                "the file is larger than Coffer reads".to_string(),
+                format!(
+                    "{SPLIT}, or raise the limits: {}, {}",
+                    Limits::ENV_NODES,
+                    Limits::ENV_BYTES
+                ),
+            ),
+            B::Documents { documents } => (
+                format!("the file holds {documents} YAML documents (separated by `---`)"),
+                "a topology is one YAML document: keep one, and put the others in files of their own".to_string(),
+            ),
+            B::Aliases { aliases } => (
+                format!("the file uses more than {} aliases (`*name`)", aliases.saturating_sub(1)),
+                "write the repeated values out instead of repeating them through aliases".to_string(),
+            ),
+            B::Anchors { anchors } => (
+                format!("the file defines more than {} anchors (`&name`)", anchors.saturating_sub(1)),
+                "remove the anchors nothing refers to".to_string(),
+            ),
+            B::MergeKeys { merge_keys } => (
+                format!("the file uses more than {} merge keys (`<<`)", merge_keys.saturating_sub(1)),
+                "write the merged mappings out".to_string(),
+            ),
+            _ => expand(),
+        },
+        E::AliasReplayLimitExceeded { .. }
+        | E::AliasExpansionLimitExceeded { .. }
+        | E::AliasReplayStackDepthExceeded { .. }
+        | E::AliasReplayCounterOverflow { .. } => expand(),
+        E::RecursiveReferencesRequireWeakTypes { .. } => (
+            match alias() {
+                Some(name) => format!("the alias `*{name}` is inside the value its anchor `&{name}` names, so it would repeat forever"),
+                None => "this alias is inside the value its anchor names, so it would repeat forever".to_string(),
+            },
+            "an alias may only repeat a value that is complete before it: write the value out, or move the anchor".to_string(),
+        ),
+        E::UnknownAnchor { .. } => (
+            match alias() {
+                Some(name) => format!("the alias `*{name}` refers to no anchor: nothing before it is marked `&{name}`"),
+                None => "this alias refers to no anchor".to_string(),
+            },
+            "mark the value to repeat with `&name` before the alias, or write the value out".to_string(),
+        ),
+        E::MultipleDocuments { .. } => (
+            "the file holds more than one YAML document (separated by `---`)".to_string(),
+            "a topology is one YAML document: keep one, and put the others in files of their own".to_string(),
+        ),
+        E::MergeValueNotMapOrSeqOfMaps { .. } => (
+            "a merge key (`<<`) must refer to a mapping or a list of mappings".to_string(),
+            "point `<<:` at a mapping, e.g. `<<: *defaults`".to_string(),
+        ),
+        E::NonFiniteFloat { value, .. } => (
+            format!("`{}` is not a number Coffer can use", shorten(value)),
+            "write a whole number".to_string(),
+        ),
+        E::Message { msg, .. } if msg.starts_with("duplicate key") => (
+            first_line(msg),
+            "remove this key or merge it into the first one".to_string(),
+        ),
+        E::Message { msg, .. } if msg.starts_with("number too large") => (
+            "this number is too large".to_string(),
+            "write a smaller number".to_string(),
+        ),
+        other => (first_line(&other.to_string()), FIX_SYNTAX.to_string()),
+    }
+}
+
+/// The name after `sigil` (`*` for an alias) at `pos` in `text`, if it is there.
+fn word_at(text: &str, pos: Pos, sigil: char) -> Option<String> {
+    let line = text.lines().nth((pos.line as usize).checked_sub(1)?)?;
+    let rest: String = line
+        .chars()
+        .skip((pos.col as usize).saturating_sub(1))
+        .collect();
+    let rest = rest.strip_prefix(sigil).or_else(|| {
+        // Some positions point just after the sigil or at the start of the node.
+        let at = rest.find(sigil)?;
+        rest[at..].strip_prefix(sigil)
+    })?;
+    let name: String = rest
+        .chars()
+        .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '[' | ']' | '{' | '}'))
+        .collect();
+    (!name.is_empty()).then(|| shorten(&name))
 }
 
 fn clamp(n: u64) -> u32 {
@@ -259,6 +544,11 @@ pub struct ShapeError {
     pub pos: Option<Pos>,
     pub kind: ShapeErrorKind,
     pub message: String,
+    /// Where inside the deserialized node: field names, map keys and list indexes, outermost
+    /// first (`rules`, `[0]`, `copy_to`, `[1]`). See [`ShapeError::path`].
+    pub trail: Vec<String>,
+    /// A fix for this particular mistake, when there is one.
+    pub help: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -278,12 +568,37 @@ impl ShapeError {
             pos: None,
             kind,
             message,
+            trail: Vec::new(),
+            help: None,
         }
     }
 
     fn at(mut self, pos: Pos) -> ShapeError {
         self.pos.get_or_insert(pos);
         self
+    }
+
+    fn help(mut self, help: impl Into<String>) -> ShapeError {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Records that the error happened inside `segment` (a field or key, or `[i]`).
+    fn inside(mut self, segment: String) -> ShapeError {
+        self.trail.insert(0, segment);
+        self
+    }
+
+    /// `base` followed by the trail: `backup_plans.daily.rules[0].copy_to[1]`.
+    pub fn path(&self, base: &str) -> String {
+        let mut out = base.to_string();
+        for segment in &self.trail {
+            if !segment.starts_with('[') && !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(segment);
+        }
+        out
     }
 }
 
@@ -300,9 +615,40 @@ impl de::Error for ShapeError {
         ShapeError::new(ShapeErrorKind::Other, msg.to_string())
     }
     fn invalid_type(unexp: de::Unexpected<'_>, exp: &dyn de::Expected) -> Self {
+        let expected = plain_expected(&exp.to_string());
+        let help = type_help(&expected, &unexp);
+        let error = ShapeError::new(
+            ShapeErrorKind::WrongType,
+            format!("expected {expected}, found {}", plain_unexpected(&unexp)),
+        );
+        match help {
+            Some(help) => error.help(help),
+            None => error,
+        }
+    }
+    fn invalid_value(unexp: de::Unexpected<'_>, exp: &dyn de::Expected) -> Self {
+        let expected = plain_expected(&exp.to_string());
+        let error = ShapeError::new(
+            ShapeErrorKind::WrongType,
+            format!("expected {expected}, found {}", plain_unexpected(&unexp)),
+        );
+        match unexp {
+            de::Unexpected::Signed(n) if n < 0 && expected.contains("0 or more") => {
+                error.help("write 0 or a positive whole number")
+            }
+            de::Unexpected::Signed(_) | de::Unexpected::Unsigned(_) => {
+                error.help("write a smaller number")
+            }
+            _ => error,
+        }
+    }
+    fn invalid_length(len: usize, exp: &dyn de::Expected) -> Self {
         ShapeError::new(
             ShapeErrorKind::WrongType,
-            format!("expected {exp}, found {unexp}"),
+            format!(
+                "expected {}, found {len} items",
+                plain_expected(&exp.to_string())
+            ),
         )
     }
     fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
@@ -333,6 +679,138 @@ impl de::Error for ShapeError {
     }
     fn duplicate_field(field: &'static str) -> Self {
         ShapeError::new(ShapeErrorKind::Other, format!("duplicate field `{field}`"))
+    }
+}
+
+/// What a serde visitor expects, in the words of someone writing YAML:
+/// `i64` → `a whole number`, `struct CopySpec` → `a mapping with the fields of a copy`.
+fn plain_expected(expected: &str) -> String {
+    match expected {
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "a whole number".into(),
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a whole number (0 or more)".into(),
+        "f32" | "f64" => "a number".into(),
+        "a boolean" => "`true` or `false`".into(),
+        "a string" | "a borrowed string" | "string or map" => "text".into(),
+        "a character" | "a char" => "a single character".into(),
+        "a sequence" | "tuple" => "a list".into(),
+        "a map" | "map" => "a mapping".into(),
+        "unit" => "no value".into(),
+        "any valid JSON value" | "any YAML value" => "a value".into(),
+        other => match other.strip_prefix("struct ") {
+            Some(name) => format!("a mapping with the fields of {}", noun_of(name)),
+            None => match other.strip_prefix("enum ") {
+                Some(_) => "one of the allowed words".into(),
+                None => other
+                    .replace("a sequence", "a list")
+                    .replace("a map", "a mapping"),
+            },
+        },
+    }
+}
+
+/// The file format's types as a reader of the format knows them.
+fn noun_of(type_name: &str) -> String {
+    let known = match type_name {
+        "CopySpec" => "a copy",
+        "RuleSpec" => "a backup rule",
+        "RotationSpec" => "a key rotation",
+        "LifecycleSpec" => "a lifecycle",
+        "AccessPolicySpec" => "a vault access policy",
+        "LockSpec" => "a vault lock",
+        "SelectionSpec" => "a resource selection",
+        "OrganizationSpec" => "an organization",
+        "DefaultsSpec" => "the defaults",
+        "AccountSpec" => "an account",
+        "KeySpec" => "a key",
+        "VaultSpec" => "a vault",
+        "BackupPlanSpec" => "a backup plan",
+        "TopologyFile" => "a topology",
+        _ => "",
+    };
+    if !known.is_empty() {
+        return known.to_string();
+    }
+    // `FooBarSpec` → `a foo bar`.
+    let base = type_name.strip_suffix("Spec").unwrap_or(type_name);
+    let mut words = String::new();
+    for (i, c) in base.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            words.push(' ');
+        }
+        words.extend(c.to_lowercase());
+    }
+    let article = if words.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {words}")
+}
+
+/// What was found, in the same words as [`Value::describe`].
+fn plain_unexpected(unexpected: &de::Unexpected<'_>) -> String {
+    use de::Unexpected as U;
+    match unexpected {
+        U::Bool(b) => format!("`{b}`"),
+        U::Unsigned(n) => format!("the number `{n}`"),
+        U::Signed(n) => format!("the number `{n}`"),
+        U::Float(x) => format!("the number `{}`", shorten(&x.to_string())),
+        U::Char(c) => format!("the text `{c}`"),
+        U::Str("") => "empty text".into(),
+        U::Str(s) => format!("the text `{}`", shorten(s)),
+        U::Bytes(_) => "binary data".into(),
+        U::Unit | U::Option => "no value".into(),
+        U::Seq => "a list".into(),
+        U::Map => "a mapping".into(),
+        U::Other(other) => (*other).to_string(),
+        _ => "a value of another kind".into(),
+    }
+}
+
+/// A fix for common type mistakes.
+fn type_help(expected: &str, found: &de::Unexpected<'_>) -> Option<String> {
+    use de::Unexpected as U;
+    let help = match (expected, found) {
+        (e, U::Float(x)) if e.starts_with("a whole number") && x.fract() == 0.0 => {
+            "write a smaller number".to_string()
+        }
+        (e, U::Float(_)) if e.starts_with("a whole number") => {
+            "write a whole number, without a decimal point".to_string()
+        }
+        (e, U::Str(_)) if e.starts_with("a whole number") => {
+            "write a whole number such as `60`, without quotes".to_string()
+        }
+        ("`true` or `false`", U::Str(s)) => format!(
+            "write `true` or `false`{}",
+            if matches!(
+                s.to_ascii_lowercase().as_str(),
+                "yes" | "no" | "on" | "off" | "y" | "n"
+            ) {
+                " (`yes`, `no`, `on` and `off` are text in YAML 1.2)"
+            } else {
+                ""
+            }
+        ),
+        ("a list", U::Str(s)) => format!(
+            "write a list: `[{}]`, or one `- item` per line",
+            echo_short(s)
+        ),
+        ("a list", _) => "write a list: `[a, b]`, or one `- item` per line".to_string(),
+        ("`true` or `false`", _) => "write `true` or `false`".to_string(),
+        ("text", U::Seq) => "write one value, not a list".to_string(),
+        ("text", U::Map) => "write one value, not a mapping (check the indentation)".to_string(),
+        ("text", U::Unit) => "write a value after the colon".to_string(),
+        _ => return None,
+    };
+    Some(help)
+}
+
+/// A value repeated in a help line: itself when short, else `…` (the message shows it).
+fn echo_short(value: &str) -> String {
+    if value.chars().count() <= 24 && !value.contains(['\n', '`']) {
+        value.to_string()
+    } else {
+        "…".to_string()
     }
 }
 
@@ -368,7 +846,12 @@ impl<'a> NodeDeserializer<'a> {
     }
 
     fn wrong_type(&self, exp: &dyn de::Expected) -> ShapeError {
-        <ShapeError as de::Error>::invalid_type(self.unexpected(), exp).at(self.0.pos)
+        let mut error = <ShapeError as de::Error>::invalid_type(self.unexpected(), exp);
+        // The node's own description: it knows large numbers and cuts long text.
+        if let Some((expected, _)) = error.message.split_once(", found ") {
+            error.message = format!("{expected}, found {}", self.0.value.describe());
+        }
+        error.at(self.0.pos)
     }
 }
 
@@ -398,7 +881,7 @@ impl<'a> Deserializer<'a> for NodeDeserializer<'a> {
             },
             Value::Float(x) => visitor.visit_f64(*x),
             Value::Str(s) => visitor.visit_borrowed_str(s),
-            Value::Seq(items) => visitor.visit_seq(SeqNodes(items.iter())),
+            Value::Seq(items) => visitor.visit_seq(SeqNodes(items.iter(), 0)),
             Value::Map(entries) => visitor.visit_map(MapNodes {
                 entries: entries.iter(),
                 value: None,
@@ -416,7 +899,7 @@ impl<'a> Deserializer<'a> for NodeDeserializer<'a> {
                 ShapeErrorKind::NumberForString,
                 format!(
                     "expected {}, found {}",
-                    ExpectingOf(&visitor),
+                    plain_expected(&ExpectingOf(&visitor).to_string()),
                     self.0.value.describe()
                 ),
             )
@@ -453,7 +936,7 @@ impl<'a> Deserializer<'a> for NodeDeserializer<'a> {
     fn deserialize_struct<V: Visitor<'a>>(
         self,
         name: &'static str,
-        _fields: &'static [&'static str],
+        fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, ShapeError> {
         if name == LOCATED_MARKER {
@@ -462,13 +945,40 @@ impl<'a> Deserializer<'a> for NodeDeserializer<'a> {
                 state: 0,
             });
         }
-        self.deserialize_map(visitor)
+        match &self.0.value {
+            Value::Map(_) => self.deserialize_any(visitor),
+            other => {
+                let mut error = ShapeError::new(
+                    ShapeErrorKind::WrongType,
+                    format!(
+                        "expected a mapping with the fields of {} ({}), found {}",
+                        noun_of(name),
+                        fields.join(", "),
+                        other.describe()
+                    ),
+                );
+                if let (Some(first), Value::Str(_) | Value::Int(_) | Value::Bool(_)) =
+                    (fields.first(), other)
+                {
+                    let written = match other {
+                        Value::Str(s) => echo_short(s),
+                        Value::Int(i) => i.to_string(),
+                        Value::Bool(b) => b.to_string(),
+                        _ => String::new(),
+                    };
+                    error = error.help(format!(
+                        "write a mapping, e.g. `{{{first}: {written}}}`; `coffer schema --markdown` lists the fields"
+                    ));
+                }
+                Err(error.at(self.0.pos))
+            }
+        }
     }
 
     fn deserialize_enum<V: Visitor<'a>>(
         self,
         _name: &'static str,
-        _variants: &'static [&'static str],
+        variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, ShapeError> {
         let pos = self.0.pos;
@@ -482,7 +992,16 @@ impl<'a> Deserializer<'a> for NodeDeserializer<'a> {
                 tag: &entries[0].0,
                 content: &entries[0].1,
             }),
-            _ => Err(self.wrong_type(&visitor)),
+            other => Err(ShapeError::new(
+                ShapeErrorKind::WrongType,
+                format!(
+                    "expected one of {}, found {}",
+                    backticked(variants),
+                    other.describe()
+                ),
+            )
+            .help("use one of the listed values")
+            .at(pos)),
         };
         result.map_err(|e| e.at(pos))
     }
@@ -541,7 +1060,8 @@ impl<'de, V: Visitor<'de>> fmt::Display for ExpectingOf<'_, V> {
     }
 }
 
-struct SeqNodes<'a>(std::slice::Iter<'a, Node>);
+/// The items of a list, and the index of the next one.
+struct SeqNodes<'a>(std::slice::Iter<'a, Node>, usize);
 
 impl<'a> SeqAccess<'a> for SeqNodes<'a> {
     type Error = ShapeError;
@@ -551,7 +1071,13 @@ impl<'a> SeqAccess<'a> for SeqNodes<'a> {
         seed: T,
     ) -> Result<Option<T::Value>, ShapeError> {
         match self.0.next() {
-            Some(node) => seed.deserialize(NodeDeserializer(node)).map(Some),
+            Some(node) => {
+                let index = self.1;
+                self.1 += 1;
+                seed.deserialize(NodeDeserializer(node))
+                    .map(Some)
+                    .map_err(|e| e.inside(format!("[{index}]")))
+            }
             None => Ok(None),
         }
     }
@@ -563,7 +1089,8 @@ impl<'a> SeqAccess<'a> for SeqNodes<'a> {
 
 struct MapNodes<'a> {
     entries: std::slice::Iter<'a, (Node, Node)>,
-    value: Option<&'a Node>,
+    /// The value of the key just read, and the key's text for error paths.
+    value: Option<(&'a Node, String)>,
 }
 
 impl<'a> MapAccess<'a> for MapNodes<'a> {
@@ -575,7 +1102,11 @@ impl<'a> MapAccess<'a> for MapNodes<'a> {
     ) -> Result<Option<K::Value>, ShapeError> {
         match self.entries.next() {
             Some((key, value)) => {
-                self.value = Some(value);
+                let name = match &key.value {
+                    Value::Str(s) => shorten(s),
+                    other => other.describe(),
+                };
+                self.value = Some((value, name));
                 seed.deserialize(NodeDeserializer(key))
                     .map(Some)
                     .map_err(|e| e.at(key.pos))
@@ -586,7 +1117,9 @@ impl<'a> MapAccess<'a> for MapNodes<'a> {
 
     fn next_value_seed<V: DeserializeSeed<'a>>(&mut self, seed: V) -> Result<V::Value, ShapeError> {
         match self.value.take() {
-            Some(value) => seed.deserialize(NodeDeserializer(value)),
+            Some((value, key)) => seed
+                .deserialize(NodeDeserializer(value))
+                .map_err(|e| e.inside(key)),
             None => Err(de::Error::custom("value requested before its key")),
         }
     }

@@ -1,10 +1,10 @@
 use std::process::ExitCode;
 
 use coffer_planner::checks::{self, Finding, Severity};
-use coffer_planner::destroy;
+use coffer_planner::{destroy, render};
 use serde::Serialize;
 
-use super::{Connection, EXIT_FAILED, Format, TopologyArg, load_topology, read_live};
+use super::{Connection, EXIT_FAILED, TopologyArg, load_reported, read_live};
 
 /// Exit status when findings at or above `--fail-on` stand.
 pub const EXIT_FINDINGS: u8 = 2;
@@ -21,6 +21,8 @@ pub struct Args {
     /// With --live: check AWS as it is now, not as it will be after apply.
     #[arg(long, requires = "live")]
     pub as_is: bool,
+    /// `sarif`: a SARIF 2.1.0 log on stdout for code scanning, each finding located at the
+    /// line of the entry it is about (not with --destroy-paths).
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// Exit 2 when a finding of this severity or worse stands: info, warning, error or blocker.
@@ -37,6 +39,19 @@ pub struct Args {
     pub list: bool,
 }
 
+/// How `check` prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For a terminal.
+    Text,
+    /// For a pull request comment or an issue.
+    Markdown,
+    /// Versioned JSON, for other tools.
+    Json,
+    /// SARIF 2.1.0, for code scanning (GitHub annotates the topology file).
+    Sarif,
+}
+
 #[derive(Serialize)]
 struct Report<'a> {
     format_version: u32,
@@ -50,9 +65,28 @@ pub fn run(args: &Args) -> ExitCode {
         crate::out!("{}", checks::catalog_markdown());
         return ExitCode::SUCCESS;
     }
-    let Some((topology, diagnostics)) = load_topology(&args.topology) else {
+    if args.destroy_paths && args.format == Format::Sarif {
+        anstream::eprint!(
+            "error: --destroy-paths has no SARIF report: use --format text, markdown or json\n"
+        );
+        return ExitCode::from(EXIT_FAILED);
+    }
+    let Some(loaded) = load_reported(&args.topology) else {
         return ExitCode::from(EXIT_FAILED);
     };
+    let shown = args.topology.file.display().to_string();
+    let Some(topology) = loaded.topology else {
+        if args.format == Format::Sarif {
+            // The file's errors are what code scanning should show.
+            let log = crate::sarif::diagnostics_log(&shown, &loaded.diagnostics.0);
+            crate::out!(
+                "{}\n",
+                serde_json::to_string_pretty(&log).unwrap_or_default()
+            );
+        }
+        return ExitCode::from(EXIT_FAILED);
+    };
+    let diagnostics = loaded.diagnostics;
     if args.destroy_paths {
         return destroy_paths(args, &topology);
     }
@@ -75,6 +109,13 @@ pub fn run(args: &Args) -> ExitCode {
         (checks::evaluate(&topology, &diagnostics, None), "static")
     };
     match args.format {
+        Format::Sarif => {
+            let log = crate::sarif::findings_log(&shown, &loaded.positions, &findings);
+            crate::out!(
+                "{}\n",
+                serde_json::to_string_pretty(&log).unwrap_or_default()
+            );
+        }
         Format::Json => {
             let report = Report {
                 format_version: 1,
@@ -88,21 +129,28 @@ pub fn run(args: &Args) -> ExitCode {
             );
         }
         Format::Markdown => {
-            crate::out!("### Coffer checks: `{}` ({mode})\n\n", topology.name);
+            crate::out!(
+                "### Coffer checks: {} ({mode})\n\n",
+                render::md_code(&topology.name)
+            );
             if findings.is_empty() {
                 crate::out!("No findings.\n");
             } else {
                 crate::out!(
-                    "| severity | check | subject | finding | fix |\n|---|---|---|---|---|\n"
+                    "| severity | check | subject | AWS resource | finding | fix |\n|---|---|---|---|---|---|\n"
                 );
                 for f in &findings {
                     crate::out!(
-                        "| {} | {} | `{}` | {} | {} |\n",
+                        "| {} | {} | {} | {} | {} | {} |\n",
                         f.severity,
                         f.check,
-                        f.subject,
-                        f.message,
-                        f.fix
+                        render::md_cell(&render::md_code(&f.subject)),
+                        render::md_cell(&render::md_aws_resource(
+                            f.aws_name.as_deref(),
+                            f.arn.as_deref()
+                        )),
+                        render::md_cell(&render::md_text(&f.message)),
+                        render::md_cell(&render::md_text(&f.fix))
                     );
                 }
             }
@@ -116,7 +164,7 @@ pub fn run(args: &Args) -> ExitCode {
                     "{} {} {}: {}\n    {}\n    fix: {}\n",
                     f.severity,
                     f.check,
-                    f.subject,
+                    f.subject_text(),
                     f.message,
                     f.title,
                     f.fix
@@ -151,7 +199,7 @@ fn destroy_paths(args: &Args, topology: &coffer_spec::Topology) -> ExitCode {
         (destroy::report(topology, None), "static")
     };
     match args.format {
-        Format::Json => crate::out!(
+        Format::Json | Format::Sarif => crate::out!(
             "{}\n",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         ),

@@ -5,6 +5,7 @@ use anstream::eprintln;
 use coffer_aws::drill::{DrillOptions, DrillReport};
 use coffer_planner::checks::{self, Severity};
 
+use super::progress::{DrillProgress, ProgressArgs};
 use super::{Connection, EXIT_FAILED, TopologyArg, load_topology, runtime};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -34,6 +35,8 @@ pub struct Args {
     /// Seconds between job status polls (0.05 to 3600).
     #[arg(long, default_value_t = 5.0, value_name = "SECONDS", value_parser = poll_seconds)]
     pub poll_seconds: f64,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 }
 
 fn poll_seconds(text: &str) -> Result<f64, String> {
@@ -62,9 +65,13 @@ pub fn run(args: &Args) -> ExitCode {
         ..DrillOptions::default()
     };
     let connect = args.connection.options();
+    let progress = DrillProgress::new(&args.progress);
+    let on_event = |event: coffer_aws::drill::DrillEvent| progress.event(&event);
     let result = rt.block_on(async {
         let sessions = coffer_aws::Sessions::connect(&topology, &connect).await;
-        let mut report = coffer_aws::drill::run(&topology, &sessions, &options).await?;
+        let report = coffer_aws::drill::run(&topology, &sessions, &options, &on_event).await;
+        progress.finish();
+        let mut report = report?;
         if !report.ok {
             // Which checks predict the failure, on AWS as it is now.
             if let Ok(live) =
@@ -90,7 +97,7 @@ pub fn run(args: &Args) -> ExitCode {
                 report.predicted_by = findings
                     .iter()
                     .filter(|f| f.severity >= Severity::Error && relevant(&f.subject))
-                    .map(|f| format!("{} {}: {}", f.check, f.subject, f.message))
+                    .map(|f| format!("{} {}: {}", f.check, f.subject_text(), f.message))
                     .collect();
             }
         }
@@ -99,9 +106,10 @@ pub fn run(args: &Args) -> ExitCode {
     let report = match result {
         Ok(report) => report,
         Err(err) => {
-            eprintln!(
-                "error: the drill could not start: {err}\n  help: check the plan and resource names, and that `coffer apply` has run"
-            );
+            let help = super::unreachable_help(&err.to_string()).unwrap_or_else(|| {
+                "check the plan and resource names, and that `coffer apply` has run".to_string()
+            });
+            eprintln!("error: the drill could not start: {err}\n  help: {help}");
             return ExitCode::from(EXIT_FAILED);
         }
     };

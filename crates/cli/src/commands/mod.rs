@@ -5,7 +5,9 @@ pub mod drill;
 pub mod graph;
 pub mod iam_policy;
 pub mod plan;
+pub mod progress;
 pub mod schema;
+pub mod unlock;
 pub mod validate;
 
 use std::io::Write;
@@ -18,7 +20,7 @@ use coffer_spec::{Diagnostics, Topology};
 /// The `-f FILE` option every command that reads a topology takes.
 #[derive(Debug, clap::Args)]
 pub struct TopologyArg {
-    /// The topology file.
+    /// The topology file; `-` reads it from standard input.
     #[arg(
         short = 'f',
         long = "file",
@@ -26,6 +28,59 @@ pub struct TopologyArg {
         default_value = "topology.yaml"
     )]
     pub file: PathBuf,
+}
+
+impl TopologyArg {
+    /// Whether the topology comes from standard input (`-f -`).
+    pub fn is_stdin(&self) -> bool {
+        self.file.as_os_str() == "-"
+    }
+
+    /// The name messages give the topology: the path as given, or `<stdin>`.
+    pub fn shown(&self) -> String {
+        if self.is_stdin() {
+            coffer_spec::STDIN_NAME.to_string()
+        } else {
+            self.file.display().to_string()
+        }
+    }
+
+    /// Reads and checks the topology (the file, or standard input for `-f -`) within the
+    /// limits the environment sets (`COFFER_MAX_FILE_BYTES`, ...). A file that cannot be read
+    /// at all is reported on stderr and gives `None`.
+    pub fn read(&self) -> Option<coffer_spec::Loaded> {
+        let shown = self.shown();
+        let limits = match coffer_spec::Limits::from_env() {
+            Ok(limits) => limits,
+            Err(problem) => {
+                eprint!(
+                    "error: {problem}
+  help: unset it to use the default limit
+"
+                );
+                return None;
+            }
+        };
+        let result = if self.is_stdin() {
+            coffer_spec::load_reader_with(std::io::stdin().lock(), &shown, &limits)
+        } else {
+            coffer_spec::load_file_with(&self.file, &limits)
+        };
+        match result {
+            Ok(loaded) => Some(loaded),
+            Err(err) => {
+                eprint!(
+                    "{}",
+                    validate::paint(&format!(
+                        "{shown}: error: {}\n  help: {}\n",
+                        err.message(),
+                        err.help()
+                    ))
+                );
+                None
+            }
+        }
+    }
 }
 
 /// How `plan`, `check` and `drift` print their report.
@@ -75,26 +130,26 @@ pub const EXIT_FAILED: u8 = 1;
 /// that stop it from loading; errors that are catalog checks let it load (they come back as
 /// findings).
 pub fn load_topology(arg: &TopologyArg) -> Option<(Topology, Diagnostics)> {
-    let shown = arg.file.display().to_string();
-    let loaded = match coffer_spec::load_file(&arg.file) {
-        Ok(loaded) => loaded,
-        Err(err) => {
-            eprint!(
-                "{shown}: error: {err}: {}\n  help: pass the topology with `-f FILE`\n",
-                err.source
-            );
-            return None;
-        }
-    };
+    let loaded = load_reported(arg)?;
+    let topology = loaded.topology?;
+    Some((topology, loaded.diagnostics))
+}
+
+/// Like [`load_topology`], but returns what was loaded even when the topology has errors
+/// (its `topology` is then `None`), with the positions of its entries. `None` when the file
+/// cannot be read.
+pub fn load_reported(arg: &TopologyArg) -> Option<coffer_spec::Loaded> {
+    let shown = arg.shown();
+    let loaded = arg.read()?;
     eprint!("{}", validate::paint(&loaded.render(&shown)));
     if loaded.topology.is_none() {
         eprint!(
-            "{shown}: {} errors; fix them and run again (`coffer validate -f {shown}` checks the file alone)\n",
-            loaded.diagnostics.errors().count()
+            "{shown}: {}; fix them and run again (`coffer validate -f {}` checks the file alone)\n",
+            coffer_spec::diag::plural(loaded.diagnostics.errors().count(), "error", "errors"),
+            if arg.is_stdin() { "-" } else { shown.as_str() }
         );
     }
-    let topology = loaded.topology?;
-    Some((topology, loaded.diagnostics))
+    Some(loaded)
 }
 
 /// A runtime for the AWS calls.
@@ -122,11 +177,25 @@ pub fn read_live(topology: &Topology, connection: &Connection) -> Option<LiveSta
     match result {
         Ok(live) => Some(live),
         Err(errors) => {
-            eprint!(
-                "error: {errors}\n  help: Coffer needs read access in every account of the topology; see `docs/operations.md`\n"
-            );
+            let message = errors.to_string();
+            let help = unreachable_help(&message).unwrap_or_else(|| {
+                "Coffer needs read access in every account of the topology; see `docs/operations.md`".to_string()
+            });
+            eprint!("error: {message}\n  help: {help}\n");
             None
         }
+    }
+}
+
+/// The help for an error that says no AWS endpoint answered (see
+/// `coffer_aws::error::UNREACHABLE`); `None` for every other error.
+pub fn unreachable_help(message: &str) -> Option<String> {
+    if message.contains("cannot reach the AWS endpoint") {
+        Some("check `--endpoint-url` (or AWS_ENDPOINT_URL): is the emulator or proxy running at that address?".to_string())
+    } else if message.contains("cannot reach AWS (") {
+        Some("check the network connection and the proxy settings; `--endpoint-url` sends the calls elsewhere".to_string())
+    } else {
+        None
     }
 }
 

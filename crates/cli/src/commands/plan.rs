@@ -83,14 +83,38 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(EXIT_FAILED);
         }
         eprintln!(
-            "Saved the plan to {}; apply it with `coffer apply {}`.",
+            "Saved the plan to {}; apply it with `coffer apply -f {} {}`.",
             out.display(),
-            out.display()
+            shell_word(&args.topology.file.display().to_string()),
+            shell_word(&out.display().to_string())
         );
     }
     if args.detailed_exitcode && plan.has_changes() {
         ExitCode::from(EXIT_CHANGES)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `word` as one shell word for a command line to copy: as it is when that is safe, else in
+/// single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_word;
+
+    #[test]
+    fn hint_paths_are_one_shell_word() {
+        assert_eq!(shell_word("path/to/topology.yaml"), "path/to/topology.yaml");
+        assert_eq!(shell_word("my plans/p.json"), "'my plans/p.json'");
+        assert_eq!(shell_word("it's.yaml"), "'it'\\''s.yaml'");
     }
 }

@@ -3,6 +3,7 @@ use std::process::ExitCode;
 
 use anstream::eprint;
 use anstyle::{AnsiColor, Style};
+use coffer_spec::diag::plural;
 
 use super::{EXIT_FAILED, TopologyArg};
 
@@ -10,39 +11,59 @@ use super::{EXIT_FAILED, TopologyArg};
 pub struct Args {
     #[command(flatten)]
     pub topology: TopologyArg,
+    /// `text`: diagnostics on stderr, a summary on stdout. `sarif`: the diagnostics as a
+    /// SARIF 2.1.0 log on stdout (for code scanning), and still as text on stderr.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+/// How `validate` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For a terminal.
+    Text,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let path = &args.topology.file;
-    let shown = path.display().to_string();
-    let loaded = match coffer_spec::load_file(path) {
-        Ok(loaded) => loaded,
-        Err(err) => {
-            eprint!(
-                "{shown}: error: {err}: {}\n  help: pass the topology with `-f FILE`\n",
-                err.source
-            );
-            return ExitCode::from(EXIT_FAILED);
-        }
+    let shown = args.topology.shown();
+    let Some(loaded) = args.topology.read() else {
+        return ExitCode::from(EXIT_FAILED);
     };
     eprint!("{}", paint(&loaded.render(&shown)));
     let _ = std::io::stderr().flush();
-    let errors = loaded.diagnostics.errors().count();
-    let warnings = loaded.diagnostics.warnings().count();
+    let errors = plural(loaded.diagnostics.errors().count(), "error", "errors");
+    let warnings = plural(loaded.diagnostics.warnings().count(), "warning", "warnings");
+    let valid = loaded.topology.is_some() && loaded.diagnostics.errors().count() == 0;
+    if args.format == Format::Sarif {
+        let log = crate::sarif::diagnostics_log(&shown, &loaded.diagnostics.0);
+        crate::out!(
+            "{}\n",
+            serde_json::to_string_pretty(&log).unwrap_or_default()
+        );
+        return if valid {
+            eprint!("{shown}: valid topology ({warnings})\n");
+            ExitCode::SUCCESS
+        } else {
+            eprint!("{shown}: {errors}, {warnings}\n");
+            ExitCode::from(EXIT_FAILED)
+        };
+    }
     match &loaded.topology {
-        Some(topology) if errors == 0 => {
+        Some(topology) if valid => {
             crate::outln!(
-                "{shown}: valid topology `{}`: {} accounts, {} keys, {} vaults, {} backup plans ({warnings} warnings)",
+                "{shown}: valid topology `{}`: {}, {}, {}, {} ({warnings})",
                 topology.name,
-                topology.accounts.len(),
-                topology.keys.len(),
-                topology.vaults.len(),
-                topology.plans.len(),
+                plural(topology.accounts.len(), "account", "accounts"),
+                plural(topology.keys.len(), "key", "keys"),
+                plural(topology.vaults.len(), "vault", "vaults"),
+                plural(topology.plans.len(), "backup plan", "backup plans"),
             );
             ExitCode::SUCCESS
         }
         _ => {
-            eprint!("{shown}: {errors} errors, {warnings} warnings\n");
+            eprint!("{shown}: {errors}, {warnings}\n");
             ExitCode::from(EXIT_FAILED)
         }
     }
