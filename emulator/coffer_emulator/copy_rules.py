@@ -29,9 +29,9 @@ from .backup import state
 
 COPY_INTO_VAULT = "backup:CopyIntoBackupVault"
 # The minimal key permissions the destination account needs on a shared source key
-# (aws-rules.md section 1.3: at least kms:DescribeKey, kms:Decrypt and kms:CreateGrant).
+# (docs/aws-rules.md section 1.3: at least kms:DescribeKey, kms:Decrypt and kms:CreateGrant).
 REQUIRED_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant")
-# What the destination vault's key must allow AWS Backup (aws-rules.md section 1.4: at least
+# What the destination vault's key must allow AWS Backup (docs/aws-rules.md section 1.4: at least
 # kms:CreateGrant, kms:GenerateDataKey and kms:Decrypt).
 DESTINATION_KEY_ACTIONS = ("kms:CreateGrant", "kms:GenerateDataKey", "kms:Decrypt")
 
@@ -96,7 +96,7 @@ def cross_account_backup_enabled(attempt: CopyAttempt) -> str | None:
 
     The setting is ``isCrossAccountBackupEnabled`` of ``UpdateGlobalSettings``; it is read
     from the management account in the copy's source Region (the API is regional; whether
-    the setting is per Region is UNCONFIRMED in aws-rules.md section 1.1).
+    the setting is per Region is UNCONFIRMED in docs/aws-rules.md section 1.1).
     [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/create-cross-account-backup.html]
     """
     membership = orgs.membership(attempt.source_account)

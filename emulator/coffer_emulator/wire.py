@@ -104,7 +104,7 @@ def _read_body(environ: dict[str, Any]) -> bytes:
 
 # Throttling error codes and messages AWS uses, per service; other services get the usual
 # code of their protocol family (ThrottlingException for JSON, Throttling for query/XML).
-# [source: aws-rules.md section 10: KMS ThrottlingException with this message,
+# [source: docs/aws-rules.md section 10: KMS ThrottlingException with this message,
 #  Organizations TooManyRequestsException]
 _THROTTLING = {
     "kms": (

@@ -222,7 +222,11 @@ mod tests {
         assert_eq!(uri("topology.yaml"), "topology.yaml");
         assert_eq!(uri("./infra/topology.yaml"), "infra/topology.yaml");
         assert_eq!(uri("infra\\topology.yaml"), "infra/topology.yaml");
-        assert_eq!(uri("/tmp/a b/t.yaml"), "file:///tmp/a%20b/t.yaml");
+        // An absolute path (under the machine's temp dir) becomes a file URI, spaces encoded.
+        let absolute = std::env::temp_dir().join("a b").join("t.yaml");
+        let absolute = uri(&absolute.to_string_lossy());
+        assert!(absolute.starts_with("file://"), "{absolute}");
+        assert!(absolute.ends_with("/a%20b/t.yaml"), "{absolute}");
         assert_eq!(uri("C:/x/t.yaml"), "file:///C:/x/t.yaml");
         assert_eq!(uri("a:b.yaml"), "./a:b.yaml");
         assert_eq!(uri("dir/a:b.yaml"), "dir/a:b.yaml");

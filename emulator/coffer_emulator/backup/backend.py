@@ -32,7 +32,7 @@ from .models import Plan, RecoveryPoint, Selection, Vault, VaultLock, new_id, va
 
 VAULT_NAME = re.compile(r"^[a-zA-Z0-9\-\_]{2,50}$")  # BOTO-BACKUP BackupVaultName
 RULE_OR_SELECTION_NAME = re.compile(r"^[a-zA-Z0-9\-\_\.]{1,50}$")  # BackupRuleName, BackupSelectionName
-PLAN_NAME = re.compile(r"^[a-zA-Z0-9\-\_\.]{1,50}$")  # aws-rules.md section 5.1
+PLAN_NAME = re.compile(r"^[a-zA-Z0-9\-\_\.]{1,50}$")  # docs/aws-rules.md section 5.1
 RDS_DB_ARN = re.compile(r"^arn:aws:rds:(?P<region>[^:]+):(?P<account>\d{12}):db:(?P<id>[^:]+)$")
 VAULT_ARN = re.compile(r"^arn:aws:backup:(?P<region>[^:]+):(?P<account>\d{12}):backup-vault:(?P<name>[^:]+)$")
 
@@ -302,7 +302,7 @@ class CofferBackupBackend(BackupBackend):
     ) -> Plan:
         """CreateBackupPlan. A matching ``CreatorRequestId`` returns the existing plan; an
         identical existing plan gives AlreadyExistsException.
-        [source: BOTO-BACKUP CreateBackupPlan; aws-rules.md section 5.1]
+        [source: BOTO-BACKUP CreateBackupPlan; docs/aws-rules.md section 5.1]
         """
         self._validate_plan(backup_plan)
         assert backup_plan is not None

@@ -228,7 +228,7 @@ class Vault:
 
 
 # Rule fields AWS fills in when a rule omits them (moto's values; the schedule default is
-# documented, the window defaults are UNCONFIRMED in aws-rules.md section 5.1).
+# documented, the window defaults are UNCONFIRMED in docs/aws-rules.md section 5.1).
 RULE_DEFAULTS = {
     "ScheduleExpression": "cron(0 5 ? * * *)",
     "StartWindowMinutes": 480,
