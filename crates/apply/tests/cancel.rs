@@ -11,25 +11,8 @@ use coffer_apply::{
 };
 use coffer_planner::{LiveState, Outputs, Plan, Step, plan};
 
-const SEED: &str = include_str!("../../../examples/seed/topology.yaml");
-
-fn topology() -> coffer_spec::Topology {
-    coffer_spec::load_str(SEED).topology.expect("seed loads")
-}
-
-fn options(concurrency: usize) -> Options {
-    Options {
-        concurrency,
-        retry: RetryPolicy {
-            initial_backoff: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(5),
-            deadline: Duration::from_secs(2),
-        },
-        ..Options::default()
-    }
-}
-
-fn quiet(_: Event) {}
+mod common;
+use common::{options, quiet, topology};
 
 /// The model of AWS, cancelling the run when the `cancel_at`-th call starts (`on_start`) or
 /// once it has finished; logs every start and end.

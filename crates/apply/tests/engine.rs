@@ -6,30 +6,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use coffer_apply::{
-    Event, Executor, FaultInjector, ModelExecutor, Options, RetryPolicy, StepError, execute,
-    preflight,
+    Event, Executor, FaultInjector, ModelExecutor, Options, StepError, execute, preflight,
 };
 use coffer_planner::{LiveState, Outputs, Step, plan};
 
-const SEED: &str = include_str!("../../../examples/seed/topology.yaml");
-
-fn topology() -> coffer_spec::Topology {
-    coffer_spec::load_str(SEED).topology.expect("seed loads")
-}
+mod common;
+use common::{SEED, quiet, topology};
 
 fn fast() -> Options {
-    Options {
-        concurrency: 4,
-        retry: RetryPolicy {
-            initial_backoff: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(5),
-            deadline: Duration::from_secs(2),
-        },
-        ..Options::default()
-    }
+    common::options(4)
 }
-
-fn quiet(_: Event) {}
 
 /// Records when each step starts and finishes.
 struct Recorder {
