@@ -7,12 +7,17 @@ cd "$(dirname "$0")/.."
 
 topology=examples/seed/topology.yaml
 bash emulator/setup.sh
-# Not quiet: the first build takes a few minutes, and cargo shows what it compiles. Later
-# runs print one "Finished" line. The same build as `just build` (and `just test`'s), so the
-# demo reuses what those built.
-echo "demo: building coffer (the first build takes a few minutes)" >&2
-cargo build -p coffer --locked
-coffer="${CARGO_TARGET_DIR:-target}/debug/coffer"
+# COFFER_BIN: run a coffer you installed or built instead of building one here.
+if [ -n "${COFFER_BIN:-}" ]; then
+  coffer="$COFFER_BIN"
+  [ -x "$coffer" ] || { echo "demo: COFFER_BIN=$coffer is not an executable file" >&2; exit 1; }
+else
+  # Not quiet: the first build takes a few minutes, and cargo shows what it compiles. Later
+  # runs print one "Finished" line. The same build as `just build`, so the demo reuses it.
+  echo "demo: building coffer (the first build takes a few minutes)" >&2
+  cargo build -p coffer --locked
+  coffer="${CARGO_TARGET_DIR:-target}/debug/coffer"
+fi
 
 log="$(mktemp -d)"
 emulator/.venv/bin/python emulator/run.py --port 0 --world emulator/worlds/seed.yaml --job-delay 0.5 >"$log/out" 2>"$log/err" &

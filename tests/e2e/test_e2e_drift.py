@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +22,8 @@ from coffer_e2e import (
 from support import BACKUP, MANAGEMENT, REGION, SOURCE
 
 OTHER_ACCOUNT = SOURCE  # arn:aws:iam::111222333444:root: not the central vault's owner
-DEMO_TIMEOUT = 300
+# A guard against a hang, not a timing: the demo runs the binary the suite tests (COFFER_BIN).
+DEMO_TIMEOUT = 900
 
 
 def drift_json(coffer: Coffer) -> dict[str, Any]:
@@ -186,9 +188,9 @@ def test_cross_account_backup_turned_off_is_a_blocker(emu, coffer):
     assert_markdown_rates(coffer, f"cross_account_backup.{REGION}", "blocker", "modified")
 
 
-def _demo_env() -> dict[str, str]:
+def _demo_env(coffer_bin: Path) -> dict[str, str]:
     """The caller's environment without AWS settings or proxies (the demo sets its own
-    credentials and talks to 127.0.0.1 only)."""
+    credentials and talks to 127.0.0.1 only), running the binary under test."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and "proxy" not in k.lower()}
     env.update(
         {
@@ -196,6 +198,7 @@ def _demo_env() -> dict[str, str]:
             "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/coffer-e2e/credentials",
             "NO_PROXY": "127.0.0.1,localhost",
             "NO_COLOR": "1",
+            "COFFER_BIN": str(coffer_bin),
         }
     )
     return env
@@ -208,12 +211,12 @@ def _section(output: str, title: str) -> str:
     return output.split(marker, 1)[1].split("\x1b[1m== ", 1)[0]  # headers are bold (demo.sh's step)
 
 
-def test_demo_script_runs_end_to_end():
+def test_demo_script_runs_end_to_end(coffer_bin):
     # Its own process group, so that a timeout stops the demo's emulator and cargo too.
     process = subprocess.Popen(
         ["bash", str(REPO / "scripts" / "demo.sh")],
         cwd=REPO,
-        env=_demo_env(),
+        env=_demo_env(coffer_bin),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
