@@ -15,6 +15,12 @@ test: emulator-setup
 emulator-setup:
     bash emulator/setup.sh
 
+# moto's own tests (backup, kms, sts, organizations, rds, iam, s3, core) against the emulator in
+# server mode; fails when a test not listed in emulator/moto-suite/*.txt fails. `just moto-suite
+# kms sts` runs some services; `just moto-suite --against moto` runs them against plain moto.
+moto-suite *args:
+    bash emulator/moto-suite/run.sh {{args}}
+
 # Run the local AWS emulator in the foreground with the seed world.
 emulator port="5000": emulator-setup
     emulator/.venv/bin/python emulator/run.py --port {{port}} --world emulator/worlds/seed.yaml

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
-from . import world
+from . import consistency, world
 from .backup.backend import JobTiming
 from .clock import CLOCK
 from .faults import FaultConfig
@@ -117,6 +117,26 @@ def put_settings(emulator: "Emulator", request: Request) -> Any:
     return get_settings(emulator, request)
 
 
+def get_consistency(emulator: "Emulator", request: Request) -> Any:
+    return consistency.STATE.config().to_dict()
+
+
+def put_consistency(emulator: "Emulator", request: Request) -> Any:
+    """Replace the delays (kinds left out: 0) for changes made from now on."""
+    try:
+        config = consistency.ConsistencyConfig.from_dict(_json_body(request))
+    except ValueError as error:
+        raise AdminError(f"eventual_consistency: {error}") from error
+    consistency.STATE.configure(config)
+    return config.to_dict()
+
+
+def delete_consistency(emulator: "Emulator", request: Request) -> Any:
+    """No delays, and every pending change visible at once."""
+    consistency.STATE.reset()
+    return consistency.STATE.config().to_dict()
+
+
 ROUTES: dict[str, dict[str, Handler]] = {
     "health": {"GET": health},
     "world": {"GET": get_world, "POST": load_world},
@@ -125,6 +145,7 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "requests": {"GET": get_requests, "DELETE": delete_requests},
     "clock": {"GET": get_clock, "POST": advance_clock},
     "settings": {"GET": get_settings, "PUT": put_settings},
+    "consistency": {"GET": get_consistency, "PUT": put_consistency, "DELETE": delete_consistency},
 }
 
 

@@ -12,6 +12,8 @@ with that rule's ``StatusMessage``):
     neither denies the job's role nor lacks an allow for it);
 (e) the recovery point's KMS key is a customer managed key whose key policy lets the
     destination account use it;
+    for a resource type AWS Backup does not fully manage (RDS), the destination vault's key is
+    a customer managed key too (not ``aws/backup``);
     the destination vault's key lets the destination use it.
 
 A copy inside one account (e.g. cross-Region) needs the destination vault to exist and both
@@ -24,14 +26,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import authz, identity, keys, kms_use, orgs, policy
+from . import authz, consistency, identity, keys, kms_use, orgs, policy
 from .backup import state
 
 COPY_INTO_VAULT = "backup:CopyIntoBackupVault"
 # The minimal key permissions the destination account needs on a shared source key
-# (docs/aws-rules.md section 1.3: at least kms:DescribeKey, kms:Decrypt and kms:CreateGrant).
+# (docs/aws-behaviour.md section 1.3: at least kms:DescribeKey, kms:Decrypt and kms:CreateGrant).
 REQUIRED_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant")
-# What the destination vault's key must allow AWS Backup (docs/aws-rules.md section 1.4: at least
+# What the destination vault's key must allow AWS Backup (docs/aws-behaviour.md section 1.4: at least
 # kms:CreateGrant, kms:GenerateDataKey and kms:Decrypt).
 DESTINATION_KEY_ACTIONS = ("kms:CreateGrant", "kms:GenerateDataKey", "kms:Decrypt")
 
@@ -48,6 +50,7 @@ class CopyAttempt:
     destination_vault_arn: str
     iam_role_arn: str
     recovery_point_key_arn: str | None  # None: the recovery point is not encrypted
+    resource_type: str = "RDS"  # of the recovery point (BOTO-BACKUP ResourceType)
 
     @property
     def cross_account(self) -> bool:
@@ -66,6 +69,7 @@ def first_failure(attempt: CopyAttempt) -> str | None:
             vault_policy_allows_copy,
             source_key_usable_by_source,
             source_key_shared,
+            destination_key_customer_managed,
             destination_key_usable,
         )
     else:
@@ -96,13 +100,16 @@ def cross_account_backup_enabled(attempt: CopyAttempt) -> str | None:
 
     The setting is ``isCrossAccountBackupEnabled`` of ``UpdateGlobalSettings``; it is read
     from the management account in the copy's source Region (the API is regional; whether
-    the setting is per Region is UNCONFIRMED in docs/aws-rules.md section 1.1).
+    the setting is per Region is UNCONFIRMED in docs/aws-behaviour.md section 1.1).
     [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/create-cross-account-backup.html]
     """
     membership = orgs.membership(attempt.source_account)
     assert membership is not None  # checked by same_organization
     settings = state.backend(membership.management_account, attempt.source_region).global_settings
-    if settings.get("isCrossAccountBackupEnabled") != "true":
+    enabled = consistency.cross_account_backup(  # the previous setting while a change propagates
+        membership.management_account, attempt.source_region, settings.get("isCrossAccountBackupEnabled")
+    )
+    if enabled != "true":
         return (
             "Copy job failed. Cross-account backup is not enabled for the organization: the "
             f"management account {membership.management_account} must turn on "
@@ -151,11 +158,12 @@ def vault_policy_allows_copy(attempt: CopyAttempt) -> str | None:
         attempt.destination_vault_name
     ]
     prefix = "Access Denied trying to call AWS Backup service: "
-    if vault.access_policy is None:
+    access_policy = consistency.vault_policy(vault)  # the previous policy while a change propagates
+    if access_policy is None:
         return prefix + f"destination vault {vault.backup_vault_arn} has no access policy allowing {COPY_INTO_VAULT}."
     source = identity.for_role(attempt.iam_role_arn, attempt.source_account)
     request = authz.request_for(source, COPY_INTO_VAULT, vault.backup_vault_arn)
-    verdict = authz.decide(_org_scoped_wildcards_only(vault.access_policy), request, attempt.destination_account)
+    verdict = authz.decide(_org_scoped_wildcards_only(access_policy), request, attempt.destination_account)
     if verdict.allowed:
         return None
     how = "explicitly denies" if verdict.explicit_deny else "does not allow"
@@ -246,6 +254,39 @@ def source_key_usable_by_source(attempt: CopyAttempt) -> str | None:
     return (
         f"The source snapshot KMS key [{key_arn}] does not exist, is not enabled or you do not "
         f"have permissions to access it. {cause}"
+    )
+
+
+# Resource types whose backups AWS Backup does not encrypt independently (they keep the source
+# resource's encryption): docs/aws-behaviour.md section 1.2.
+# [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html]
+NOT_FULLY_MANAGED_TYPES = {"RDS", "Aurora", "DocumentDB", "Neptune", "EBS", "EC2", "FSx", "Storage Gateway", "Redshift"}
+
+
+def destination_key_customer_managed(attempt: CopyAttempt) -> str | None:
+    """A cross-account copy of a resource type AWS Backup does not fully manage (RDS) needs a
+    destination vault encrypted with a customer managed key: a vault on an AWS managed key
+    (``aws/backup``, the default of ``CreateBackupVault``) fails the copy when it runs (the API
+    accepts the job). The message is the emulator's (AWS's wording is not documented).
+    [source: https://aws.amazon.com/blogs/storage/how-encryption-works-in-aws-backup/ ("For
+    cross-account copies to complete successfully for a data source that does not support AWS
+    Backup encryption, it is necessary to encrypt both the data source and the destination backup
+    vault with a customer managed AWS KMS key")]
+    [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html#copy-encryption]
+    """
+    if attempt.resource_type not in NOT_FULLY_MANAGED_TYPES:
+        return None
+    vault = state.backend(attempt.destination_account, attempt.destination_region).vaults[
+        attempt.destination_vault_name
+    ]
+    key = keys.find_key(vault.encryption_key_arn, attempt.destination_account, attempt.destination_region)
+    if key is None or key.key_manager == "CUSTOMER":
+        return None  # a missing key is destination_key_usable's failure
+    return (
+        f"Copy job failed. The destination backup vault {vault.backup_vault_arn} is encrypted with the AWS "
+        f"managed key [{key.arn}] ({', '.join(key.aliases) or 'KeyManager AWS'}): a cross-account copy of a "
+        f"{attempt.resource_type} recovery point (a resource type AWS Backup does not fully manage) needs a "
+        "destination vault encrypted with a customer managed key."
     )
 
 

@@ -41,7 +41,7 @@ from typing import Any
 from moto.kms.models import Key, kms_backends
 from moto.kms.utils import RESERVED_ALIASES, _deserialize_ciphertext_blob
 
-from . import authz, keys, wire
+from . import authz, consistency, keys, patches, wire
 from .identity import Caller
 
 Response = tuple[int, list[tuple[str, str]], bytes]
@@ -160,12 +160,18 @@ def check(call: wire.Call, environ: dict[str, Any], caller: Caller) -> Answer:
     if owners != {caller.account} and operation not in CROSS_ACCOUNT_OPERATIONS:
         return PASS  # not possible across accounts: moto does not find the key in the caller's account
     for use in uses:
-        verdict = authz.decide(use.key.policy, authz.request_for(caller, use.action, use.key.arn), use.key.account_id)
+        if patches.aws_managed_key_change(use.key, use.action):  # AWS managed keys never change
+            message = authz.denial_message(caller.caller_arn, use.action, use.key.arn, False)
+            return Answer(response=access_denied(message))
+        document = consistency.key_policy(use.key)  # the previous policy while a change propagates
+        verdict = authz.decide(document, authz.request_for(caller, use.action, use.key.arn), use.key.account_id)
         if not verdict.allowed:
             return Answer(response=access_denied(verdict.message(caller.caller_arn, use.action, use.key.arn)))
     refusal = _lockout_refusal(operation, body, caller, region, uses)
     if refusal is not None:
         return Answer(response=refusal)
+    if operation == "PutKeyPolicy":
+        consistency.note_key_policy_change(uses[0].key)
     if len(owners) == 1 and owners != {caller.account}:
         return Answer(route_account=owners.pop())
     return PASS

@@ -11,7 +11,7 @@ creates. Jobs fail when a key policy denies them, or does not allow them.
 
 from collections.abc import Sequence
 
-from . import authz, keys
+from . import authz, consistency, keys
 from .identity import Caller
 
 
@@ -43,7 +43,8 @@ def refusal(
     denied: list[str] = []
     missing: list[str] = []
     for action in actions:
-        verdict = authz.decide(key.policy, authz.request_for(principal, action, key.arn, context), key.account_id)
+        document = consistency.key_policy(key)  # the previous policy while a change propagates
+        verdict = authz.decide(document, authz.request_for(principal, action, key.arn, context), key.account_id)
         if not verdict.allowed:
             (denied if verdict.explicit_deny else missing).append(action)
     if denied:

@@ -2,7 +2,8 @@
 
 For each request it:
 
-1. sends ``/_coffer/...`` to the admin API;
+1. sends ``/_coffer/...`` to the admin API, and moto's ``POST /moto-api/reset`` to the
+   emulator's own reset (moto's alone would leave the emulator's layer behind);
 2. for a SigV4-signed AWS call, works out service, operation, Region and account: an access
    key moto issued (AssumeRole) acts as its account, any other key as the world's
    management account (passed to moto with its ``x-moto-account-id`` header, because
@@ -28,13 +29,14 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from moto.organizations.models import organizations_backends
 from moto.utilities.utils import PARTITION_NAMES
 
-from . import admin, identity, kms_access, roles, wire, world
+from . import admin, identity, kms_access, roles, validation, wire, world
 from .backup.backend import JobTiming
 from .backup.jobs import settle_due_jobs
 from .clock import CLOCK
 from .faults import FaultConfig, FaultInjector, RequestLog, request_key
 
 ADMIN_PREFIX = "/_coffer/"
+MOTO_RESET_PATH = "/moto-api/reset"
 StartResponse = Callable[..., Any]
 
 
@@ -71,11 +73,20 @@ class Emulator:
                 self.reset()
                 raise
 
+    def _moto_reset(self, start_response: StartResponse) -> Iterable[bytes]:
+        """moto's own ``POST /moto-api/reset`` (moto's tests call it before and after each test in
+        server mode) does the emulator's whole reset, answered as moto answers it."""
+        self.reset()
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b'{"status": "ok"}']
+
     # ------------------------------------------------------------- WSGI
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").startswith(ADMIN_PREFIX):
             return admin.handle(self, environ, start_response)
+        if environ.get("PATH_INFO") == MOTO_RESET_PATH and environ.get("REQUEST_METHOD") == "POST":
+            return self._moto_reset(start_response)
         call = wire.classify(environ)
         if call is None:
             return self.moto(environ, start_response)
@@ -103,6 +114,12 @@ class Emulator:
             status, headers, body = wire.throttling_response(call)
             start_response(f"{status} Bad Request", headers)
             self.requests.record(account, call.service, call.operation, call.region, status, True, **logged)
+            return [body]
+        rejection = validation.check(call, environ)  # the service model's rules, as AWS applies them
+        if rejection is not None:
+            status, headers, body = rejection
+            start_response(f"{status} Bad Request", headers)
+            self.requests.record(account, call.service, call.operation, call.region, status, False, **logged)
             return [body]
         denial = roles.assume_role_denial(call, environ, account)
         if denial is not None:

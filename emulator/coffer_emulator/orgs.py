@@ -1,7 +1,9 @@
 """Organizations look-ups over moto's state: which organization an account is in, and where.
 
 moto keeps an organization in its management account's backend and maps member account
-IDs to that management account (``organizations_backends.master_accounts``).
+IDs to that management account (``organizations_backends.master_accounts``). moto never clears
+that map on a reset (``patches.py`` item 7 does), so an account counts as a member only while
+its management account's organization lists it.
 """
 
 from dataclasses import dataclass
@@ -42,8 +44,8 @@ def membership(account: str) -> Membership | None:
     else:
         return None
     org = management.org
-    if org is None:
-        return None
+    if org is None or not any(member.id == account for member in management.accounts):
+        return None  # a stale entry of moto's member map: the organization does not list the account
     return Membership(org.id, org.master_account_id, _path(management, account))
 
 

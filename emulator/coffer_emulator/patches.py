@@ -19,18 +19,40 @@
 6. KMS: moto's own key policy check (``DescribeKey`` only, ``Deny`` statements with
    ``Principal: "*"``, conditions ignored) is switched off: the middleware evaluates key
    policies on every call (``kms_access.py``).
+7. Organizations: moto's reset (``/moto-api/reset``, the admin reset) forgets every
+   organization but not its map of member accounts (``organizations_backends.master_accounts``),
+   so a former member would still describe itself as a member, of whatever organization its old
+   management account creates next (and answer HTTP 500 otherwise). The map is cleared with the
+   rest of moto's state.
+8. RDS: ``DBCluster.kms_key_id`` is moto's placeholder ``default_kms_key_id`` for every cluster
+   created without ``KmsKeyId``; an encrypted cluster reports the account's ``aws/rds`` key ARN
+   instead (RDS "uses your default KMS key"), an unencrypted one no key (``KmsKeyId`` is only
+   returned "if StorageEncrypted is enabled"). Cluster snapshots and the cluster's DB instances
+   read the cluster's key.
+   [source: BOTO-RDS CreateDBClusterMessage.KmsKeyId, DBCluster.KmsKeyId]
+9. KMS: AWS managed keys (``KeyManager: AWS``) cannot be changed: operations that would change
+   one (disable, enable, schedule or cancel deletion, key policy, rotation, description, tags,
+   key material, replication) are refused whatever their key policy says, with the refusal of
+   the AWS managed key policy, which allows the account only ``kms:Describe*``, ``kms:Get*``,
+   ``kms:List*`` and ``kms:RevokeGrant`` (``kms_access.check`` asks ``aws_managed_key_change``).
+   [source: https://docs.aws.amazon.com/kms/latest/developerguide/enabling-keys.html ("You cannot enable or disable AWS managed keys")]
+   [source: https://docs.aws.amazon.com/kms/latest/developerguide/deleting-keys-scheduling-key-deletion.html ("You cannot schedule the deletion of AWS managed keys")]
+   [source: https://docs.aws.amazon.com/kms/latest/developerguide/editing-keys.html ("You cannot edit any properties of AWS managed keys")]
+   [source: https://github.com/aws-ia/terraform-aws-eks-blueprints/issues/485 (wire shape: "AccessDeniedException - User: ... is not authorized to perform: kms:DisableKey on resource: ... because no resource-based policy allows the kms:DisableKey action")]
 """
 
 import json
 from typing import Any
 
 from moto.backup.models import backup_backends
-from moto.kms.models import KmsBackend
+from moto.core.base_backend import BackendDict
+from moto.kms.models import Key, KmsBackend
 from moto.kms.responses import KmsResponse
 from moto.kms.utils import RESERVED_ALIASES
-from moto.rds.models import DBInstance
+from moto.organizations.models import organizations_backends
+from moto.rds.models import DBCluster, DBInstance
 
-from . import keys
+from . import consistency, keys, service_roles
 from .backup.backend import CofferBackupBackend
 
 # Set on a DBInstance by the world loader: the alias whose key encrypts the instance.
@@ -52,11 +74,36 @@ def install() -> None:
     KmsResponse.enable_key_rotation = _enable_key_rotation  # type: ignore[method-assign]
     KmsResponse.get_key_rotation_status = _get_key_rotation_status  # type: ignore[method-assign]
     KmsResponse._validate_key_policy = lambda self, key_id, action: None  # type: ignore[method-assign]
+    KmsBackend.schedule_key_deletion = _pending_window_checked(KmsBackend.schedule_key_deletion)  # type: ignore[method-assign]
     _accept_key_arns(KmsBackend, "schedule_key_deletion")
     _accept_key_arns(KmsBackend, "cancel_key_deletion")
     _accept_key_arns(KmsBackend, "enable_key")
     _accept_key_arns(KmsBackend, "disable_key")
+    BackendDict.reset = classmethod(_reset_with_memberships(BackendDict.reset.__func__))  # type: ignore[method-assign,attr-defined]
+    DBCluster.kms_key_id = property(_db_cluster_key, _set_db_cluster_key)  # type: ignore[attr-defined]
+    service_roles.install()  # iam:AttachRolePolicy attaches AWS managed policies
+    consistency.install()  # IAM notes when each role was created (the new_role delay)
     _installed = True
+
+
+def _pending_window_checked(schedule: Any) -> Any:
+    """``ScheduleKeyDeletion`` with a waiting period outside 7–30 days: moto answers 200 and
+    schedules nothing; AWS refuses with ``ValidationException`` (HTTP 400), although the
+    model's range is 1–365.
+    [source: https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html
+     ("If you include a value, it must be between 7 and 30, inclusive.")]
+    [source: https://github.com/Skyscanner/kms-issuer/issues/8 ("ValidationException:
+     PendingWindowInDays must be between 7 and 30", status code 400)]
+    """
+
+    def schedule_key_deletion(self: KmsBackend, key_id: str, pending_window_in_days: int) -> float:
+        from moto.kms.exceptions import ValidationException
+
+        if not 7 <= pending_window_in_days <= 30:
+            raise ValidationException("PendingWindowInDays must be between 7 and 30")
+        return schedule(self, key_id, pending_window_in_days)
+
+    return schedule_key_deletion
 
 
 def _accept_key_arns(backend: type, method: str) -> None:
@@ -117,3 +164,58 @@ def _db_instance_key_getter(original_getter: Any) -> Any:
         return value
 
     return kms_key_id
+
+
+def _reset_with_memberships(original_reset: Any) -> Any:
+    """moto's reset of all backends, which also forgets which accounts are members of which
+    organization (moto keeps that map beside the backends and never clears it)."""
+
+    def reset(cls: type) -> None:
+        original_reset(cls)
+        organizations_backends.master_accounts.clear()
+
+    return reset
+
+
+# The raw value lives in the instance's ``__dict__`` under moto's own attribute name, so moto's
+# copies of a cluster (``__dict__`` walks when restoring from a snapshot) keep it.
+def _db_cluster_key(cluster: DBCluster) -> str | None:
+    value = cluster.__dict__.get("kms_key_id")
+    if value in (None, _MOTO_DEFAULT_KEY_PLACEHOLDER):
+        if not cluster.storage_encrypted:
+            return None
+        return keys.aws_managed_key(cluster.account_id, cluster.region, "rds").arn
+    return value
+
+
+def _set_db_cluster_key(cluster: DBCluster, value: str | None) -> None:
+    cluster.__dict__["kms_key_id"] = value
+
+
+# KMS operations that change a key (IAM action names). AWS managed keys refuse all of them.
+AWS_MANAGED_KEY_CHANGES = frozenset(
+    f"kms:{operation}"
+    for operation in (
+        "CancelKeyDeletion",
+        "DeleteImportedKeyMaterial",
+        "DisableKey",
+        "DisableKeyRotation",
+        "EnableKey",
+        "EnableKeyRotation",
+        "ImportKeyMaterial",
+        "PutKeyPolicy",
+        "ReplicateKey",
+        "RotateKeyOnDemand",
+        "ScheduleKeyDeletion",
+        "TagResource",
+        "UntagResource",
+        "UpdateKeyDescription",
+        "UpdatePrimaryRegion",
+    )
+)
+
+
+def aws_managed_key_change(key: Key, action: str) -> bool:
+    """``action`` would change ``key`` and ``key`` is an AWS managed key: the call is refused
+    (item 9 above)."""
+    return getattr(key, "key_manager", None) == "AWS" and action in AWS_MANAGED_KEY_CHANGES

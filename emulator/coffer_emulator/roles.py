@@ -19,7 +19,7 @@ from moto.iam.models import iam_backends
 from moto.sts.models import sts_backends
 from moto.utilities.utils import PARTITION_NAMES, get_partition
 
-from . import wire, world
+from . import consistency, wire, world
 
 _ROLE_ARN = re.compile(r"^arn:(?P<partition>[a-z-]+):iam::(?P<account>\d{12}):role/.+$")
 
@@ -45,11 +45,13 @@ def assume_role_denial(
 
 
 def role_exists(account_id: str, partition: str, role_arn: str) -> bool:
-    """Whether moto's IAM in ``account_id`` has a role with exactly this ARN (path included).
-    Looks without creating state for accounts IAM has never seen."""
+    """Whether moto's IAM in ``account_id`` has a role with exactly this ARN (path included),
+    visible already (a role created less than the ``new_role`` delay ago is not, see
+    ``consistency.py``). Looks without creating state for accounts IAM has never seen."""
     if account_id not in iam_backends or partition not in iam_backends[account_id].keys():
         return False
-    return any(role.arn == role_arn for role in iam_backends[account_id][partition].get_roles())
+    roles = iam_backends[account_id][partition].get_roles()
+    return any(role.arn == role_arn for role in roles) and consistency.role_visible(role_arn)
 
 
 def caller_arn(account_id: str, call: wire.Call) -> str:

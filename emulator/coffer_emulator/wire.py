@@ -95,16 +95,34 @@ def query_parameter(environ: dict[str, Any], name: str) -> str | None:
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
-    """Read the request body and put it back so the application can read it again."""
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(length) if length else b""
+    """Read the request body and put it back so the application can read it again.
+
+    A body sent without ``Content-Length`` (``Transfer-Encoding: chunked``, as SDKs stream some
+    uploads) is read until its end: werkzeug's server de-chunks it and marks the stream
+    terminated (``wsgi.input_terminated``). It is put back with its length as ``CONTENT_LENGTH``,
+    so moto, which reads ``CONTENT_LENGTH`` bytes, sees all of it (it answered HTTP 500 before).
+    """
+    if environ.get("CONTENT_LENGTH"):
+        length = int(environ["CONTENT_LENGTH"])
+        body = environ["wsgi.input"].read(length) if length else b""
+    elif _streamed(environ):
+        body = environ["wsgi.input"].read()
+        environ["CONTENT_LENGTH"] = str(len(body))
+    else:
+        body = b""
     environ["wsgi.input"] = io.BytesIO(body)
     return body
 
 
+def _streamed(environ: dict[str, Any]) -> bool:
+    """The body has no length and is read until the end of the (de-chunked) stream."""
+    chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    return chunked or bool(environ.get("wsgi.input_terminated"))
+
+
 # Throttling error codes and messages AWS uses, per service; other services get the usual
 # code of their protocol family (ThrottlingException for JSON, Throttling for query/XML).
-# [source: docs/aws-rules.md section 10: KMS ThrottlingException with this message,
+# [source: docs/aws-behaviour.md section 10: KMS ThrottlingException with this message,
 #  Organizations TooManyRequestsException]
 _THROTTLING = {
     "kms": (

@@ -25,7 +25,7 @@ from moto.rds.exceptions import RDSClientError
 from moto.rds.models import rds_backends
 from werkzeug.exceptions import HTTPException
 
-from . import keys, orgs
+from . import consistency, keys, orgs, service_roles
 from .backup import state
 from .backup.backend import JobTiming
 from .backup.errors import BackupError
@@ -72,12 +72,24 @@ def load(document: dict[str, Any], job_delay_override: float | None) -> FaultCon
 
     ``job_delay_override`` (the ``--job-delay`` flag) wins over the world's ``job_delay_seconds``.
     """
-    known = {"region", "job_delay_seconds", "require_existing_roles", "organization", "accounts", "faults"}
+    known = {
+        "region",
+        "job_delay_seconds",
+        "require_existing_roles",
+        "organization",
+        "accounts",
+        "faults",
+        "eventual_consistency",
+    }
     _no_unknown(document, known, "world")
     region = str(document.get("region", "us-east-1"))
     require_existing_roles = document.get("require_existing_roles", True)
     if not isinstance(require_existing_roles, bool):
         raise WorldError(f"require_existing_roles must be true or false, got {require_existing_roles!r}")
+    try:
+        delays = consistency.ConsistencyConfig.from_dict(document.get("eventual_consistency"))
+    except ValueError as error:
+        raise WorldError(f"eventual_consistency: {error}") from error
     organization = document.get("organization")
     try:
         management = _load_organization(organization, region) if organization else None
@@ -96,6 +108,8 @@ def load(document: dict[str, Any], job_delay_override: float | None) -> FaultCon
     CURRENT.document = document
     CURRENT.default_account = management or DEFAULT_ACCOUNT_ID
     CURRENT.require_existing_roles = require_existing_roles
+    # After the world's resources: what the world creates is visible at once.
+    consistency.STATE.configure(delays)
     return faults
 
 
@@ -104,6 +118,7 @@ def forget() -> None:
     CURRENT.document = None
     CURRENT.default_account = DEFAULT_ACCOUNT_ID
     CURRENT.require_existing_roles = True
+    consistency.STATE.reset()
 
 
 def _no_unknown(mapping: Any, known: set[str], where: str) -> None:
@@ -216,9 +231,16 @@ def _create_role(account_id: str, role: Any, where: str) -> None:
     ``OrganizationAccountAccessRole``, so AssumeRole into it is realistic."""
     if isinstance(role, str):
         role = {"name": role}
-    _no_unknown(role, {"name", "path", "assume_role_policy"}, where)
+    _no_unknown(role, {"name", "path", "assume_role_policy", "trusts"}, where)
     if not role.get("name"):
         raise WorldError(f"{where}.name is required")
+    if role.get("trusts") is not None:  # short form: the service principals the role trusts
+        if role.get("assume_role_policy") is not None:
+            raise WorldError(f"{where}: give trusts or assume_role_policy, not both")
+        try:
+            role = {**role, "assume_role_policy": service_roles.trust_policy_for(role["trusts"])}
+        except ValueError as error:
+            raise WorldError(f"{where}.trusts: {error}") from error
     trust = role.get("assume_role_policy") or {
         "Version": "2012-10-17",
         "Statement": [

@@ -16,18 +16,20 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from conformance import constant
 
 EMULATOR_DIR = Path(__file__).resolve().parents[1]
 RUN_PY = EMULATOR_DIR / "run.py"
 WORLDS = EMULATOR_DIR / "worlds"
 READY_PREFIX = "coffer-emulator listening on "
 JOB_DELAY = 0.1
-REGION = "eu-west-1"
-ORG_ID = "o-coffer0seed"
-MANAGEMENT = "100200300400"
-SOURCE = "111222333444"
-BACKUP = "666777888999"
-ORG_PATH = "o-coffer0seed/r-c0ff/ou-c0ff-w0rkload/"
+# The seed world's values; in conformance mode the AWS sandbox's (conformance.constant).
+REGION = constant("region", "eu-west-1")
+ORG_ID = constant("org_id", "o-coffer0seed")
+MANAGEMENT = constant("management", "100200300400")
+SOURCE = constant("source", "111222333444")
+BACKUP = constant("backup", "666777888999")
+ORG_PATH = constant("org_path", "o-coffer0seed/r-c0ff/ou-c0ff-w0rkload/")
 BACKUP_ROLE = f"arn:aws:iam::{SOURCE}:role/service-role/AWSBackupDefaultServiceRole"
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
 
@@ -273,3 +275,14 @@ class CopySetup:
             arguments["Lifecycle"] = lifecycle
         job = self.source.start_copy_job(**arguments)
         return self.emu.wait_copy_job(self.source, job["CopyJobId"])
+
+
+def source_vault(emu: Any) -> tuple[Any, str]:
+    """The source account's key behind ``SOURCE_KEY_ALIAS`` (so ``orders`` is encrypted with it)
+    and its vault ``local``: the source account's Backup client and the key's ARN."""
+    kms = emu.client("kms", SOURCE)
+    key = kms.create_key()["KeyMetadata"]
+    kms.create_alias(AliasName=SOURCE_KEY_ALIAS, TargetKeyId=key["KeyId"])
+    backup = emu.client("backup", SOURCE)
+    backup.create_backup_vault(BackupVaultName="local")
+    return backup, key["Arn"]

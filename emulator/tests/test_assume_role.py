@@ -53,6 +53,7 @@ def test_missing_role_is_access_denied_with_aws_message(emu):
     assert response["ResponseMetadata"]["RequestId"]
 
 
+@pytest.mark.emulator_only(reason="request log: reads the emulator's log of AWS calls")
 def test_denied_assume_role_is_logged_for_the_caller_and_issues_nothing(emu):
     emu.admin("DELETE", "requests")
     _denied(emu, MISSING_ROLE)
@@ -75,6 +76,7 @@ def test_the_role_arn_must_match_exactly(emu):
         assert _denied(emu, role_arn)["Error"]["Code"] == "AccessDenied", role_arn
 
 
+@pytest.mark.emulator_only(reason="eventual consistency: a new IAM role is assumable at once only in the emulator")
 def test_roles_created_through_iam_can_be_assumed(emu):
     iam = emu.client("iam", SOURCE)
     iam.create_role(RoleName="MissingRole", AssumeRolePolicyDocument="{}", Path="/")
@@ -95,6 +97,7 @@ def test_role_chaining_names_the_assumed_role_caller(emu):
     )
 
 
+@pytest.mark.emulator_only(reason="world: require_existing_roles")
 def test_world_can_allow_any_role(emu):
     emu.load_world(text=(WORLDS / "seed.yaml").read_text() + "require_existing_roles: false\n")
     assert emu.admin("GET", "world")["world"]["require_existing_roles"] is False
@@ -105,6 +108,7 @@ def test_world_can_allow_any_role(emu):
     assert _denied(emu, MISSING_ROLE)["Error"]["Code"] == "AccessDenied"
 
 
+@pytest.mark.emulator_only(reason="world: require_existing_roles")
 def test_require_existing_roles_must_be_a_boolean(emu):
     bad = emu.admin("POST", "world", raw="require_existing_roles: sometimes\n")
     assert bad["status"] == 400 and "require_existing_roles" in bad["error"]

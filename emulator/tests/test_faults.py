@@ -7,6 +7,8 @@ import pytest
 from botocore.exceptions import ClientError
 from support import BACKUP, EMULATOR_DIR, MANAGEMENT, SOURCE, WORLDS
 
+pytestmark = pytest.mark.emulator_only(reason="faults: fault injection and the request log")
+
 CALLS = {
     # operation key -> (service, client call, expected error code); one per protocol family.
     "backup:ListBackupVaults": ("backup", lambda c: c.list_backup_vaults(), "ThrottlingException"),  # restJson

@@ -47,6 +47,7 @@ def test_invalid_setting_values_are_rejected(emu):
         assert _error(excinfo)["Code"] == "InvalidParameterValueException"
 
 
+@pytest.mark.emulator_only(reason="world: a custom world with an account outside any organization")
 def test_account_outside_an_organization_gets_aws_error(emu):
     emu.load_world(text=LONE_WORLD)
     lone = emu.client("backup")  # plain credentials act as moto's default account: in no organization

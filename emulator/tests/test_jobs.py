@@ -15,7 +15,9 @@ organization:
     - id: "111222333444"
 accounts:
   - id: "111222333444"
-    roles: [CofferDeployRole]
+    roles:
+      - CofferDeployRole
+      - {name: AWSBackupDefaultServiceRole, path: /service-role/, trusts: backup.amazonaws.com}
     rds_instances:
       - id: plain
         engine: mysql
@@ -26,6 +28,9 @@ def _error(excinfo):
     return excinfo.value.response["Error"]
 
 
+@pytest.mark.emulator_only(
+    reason="emulator-only feature: deferred key binding (orders is encrypted with the key the test creates)"
+)
 def test_deferred_alias_binding_resolves_when_read(emu):
     rds = emu.client("rds", SOURCE)
     alias_arn = f"arn:aws:kms:{REGION}:{SOURCE}:{SOURCE_KEY_ALIAS}"
@@ -39,6 +44,9 @@ def test_deferred_alias_binding_resolves_when_read(emu):
     assert after["KmsKeyId"] == key["Arn"]
 
 
+@pytest.mark.emulator_only(
+    reason="emulator-only feature: deferred key binding (orders is encrypted with the key the test creates)"
+)
 def test_backup_before_the_alias_exists_records_the_alias(emu):
     backup = emu.client("backup", SOURCE)
     backup.create_backup_vault(BackupVaultName="local")
@@ -48,6 +56,7 @@ def test_backup_before_the_alias_exists_records_the_alias(emu):
     assert done["EncryptionKeyArn"] == f"arn:aws:kms:{REGION}:{SOURCE}:{SOURCE_KEY_ALIAS}"
 
 
+@pytest.mark.emulator_only(reason="job delay: sets the emulator's job delay to watch every state")
 def test_job_moves_through_created_running_completed(emu):
     emu.admin("PUT", "settings", {"job_delay_seconds": 1.0})
     backup = emu.client("backup", SOURCE)
@@ -67,6 +76,9 @@ def test_job_moves_through_created_running_completed(emu):
     assert point["RecoveryPointArn"] == job["RecoveryPointArn"]
 
 
+@pytest.mark.emulator_only(
+    reason="world: a fresh world's empty job lists (AWS keeps listing earlier jobs, no clean-up removes them)"
+)
 def test_backup_jobs_listing_and_idempotency(emu):
     backup = emu.client("backup", SOURCE)
     backup.create_backup_vault(BackupVaultName="local")
@@ -96,6 +108,9 @@ def test_backup_of_missing_instance_fails(emu):
     assert missing in done["StatusMessage"]
 
 
+@pytest.mark.emulator_only(
+    reason="emulator-only feature: only RDS instances can be backed up (AWS backs up EBS volumes too)"
+)
 def test_backup_rejects_other_resources_and_missing_vaults(emu):
     backup = emu.client("backup", SOURCE)
     with pytest.raises(ClientError) as excinfo:
@@ -109,6 +124,7 @@ def test_backup_rejects_other_resources_and_missing_vaults(emu):
     assert _error(excinfo)["Code"] == "InvalidParameterValueException"
 
 
+@pytest.mark.emulator_only(reason="world: a custom world with an unencrypted instance")
 def test_unencrypted_instance_gives_unencrypted_recovery_point_and_restore(emu):
     emu.load_world(text=UNENCRYPTED_WORLD)
     backup = emu.client("backup", SOURCE)
@@ -129,6 +145,9 @@ def test_unencrypted_instance_gives_unencrypted_recovery_point_and_restore(emu):
     assert instance["StorageEncrypted"] is False and instance["Engine"] == "mysql"
 
 
+@pytest.mark.emulator_only(
+    reason="world: a fresh world's empty job lists (AWS keeps listing earlier jobs, no clean-up removes them)"
+)
 def test_restore_job_failures_and_listing(emu):
     kms = emu.client("kms", SOURCE)
     kms.create_alias(AliasName=SOURCE_KEY_ALIAS, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])

@@ -22,6 +22,7 @@ def _listening_addresses(port: int) -> list[str]:
     return found
 
 
+@pytest.mark.emulator_only(reason="launcher: the emulator's listening socket")
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc/net/tcp")
 def test_binds_only_127_0_0_1(running_emulator):
     assert running_emulator.url.startswith("http://127.0.0.1:")
@@ -29,6 +30,7 @@ def test_binds_only_127_0_0_1(running_emulator):
     assert _listening_addresses(running_emulator.port) == ["0100007F"]
 
 
+@pytest.mark.emulator_only(reason="launcher: starts and signals emulator processes")
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_stops_cleanly_on_signal(signum):
     running = RunningEmulator.start()
@@ -39,6 +41,7 @@ def test_stops_cleanly_on_signal(signum):
     running.stop()
 
 
+@pytest.mark.emulator_only(reason="launcher: starts an emulator with an invalid world")
 def test_invalid_world_exits_with_an_error(tmp_path):
     world = tmp_path / "bad.yaml"
     world.write_text("organization:\n  id: not-an-org-id\n")
@@ -56,6 +59,7 @@ def test_plain_credentials_act_as_management_account(emu):
     assert (org["Id"], org["MasterAccountId"]) == (ORG_ID, MANAGEMENT)
 
 
+@pytest.mark.emulator_only(reason="world: the seed world's account names")
 def test_assumed_credentials_act_as_the_target_account(emu):
     assert emu.client("sts", SOURCE).get_caller_identity()["Account"] == SOURCE
     assert emu.client("organizations", BACKUP).describe_organization()["Organization"]["Id"] == ORG_ID
@@ -63,6 +67,7 @@ def test_assumed_credentials_act_as_the_target_account(emu):
     assert {a["Id"]: a["Name"] for a in accounts} == {MANAGEMENT: "management", SOURCE: "source", BACKUP: "backup"}
 
 
+@pytest.mark.emulator_only(reason="world: the seed world's organizational units")
 def test_seed_world_org_paths(emu):
     organizations = emu.client("organizations")
     (root,) = organizations.list_roots()["Roots"]
@@ -71,6 +76,7 @@ def test_seed_world_org_paths(emu):
     assert sorted(a["Id"] for a in children) == [SOURCE, BACKUP]
 
 
+@pytest.mark.emulator_only(reason="admin API: health, world, reset and errors")
 def test_admin_api_world_and_errors(emu):
     assert emu.admin("GET", "health") == {"status": "ok"}
     current = emu.admin("GET", "world")
@@ -85,6 +91,7 @@ def test_admin_api_world_and_errors(emu):
     emu.load_world(name="seed.yaml")
 
 
+@pytest.mark.emulator_only(reason="world: loads every world file")
 def test_seed_worlds_load(emu):
     for world in sorted(WORLDS.glob("*.yaml")):
         emu.load_world(name=world.name)

@@ -82,6 +82,13 @@ def _assert_held_by_lock(response):
     assert "Backup Vault Lock" in response["Error"]["Message"], response["Error"]
 
 
+def _assert_expired(backup, point):
+    """Past its retention a recovery point is gone (AWS Backup deletes expired recovery points)."""
+    response = _error(lambda: backup.delete_recovery_point(BackupVaultName="local", RecoveryPointArn=point))
+    assert response["Error"]["Code"] == "ResourceNotFoundException", response["Error"]
+
+
+@pytest.mark.emulator_only(reason="clock: advances the emulator clock to the end of the retention")
 @pytest.mark.parametrize("mode", sorted(LOCKS))
 def test_locked_vault_holds_recovery_points_stored_before_the_lock(emu, mode):
     backup, point = _setup(emu)  # kept 35 days
@@ -98,22 +105,24 @@ def test_locked_vault_holds_recovery_points_stored_before_the_lock(emu, mode):
         assert "MaxRetentionDays=100" in response["Error"]["Message"]
     _assert_held_by_lock(_error(lambda: _update(backup, point, {"DeleteAfterDays": 59})))
 
-    # Once the retention (now 60 days) has ended, the recovery point can go.
+    # Once the retention (now 60 days) has ended, the recovery point expires: AWS Backup deletes it.
     emu.admin("POST", "clock", {"advance_seconds": 59 * DAY})
     _assert_held_by_lock(_error(lambda: backup.delete_recovery_point(BackupVaultName="local", RecoveryPointArn=point)))
     emu.admin("POST", "clock", {"advance_seconds": DAY + 60})
-    backup.delete_recovery_point(BackupVaultName="local", RecoveryPointArn=point)
+    _assert_expired(backup, point)
 
 
+@pytest.mark.emulator_only(reason="clock: advances the emulator clock to the end of the retention")
 def test_locked_vault_holds_recovery_points_stored_after_the_lock(emu):
     backup, _ = _setup(emu, lifecycle={})
     backup.put_backup_vault_lock_configuration(BackupVaultName="local", MinRetentionDays=7)
     point = _backup_orders(emu, backup, {"DeleteAfterDays": 20})
     _assert_held_by_lock(_error(lambda: backup.delete_recovery_point(BackupVaultName="local", RecoveryPointArn=point)))
     emu.admin("POST", "clock", {"advance_seconds": 20 * DAY + 60})
-    backup.delete_recovery_point(BackupVaultName="local", RecoveryPointArn=point)
+    _assert_expired(backup, point)
 
 
+@pytest.mark.emulator_only(reason="clock: advances the emulator clock 1000 days")
 def test_indefinite_retention_in_a_locked_vault_is_kept_for_ever(emu):
     backup, point = _setup(emu, lifecycle={})  # no lifecycle: kept indefinitely
     backup.put_backup_vault_lock_configuration(BackupVaultName="local", MinRetentionDays=1)

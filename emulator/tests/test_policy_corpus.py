@@ -20,6 +20,8 @@ sys.path.insert(0, str(REPO / "emulator"))
 
 from coffer_emulator import policy  # noqa: E402
 
+pytestmark = pytest.mark.emulator_only(reason="policy engine: runs the emulator's evaluator itself, no AWS call")
+
 REQUEST_FIELDS = ("principal", "action", "resource", "resource_account", "context")
 DECISIONS = {
     "allow": policy.Decision.ALLOW,

@@ -2,7 +2,10 @@
 
 import subprocess
 
+import pytest
 from support import EMULATOR_DIR
+
+pytestmark = pytest.mark.emulator_only(reason="launcher: smoke.sh starts its own emulator")
 
 
 def test_smoke_script():

@@ -193,6 +193,7 @@ def test_deny_for_a_same_account_role_refuses_the_call(emu, action, vault, resou
     call(vaults)  # the same call, without the Deny
 
 
+@pytest.mark.emulator_only(reason="request log: reads the emulator's log of AWS calls")
 def test_refused_calls_change_nothing_and_are_logged(emu):
     vaults = Vaults(emu)
     vaults.guard("local", "backup:DeleteRecoveryPoint")
@@ -219,6 +220,7 @@ def test_deny_by_principal(emu, principal):
     assert response["Error"]["Code"] == "AccessDeniedException"
 
 
+@pytest.mark.emulator_only(reason="world: the seed world's organization ID and path are written in the test")
 def test_deny_conditions_see_the_callers_organization(emu):
     vaults = Vaults(emu)
     vaults.guard(
@@ -278,6 +280,7 @@ def test_another_account_is_refused_whatever_the_policy(emu):
         }
 
 
+@pytest.mark.emulator_only(reason="emulator-only feature: plain credentials act as moto's user moto")
 def test_plain_credentials_are_the_management_accounts_moto_user(emu):
     backup = emu.client("backup")  # plain credentials: management account
     backup.create_backup_vault(BackupVaultName="mgmt")
@@ -305,6 +308,7 @@ def test_plain_credentials_are_the_management_accounts_moto_user(emu):
     )
 
 
+@pytest.mark.emulator_only(reason="emulator-only feature: the answer to operations the emulator does not implement")
 def test_unimplemented_operation_is_a_400_naming_it(emu):
     backup = emu.client("backup", SOURCE)
     backup.create_backup_vault(BackupVaultName="local")

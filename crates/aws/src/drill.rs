@@ -18,6 +18,7 @@ use coffer_spec::{Account, BackupPlan, Rule, Topology, Vault};
 use serde::Serialize;
 
 use crate::error::{AwsError, Call};
+use crate::propagation::{self, PropagationWait};
 use crate::session::{RegionClients, Sessions};
 
 #[derive(Debug, Clone)]
@@ -31,6 +32,9 @@ pub struct DrillOptions {
     pub poll_interval: Duration,
     /// Give up on a job after this long.
     pub job_timeout: Duration,
+    /// How long a copy refused for lack of access is started again, while AWS may not have
+    /// propagated a change yet (`propagation.rs`; `COFFER_PROPAGATION_WINDOW_SECONDS`).
+    pub propagation: PropagationWait,
 }
 
 impl Default for DrillOptions {
@@ -41,6 +45,7 @@ impl Default for DrillOptions {
             keep: false,
             poll_interval: Duration::from_secs(5),
             job_timeout: Duration::from_secs(4 * 3600),
+            propagation: PropagationWait::from_env(),
         }
     }
 }
@@ -222,6 +227,9 @@ pub enum DrillError {
     Setup(String),
     #[error(transparent)]
     Aws(Box<AwsError>),
+    /// AWS Backup cannot assume a role the drill would pass it (`crate::service_roles`).
+    #[error("{0}")]
+    ServiceRoles(String),
 }
 
 impl From<AwsError> for DrillError {
@@ -236,7 +244,7 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn pick<'t>(
+pub(crate) fn pick<'t>(
     topology: &'t Topology,
     options: &DrillOptions,
 ) -> Result<(&'t BackupPlan, &'t Rule, String), DrillError> {
@@ -317,10 +325,6 @@ where
         }
         tokio::time::sleep(options.poll_interval).await;
     }
-}
-
-fn role_arn(account_id: &str, role: &str) -> String {
-    format!("arn:aws:iam::{account_id}:role/{role}")
 }
 
 /// The tag naming the drill on what it creates; its value is the drill's ID.
@@ -418,6 +422,7 @@ pub async fn run(
 ) -> Result<DrillReport, DrillError> {
     let drill_started = Instant::now();
     let (plan, rule, resource) = pick(topology, options)?;
+    crate::service_roles::preflight(topology, sessions, plan, rule).await?;
     let source_vault = topology
         .vaults
         .get(&rule.vault)
@@ -540,17 +545,7 @@ impl Drill<'_> {
         created: &mut Created,
     ) -> Result<bool, DrillError> {
         let call = self.call;
-        let job_role = self
-            .plan
-            .selections
-            .first()
-            .map(|s| s.role_arn.clone())
-            .unwrap_or_else(|| {
-                role_arn(
-                    self.topology.account_id(&self.plan.account),
-                    coffer_spec::aws::SERVICE_DEFAULT_ROLE,
-                )
-            });
+        let job_role = crate::service_roles::job_role(self.topology, self.plan);
         self.progress.start(StageKind::Backup, "backup");
         let started = Instant::now();
         let retention = shortest_retention(self.source_vault);
@@ -638,55 +633,83 @@ impl Drill<'_> {
             self.progress.start(StageKind::Copy, &stage);
             let started = Instant::now();
             let retention = shortest_retention(destination);
-            let copy_job = self
-                .source
-                .backup
-                .start_copy_job()
-                .recovery_point_arn(&recovery_point)
-                .source_backup_vault_name(&self.source_vault.vault_name)
-                .destination_backup_vault_arn(self.topology.vault_arn(destination))
-                .iam_role_arn(&job_role)
-                .lifecycle(drill_lifecycle(destination))
-                .idempotency_token(format!("{}-{}", self.token, destination.name))
-                .send()
-                .await
-                .map_err(|e| call("backup:StartCopyJob").sdk_error(e))?;
-            let copy_job_id = copy_job.copy_job_id().unwrap_or_default().to_string();
-            self.progress.job(&copy_job_id);
-            let end = poll(self.options, || async {
-                let out = self
+            // A refusal right after `coffer apply` may be AWS propagating it: start the copy again.
+            let mut waiting = propagation::Waiting::new(self.options.propagation);
+            let vault_subject = format!("vault.{}", destination.name);
+            let copied = loop {
+                let copy_job = self
                     .source
                     .backup
-                    .describe_copy_job()
-                    .copy_job_id(&copy_job_id)
+                    .start_copy_job()
+                    .recovery_point_arn(&recovery_point)
+                    .source_backup_vault_name(&self.source_vault.vault_name)
+                    .destination_backup_vault_arn(self.topology.vault_arn(destination))
+                    .iam_role_arn(&job_role)
+                    .lifecycle(drill_lifecycle(destination))
+                    .idempotency_token(
+                        waiting.token(&format!("{}-{}", self.token, destination.name)),
+                    )
                     .send()
                     .await
-                    .map_err(|e| call("backup:DescribeCopyJob").sdk_error(e))?;
-                let job = out.copy_job();
-                let state = job
-                    .and_then(|j| j.state())
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default();
-                Ok(match state.as_str() {
-                    "COMPLETED" => Some(Ok(job
-                        .and_then(|j| j.destination_recovery_point_arn())
-                        .unwrap_or_default()
-                        .to_string())),
-                    "FAILED" | "ABORTED" | "PARTIAL" => Some(Err(format!(
-                        "copy job {copy_job_id} {state}: {}",
-                        job.and_then(|j| j.status_message())
-                            .unwrap_or("no status message")
-                    ))),
-                    _ => None,
+                    .map_err(|e| call("backup:StartCopyJob").sdk_error(e))?;
+                let copy_job_id = copy_job.copy_job_id().unwrap_or_default().to_string();
+                self.progress.job(&copy_job_id);
+                let end = poll(self.options, || async {
+                    let out = self
+                        .source
+                        .backup
+                        .describe_copy_job()
+                        .copy_job_id(&copy_job_id)
+                        .send()
+                        .await
+                        .map_err(|e| call("backup:DescribeCopyJob").sdk_error(e))?;
+                    let job = out.copy_job();
+                    let state = job
+                        .and_then(|j| j.state())
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default();
+                    Ok(match state.as_str() {
+                        "COMPLETED" => Some(Ok(job
+                            .and_then(|j| j.destination_recovery_point_arn())
+                            .unwrap_or_default()
+                            .to_string())),
+                        "FAILED" | "ABORTED" | "PARTIAL" => Some(Err(format!(
+                            "copy job {copy_job_id} {state}: {}",
+                            job.and_then(|j| j.status_message())
+                                .unwrap_or("no status message")
+                        ))),
+                        _ => None,
+                    })
                 })
-            })
-            .await?;
-            let copied = match end {
-                Ok(arn) => arn,
-                Err(message) => {
-                    return Ok(failed(self.progress, report, &stage, started, message));
+                .await?;
+                match end {
+                    Ok(arn) => break arn,
+                    Err(message) => {
+                        let job = format!("copy job {copy_job_id}");
+                        let unexplained = || {
+                            propagation::checks_pass(
+                                self.topology,
+                                self.sessions,
+                                self.plan.name.as_str(),
+                                self.resource,
+                                &vault_subject,
+                            )
+                        };
+                        if waiting.retry(&stage, &job, &message, unexplained).await {
+                            continue;
+                        }
+                        let message = match waiting.note() {
+                            Some(note) => format!("{message} (still failing {note})"),
+                            None => message,
+                        };
+                        return Ok(failed(self.progress, report, &stage, started, message));
+                    }
                 }
             };
+            let waited = waiting
+                .note()
+                .map(|note| format!(" ({note})"))
+                .unwrap_or_default();
             self.progress.record(
                 report,
                 Stage {
@@ -694,7 +717,7 @@ impl Drill<'_> {
                     ok: true,
                     seconds: started.elapsed().as_secs_f64(),
                     detail: format!(
-                        "recovery point {copied} in vault {}, kept {retention} {}",
+                        "recovery point {copied} in vault {}, kept {retention} {}{waited}",
                         destination.vault_name,
                         days(retention)
                     ),
@@ -748,10 +771,7 @@ impl Drill<'_> {
             .backup
             .start_restore_job()
             .recovery_point_arn(recovery_point)
-            .iam_role_arn(role_arn(
-                &account_id,
-                coffer_spec::aws::SERVICE_DEFAULT_ROLE,
-            ))
+            .iam_role_arn(crate::service_roles::restore_role(&account_id))
             .metadata("DBInstanceIdentifier", &identifier)
             .idempotency_token(&identifier)
             .send()

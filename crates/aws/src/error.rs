@@ -97,6 +97,15 @@ impl Call {
         self
     }
 
+    /// The account the call acts in.
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
     pub fn message(&self, message: String) -> AwsError {
         AwsError {
             account_name: self.account_name.clone(),

@@ -7,6 +7,8 @@
 //! - "Already exists" for something Coffer owns counts as done; "not found" on a delete
 //!   counts as done.
 //! - After writing a key policy, the executor reads it back until it matches.
+//! - Changes AWS has not propagated yet answer errors that are retried (`propagation.rs`): a
+//!   vault name still held by the vault this apply just deleted is waited for, never adopted.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -20,26 +22,17 @@ use coffer_planner::model::{LifecycleDocument, PlanDocument, SelectionDocument};
 use coffer_planner::{Operation, Outputs, Ref, Step, TAG_ID, TAG_TOPOLOGY, outputs, policy};
 
 use crate::error::{AwsError, Call};
+use crate::propagation;
 use crate::session::{RegionClients, Sessions};
-
-/// Error codes that mean "try again shortly" beyond throttling: AWS's eventual consistency
-/// right after a principal, key or vault was created or deleted.
-const EVENTUALLY_CONSISTENT: &[&str] = &["NotFoundException", "KMSInvalidStateException"];
 
 pub struct SdkExecutor {
     pub sessions: Sessions,
 }
 
 fn step_error(error: AwsError) -> StepError {
-    let retryable = error.retryable
-        || error
-            .code
-            .as_deref()
-            .is_some_and(|c| EVENTUALLY_CONSISTENT.contains(&c))
-        || (error.code.as_deref() == Some("MalformedPolicyDocumentException")
-            && error.message.contains("invalid principals"))
-        || (error.code.as_deref() == Some("InvalidRequestException")
-            && error.message.contains("recovery points"));
+    // Throttling and transient errors, and AWS's eventual consistency right after a principal,
+    // key or vault was created or deleted.
+    let retryable = error.retryable || propagation::retryable(&error);
     StepError {
         message: error.to_string(),
         code: error.code.clone(),
@@ -176,7 +169,11 @@ impl Executor for SdkExecutor {
         })?;
         let clients = session.region(&step.region).await;
         let call = |name: &str| session.call(&step.region, name);
-        run(&clients, &step.operation, outputs, &call).await
+        let result = run(&clients, &step.operation, outputs, &call).await;
+        if let Err(error) = &result {
+            propagation::log_retryable(&step.id, error);
+        }
+        result
     }
 }
 
@@ -436,12 +433,29 @@ async fn run(
                     if !code_is(&error, "AlreadyExistsException") {
                         return Err(step_error(error));
                     }
-                    let described = backup
+                    // The vault this apply replaces: AWS has not finished deleting it.
+                    if propagation::deleted_vault_name(&error.account_id, &error.region, vault_name)
+                    {
+                        return Err(propagation::vault_still_being_deleted(&error, vault_name));
+                    }
+                    let described = match backup
                         .describe_backup_vault()
                         .backup_vault_name(vault_name)
                         .send()
                         .await
-                        .map_err(|e| sdk(call("backup:DescribeBackupVault"), e))?;
+                    {
+                        Ok(described) => described,
+                        Err(e) => {
+                            let missing = call("backup:DescribeBackupVault").sdk_error(e);
+                            // Taken, yet not there: a deletion AWS has not finished propagating.
+                            if code_is(&missing, "ResourceNotFoundException") {
+                                return Err(propagation::vault_still_being_deleted(
+                                    &error, vault_name,
+                                ));
+                            }
+                            return Err(step_error(missing));
+                        }
+                    };
                     let arn = described.backup_vault_arn().unwrap_or_default().to_string();
                     let live_tags = backup
                         .list_tags()
@@ -461,15 +475,22 @@ async fn run(
                 }
             }
         }
-        Operation::DeleteBackupVault { vault_name } => gone_is_done(
-            backup
+        Operation::DeleteBackupVault { vault_name } => {
+            let deleting = call("backup:DeleteBackupVault");
+            let deleted = backup
                 .delete_backup_vault()
                 .backup_vault_name(vault_name)
                 .send()
-                .await
-                .map_err(|e| call("backup:DeleteBackupVault").sdk_error(e)),
-            "ResourceNotFoundException",
-        ),
+                .await;
+            if deleted.is_ok() {
+                // A create of the same name may follow (a replacement): see CreateBackupVault.
+                propagation::vault_deleted(deleting.account_id(), deleting.region(), vault_name);
+            }
+            gone_is_done(
+                deleted.map_err(|e| deleting.sdk_error(e)),
+                "ResourceNotFoundException",
+            )
+        }
         Operation::PutBackupVaultAccessPolicy { vault_name, policy } => {
             backup
                 .put_backup_vault_access_policy()

@@ -51,6 +51,7 @@ calls! {
     "backup" "list_recovery_points_by_backup_vault" => ["backup:ListRecoveryPointsByBackupVault"] Plan;
     "rds" "describe_db_instances" => ["rds:DescribeDBInstances"] Plan;
     "rds" "describe_db_clusters" => ["rds:DescribeDBClusters"] Plan;
+    "iam()" "get_role" => ["iam:GetRole"] Plan;
     "kms" "create_key" => ["kms:CreateKey", "kms:TagResource"] Apply;
     "kms" "put_key_policy" => ["kms:PutKeyPolicy"] Apply;
     "kms" "update_key_description" => ["kms:UpdateKeyDescription"] Apply;
@@ -85,6 +86,8 @@ calls! {
     "backup" "describe_restore_job" => ["backup:DescribeRestoreJob"] Drill;
     "backup" "delete_recovery_point" => ["backup:DeleteRecoveryPoint"] Drill;
     "rds" "delete_db_instance" => ["rds:DeleteDBInstance"] Drill;
+    "iam()" "create_role" => ["iam:CreateRole"] Drill;
+    "iam()" "attach_role_policy" => ["iam:AttachRolePolicy"] Drill;
 }
 
 /// The actions a mode needs (a mode includes the read-only ones), sorted.
@@ -99,11 +102,18 @@ pub fn actions(mode: Mode) -> Vec<&'static str> {
     actions
 }
 
+/// The role `coffer drill --create-service-role` may create (and attach AWS Backup's managed
+/// policies to): `service-default`'s, in any account.
+const SERVICE_DEFAULT_ROLES: &str = "arn:aws:iam::*:role/service-role/AWSBackupDefaultServiceRole";
+
 /// The identity policy for the role Coffer assumes in each account. `iam:PassRole` is limited
-/// to roles passed to AWS Backup.
+/// to roles passed to AWS Backup, role creation to `service-default`'s role.
 pub fn policy(mode: Mode) -> Value {
     let all = actions(mode);
     let (pass, rest): (Vec<&str>, Vec<&str>) = all.into_iter().partition(|a| *a == "iam:PassRole");
+    let (create, rest): (Vec<&str>, Vec<&str>) = rest
+        .into_iter()
+        .partition(|a| matches!(*a, "iam:CreateRole" | "iam:AttachRolePolicy"));
     let mut statements = vec![json!({
         "Sid": match mode { Mode::Plan => "CofferRead", Mode::Apply => "CofferReadAndApply", Mode::Drill => "CofferReadAndDrill" },
         "Effect": "Allow",
@@ -117,6 +127,14 @@ pub fn policy(mode: Mode) -> Value {
             "Action": "iam:PassRole",
             "Resource": "*",
             "Condition": {"StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}},
+        }));
+    }
+    if !create.is_empty() {
+        statements.push(json!({
+            "Sid": "CofferCreateBackupServiceRole",
+            "Effect": "Allow",
+            "Action": create,
+            "Resource": SERVICE_DEFAULT_ROLES,
         }));
     }
     json!({"Version": "2012-10-17", "Statement": statements})

@@ -8,7 +8,9 @@ pub mod execute;
 pub mod iam;
 pub mod lock;
 pub mod log;
+pub mod propagation;
 pub mod read;
+pub mod service_roles;
 pub mod session;
 
 pub use error::{AwsError, ReadErrors};

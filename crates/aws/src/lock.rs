@@ -60,6 +60,14 @@ pub enum LockError {
         region: String,
         claim: String,
     },
+    #[error(
+        "the lock vault `{vault}` in account {account}, {region} was deleted but AWS has not freed its name yet (its deletion is still propagating); run the command again in a minute"
+    )]
+    Deleting {
+        vault: String,
+        account: String,
+        region: String,
+    },
     #[error(transparent)]
     Aws(#[from] AwsError),
     #[error("the topology has no account to hold the apply lock in")]
@@ -438,7 +446,20 @@ impl ApplyLock {
                 return Err(error.into());
             }
             let Some(claim) = site.claim().await? else {
-                // Released between our create and this read: try again at once.
+                // Released between our create and this read, or deleted and the name not yet
+                // free again (AWS propagates a vault's deletion): try again shortly, never in a
+                // tight loop, and not past the wait.
+                if started.elapsed() >= wait {
+                    return Err(LockError::Deleting {
+                        vault: site.vault.clone(),
+                        account: site.account.id.clone(),
+                        region: site.region.clone(),
+                    });
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_millis(250)) => {}
+                    () = cancel.cancelled() => return Err(LockError::Interrupted),
+                }
                 continue;
             };
             if claim.expired() {

@@ -123,6 +123,9 @@ pub async fn read(
             }),
     )
     .await;
+    // The roles the selections pass to AWS Backup (`crate::service_roles`).
+    let roles =
+        crate::service_roles::read_selection_roles(topology, sessions, &usable, &limit).await;
 
     let tasks = wanted(topology)
         .into_iter()
@@ -150,6 +153,9 @@ pub async fn read(
             account.organization_read = organization.is_some();
             account.organization_id = organization.flatten();
         }
+    }
+    for (id, account_roles) in roles {
+        live.accounts.entry(id).or_default().roles = account_roles;
     }
     for (id, region, result) in results {
         match result {

@@ -113,6 +113,19 @@ impl AccountSession {
         )
     }
 
+    /// The account's IAM client. IAM is global: it is reached through the session's Region
+    /// (the STS Region), and `--endpoint-url` sends it to the same endpoint as every client.
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        let id = &self.account.id;
+        let region = self.config.region().map_or("us-east-1", |r| r.as_ref());
+        aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(&self.config)
+                .retry_partition(RetryPartition::new(format!("iam-{id}")))
+                .interceptor(CallLog::new(id, region))
+                .build(),
+        )
+    }
+
     /// A call of this account to `region`, for its errors: they name the account, and the
     /// endpoint when it is not AWS's own and could not be reached.
     pub fn call(&self, region: &str, name: &str) -> Call {
@@ -187,7 +200,7 @@ impl Sessions {
                 &base,
                 Region::new(sts_region.clone()),
                 account.role_arn.clone(),
-                format!("coffer-{}", topology.name),
+                session_name(&topology.name),
                 account.external_id.clone(),
             );
             let provider = LoggedCredentials::new(
@@ -223,8 +236,23 @@ impl Sessions {
     }
 }
 
+/// The AssumeRole session name: `coffer-<topology>`, cut to the 64 characters STS allows
+/// (topology names may be 64 characters long themselves).
+fn session_name(topology: &str) -> String {
+    format!("coffer-{topology}").chars().take(64).collect()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn session_names_fit_sts_limit_of_64_characters() {
+        assert_eq!(super::session_name("seed"), "coffer-seed");
+        let long = "t".repeat(64);
+        let name = super::session_name(&long);
+        assert_eq!(name.len(), 64);
+        assert!(name.starts_with("coffer-ttt"));
+    }
+
     use super::*;
 
     const SEED: &str = include_str!("../../../examples/seed/topology.yaml");

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use coffer_aws::iam::{self, CALLS, Mode};
 
-const CLIENTS: &[&str] = &["kms", "backup", "rds", "sts", "organizations()"];
+const CLIENTS: &[&str] = &["kms", "backup", "rds", "sts", "organizations()", "iam()"];
 
 /// The source with the whitespace around `.` removed, so method chains read `client.method(`.
 fn normalized(source: &str) -> String {

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use coffer_spec::checks as id;
 use coffer_spec::{AccountName, BackupPlan, Diagnostics, Key, Rule, Topology, Vault};
 
-use crate::live::{LiveKey, LiveRegion, LiveState, LiveVault};
+use crate::live::{LiveKey, LiveRegion, LiveState, LiveVault, RoleStatus};
 use crate::{access, policy};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -367,6 +367,15 @@ pub const CATALOG: &[Check] = &[
         "Without `organization:`, Coffer cannot check membership or keep cross-account backup switched on.",
         DOC_CROSS_ACCOUNT,
         "Add `organization:` with its `id`, `management_account` and `cross_account_backup: enabled`."
+    ),
+    check!(
+        id::SERVICE_ROLE_TRUSTS_BACKUP,
+        Blocker,
+        true,
+        "Every backup selection's role exists and trusts AWS Backup",
+        "AWS Backup assumes the selection's `IamRoleArn` for its backups and restores, and refuses a role that does not exist or whose trust policy does not allow `backup.amazonaws.com` to call `sts:AssumeRole` (`IAM Role ... cannot be assumed by AWS Backup`). `service-default` is `service-role/AWSBackupDefaultServiceRole`, which only the AWS Backup console creates.",
+        "https://docs.aws.amazon.com/aws-backup/latest/devguide/iam-service-roles.html",
+        "Create the role (path and name as in its ARN) with a trust policy for `backup.amazonaws.com` and the managed policies `AWSBackupServiceRolePolicyForBackup` and `AWSBackupServiceRolePolicyForRestores` (the finding gives the `aws iam` commands); `coffer drill --create-service-role` creates `service-default`'s role."
     ),
 ];
 
@@ -1143,6 +1152,7 @@ impl Context<'_> {
     fn live_checks(&mut self) {
         let topology = self.topology;
         let Some(state) = self.state else { return };
+        self.service_role_checks(state);
         // Organization membership.
         if let Some(org) = self.org {
             for account in topology.accounts.values() {
@@ -1291,6 +1301,50 @@ impl Context<'_> {
                         self.source_subject(arn, format!("backup_plan.{}", plan.name), plan);
                     self.push(id::SOURCE_EXISTS, subject, "the resource does not exist");
                 }
+            }
+        }
+    }
+
+    /// Every selection's role, as read from IAM (`LiveAccount::roles`; not read, or not
+    /// readable: no finding).
+    fn service_role_checks(&mut self, state: &LiveState) {
+        for plan in self.topology.plans.values() {
+            let account_id = self.account_id(&plan.account);
+            let Some(roles) = state.accounts.get(&account_id).map(|a| &a.roles) else {
+                continue;
+            };
+            for selection in &plan.selections {
+                let Some(role) = roles.get(&selection.role_arn) else {
+                    continue;
+                };
+                let why = match role.status {
+                    // Not read (access denied): nothing is known, nothing is reported.
+                    RoleStatus::TrustsBackup | RoleStatus::Unreadable => continue,
+                    RoleStatus::Missing => "it does not exist",
+                    RoleStatus::NotTrusted => "its trust policy does not let AWS Backup assume it",
+                };
+                let subject = Subject::resource(
+                    format!("selection.{}.{}", plan.name, selection.name),
+                    Some(&selection.name),
+                    None,
+                    &account_id,
+                    &plan.region,
+                );
+                let mut found = finding(
+                    id::SERVICE_ROLE_TRUSTS_BACKUP,
+                    subject,
+                    format!(
+                        "AWS Backup cannot assume role {} of selection `{}` in account `{}` ({account_id}): {}",
+                        selection.role_arn,
+                        selection.name,
+                        plan.account,
+                        role.detail.as_deref().unwrap_or(why)
+                    ),
+                );
+                if let Some(fix) = &role.fix {
+                    found.fix.clone_from(fix);
+                }
+                self.findings.push(found);
             }
         }
     }

@@ -26,6 +26,38 @@ pub struct LiveAccount {
     /// Whether `organization_id` was read.
     #[serde(default)]
     pub organization_read: bool,
+    /// The roles the account's backup selections pass to AWS Backup, by role ARN, as
+    /// `iam:GetRole` describes them; empty when they were not read.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub roles: BTreeMap<String, LiveRole>,
+}
+
+/// A role AWS Backup assumes (a backup selection's `IamRoleArn`), as read from IAM.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveRole {
+    pub status: RoleStatus,
+    /// Why AWS Backup cannot use it (what its trust policy says, or the error that kept it
+    /// from being read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// How to fix it, when AWS Backup cannot use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+/// Whether AWS Backup can assume a role.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleStatus {
+    /// It exists and its trust policy lets `backup.amazonaws.com` call `sts:AssumeRole`.
+    #[default]
+    TrustsBackup,
+    /// No role has this ARN (path included).
+    Missing,
+    /// Its trust policy does not let AWS Backup assume it.
+    NotTrusted,
+    /// It could not be read (`iam:GetRole` was refused or failed).
+    Unreadable,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

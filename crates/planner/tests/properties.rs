@@ -358,7 +358,9 @@ proptest! {
 
     /// With the guard on, whatever the rest of the topology and whatever drift the apply
     /// repairs, only break-glass principals can delete or shorten a copy: in the policies the
-    /// file generates and in AWS as it is after the apply.
+    /// file generates and in AWS as it is after the apply. A plan with a blocked change (a
+    /// hand-made key behind Coffer's alias, ...) is refused whole by `coffer-apply`'s preflight:
+    /// no apply runs, so only the file's policies are checked then.
     #[test]
     fn with_the_guard_only_break_glass_can_destroy_copies(
         shape in shape(),
@@ -370,8 +372,11 @@ proptest! {
         for d in &drifts {
             apply_drift(&mut live, d);
         }
-        let after = simulate::after_plan(&t, &live);
-        for report in [destroy::report(&t, None), destroy::report(&t, Some(&after))] {
+        let mut reports = vec![destroy::report(&t, None)];
+        if plan(&t, &live).blocked().next().is_none() {
+            reports.push(destroy::report(&t, Some(&simulate::after_plan(&t, &live))));
+        }
+        for report in reports {
             prop_assert!(!report.vaults.is_empty());
             for vault in &report.vaults {
                 for path in vault.paths.iter().filter(|p| p.calls.iter().any(|c| {

@@ -12,11 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from moto.backup.models import BackupBackend
+from moto.organizations.models import organizations_backends
 from moto.rds.models import rds_backends
 
-from .. import authz, identity, keys, orgs
+from .. import authz, consistency, identity, keys, orgs, service_roles
 from ..clock import CLOCK
 from ..policy import has_wildcard_action, statements
+from . import lifecycle as lifecycles
 from . import state, urls
 from .errors import (
     AccessDenied,
@@ -32,9 +34,11 @@ from .models import Plan, RecoveryPoint, Selection, Vault, VaultLock, new_id, va
 
 VAULT_NAME = re.compile(r"^[a-zA-Z0-9\-\_]{2,50}$")  # BOTO-BACKUP BackupVaultName
 RULE_OR_SELECTION_NAME = re.compile(r"^[a-zA-Z0-9\-\_\.]{1,50}$")  # BackupRuleName, BackupSelectionName
-PLAN_NAME = re.compile(r"^[a-zA-Z0-9\-\_\.]{1,50}$")  # docs/aws-rules.md section 5.1
+PLAN_NAME = re.compile(r"^[a-zA-Z0-9\-\_\.]{1,50}$")  # docs/aws-behaviour.md section 5.1
 RDS_DB_ARN = re.compile(r"^arn:aws:rds:(?P<region>[^:]+):(?P<account>\d{12}):db:(?P<id>[^:]+)$")
 VAULT_ARN = re.compile(r"^arn:aws:backup:(?P<region>[^:]+):(?P<account>\d{12}):backup-vault:(?P<name>[^:]+)$")
+KMS_ALIAS_ARN = re.compile(r"^arn:aws[\w-]*:kms:[^:]+:\d{12}:alias/.+$")
+KMS_KEY_ARN = re.compile(r"^arn:aws[\w-]*:kms:(?P<region>[^:]+):(?P<account>\d{12}):key/(?P<id>[^/]+)$")
 
 # GlobalSettings keys and their values ("true"/"false" strings).
 # [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/API_DescribeGlobalSettings.html]
@@ -42,6 +46,35 @@ DEFAULT_GLOBAL_SETTINGS = {
     "isCrossAccountBackupEnabled": "false",
     "isMpaEnabled": "false",
     "isDelegatedAdministratorEnabled": "false",
+}
+
+
+# DescribeRegionSettings of a new account (the emulator's defaults: AWS does not document them).
+# Keys are the resource types of BOTO-BACKUP ListBackupJobs.ByResourceType.
+# [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/API_DescribeRegionSettings.html]
+OPT_IN_RESOURCE_TYPES = (
+    "Aurora",
+    "CloudFormation",
+    "DocumentDB",
+    "DynamoDB",
+    "EBS",
+    "EC2",
+    "EFS",
+    "EKS",
+    "FSx",
+    "Neptune",
+    "RDS",
+    "Redshift",
+    "S3",
+    "SAP HANA on Amazon EC2",
+    "Storage Gateway",
+    "Timestream",
+    "VirtualMachine",
+)
+DEFAULT_REGION_SETTINGS: dict[str, dict[str, bool]] = {
+    "ResourceTypeOptInPreference": dict.fromkeys(OPT_IN_RESOURCE_TYPES, True),
+    "ResourceTypeManagementPreference": {"DynamoDB": True, "EFS": True},
+    "ResourceTypeOptInIncremental": {"DynamoDB": False},
 }
 
 
@@ -65,6 +98,7 @@ class CofferBackupBackend(BackupBackend):
         self.plans: dict[str, Plan] = {}  # type: ignore[assignment]
         self.global_settings = dict(DEFAULT_GLOBAL_SETTINGS)
         self.global_settings_updated: datetime | None = None
+        self.region_settings = {name: dict(values) for name, values in DEFAULT_REGION_SETTINGS.items()}
         self.backup_jobs: dict[str, BackupJob] = {}
         self.copy_jobs: dict[str, CopyJob] = {}
         self.restore_jobs: dict[str, RestoreJob] = {}
@@ -82,18 +116,27 @@ class CofferBackupBackend(BackupBackend):
         backup_vault_tags: dict[str, str] | None,
         encryption_key_arn: str | None,
         creator_request_id: str | None,
+        strict_key: bool = False,
     ) -> Vault:
         """CreateBackupVault. The same ``CreatorRequestId`` returns the existing vault (idempotent
         retry); without a key AWS Backup uses the AWS managed key ``aws/backup``.
         [source: BOTO-BACKUP CreateBackupVault; https://docs.aws.amazon.com/aws-backup/latest/devguide/create-a-vault.html]
+
+        ``strict_key`` (API calls): ``EncryptionKeyArn`` must be an existing key's ARN, as AWS
+        requires (see ``check_vault_key_arn``); world files may also name a key by id or alias.
         """
         if not VAULT_NAME.match(backup_vault_name or ""):
             raise InvalidParameterValue(f"Invalid backup vault name: {backup_vault_name}")
+        if strict_key and encryption_key_arn:
+            self.check_vault_key_arn(encryption_key_arn)
         with _CREATE_VAULT_LOCK:
             existing = self.vaults.get(backup_vault_name)
             if existing is not None:
                 if creator_request_id and creator_request_id == existing.creator_request_id:
                     return existing
+                raise AlreadyExists("Backup vault with the same name already exists")
+            if consistency.vault_being_deleted(vault_arn(self.account_id, self.region_name, backup_vault_name)):
+                # The name stays taken while a deletion propagates (consistency.py, vault_deleted).
                 raise AlreadyExists("Backup vault with the same name already exists")
             vault = Vault(
                 self.account_id,
@@ -106,6 +149,37 @@ class CofferBackupBackend(BackupBackend):
             if backup_vault_tags:
                 self.tag_resource(vault.backup_vault_arn, backup_vault_tags)
             return vault
+
+    def check_vault_key_arn(self, encryption_key_arn: str) -> None:
+        """Refuse an ``EncryptionKeyArn`` AWS Backup does not accept (InvalidParameterValueException).
+
+        * an alias (name or ARN): ``KMS key Alias is not supported by AWS Backup`` (AWS's message);
+          [source: https://github.com/aws/aws-cdk/issues/10979 (Status Code: 400; Error Code:
+          InvalidParameterValueException)]
+        * anything but a key ARN (a bare key id, say): the parameter is a key ARN;
+          [source: BOTO-BACKUP CreateBackupVault.EncryptionKeyArn; https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-backupvault.html]
+        * a key of another Region: KMS keys are Regional and the vault's key encrypts in the
+          vault's Region; [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html#copy-encryption]
+        * a key that does not exist, in the vault's account or another one (a key of another
+          account is allowed through the API). [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/create-a-vault.html]
+
+        The messages but the alias one are the emulator's (AWS's wording is not documented).
+        """
+        if encryption_key_arn.startswith("alias/") or KMS_ALIAS_ARN.match(encryption_key_arn):
+            raise InvalidParameterValue("KMS key Alias is not supported by AWS Backup")
+        match = KMS_KEY_ARN.match(encryption_key_arn)
+        if match is None:
+            raise InvalidParameterValue(
+                f"Invalid EncryptionKeyArn {encryption_key_arn}: it must be the ARN of a KMS key "
+                "(arn:aws:kms:<region>:<account>:key/<key-id>)"
+            )
+        if match["region"] != self.region_name:
+            raise InvalidParameterValue(
+                f"Invalid EncryptionKeyArn {encryption_key_arn}: the KMS key is in Region {match['region']}, "
+                f"the backup vault in {self.region_name}; a vault needs a key of its own Region"
+            )
+        if keys.find_key(encryption_key_arn, self.account_id, self.region_name) is None:
+            raise InvalidParameterValue(f"Invalid EncryptionKeyArn: KMS key {encryption_key_arn} not found")
 
     def _vault_key_arn(self, encryption_key_arn: str | None) -> str:
         if not encryption_key_arn:
@@ -137,7 +211,8 @@ class CofferBackupBackend(BackupBackend):
             return
         resource = resource_arn or vault.backup_vault_arn
         iam_action = f"backup:{action}"
-        verdict = authz.decide(vault.access_policy, authz.request_for(caller, iam_action, resource), self.account_id)
+        document = consistency.vault_policy(vault)  # the previous policy while a change propagates
+        verdict = authz.decide(document, authz.request_for(caller, iam_action, resource), self.account_id)
         if not verdict.allowed:
             raise AccessDenied(verdict.message(caller.caller_arn, iam_action, resource))
 
@@ -172,7 +247,8 @@ class CofferBackupBackend(BackupBackend):
         return self.authorized_vault(backup_vault_name, "DescribeBackupVault")
 
     def list_backup_vaults(self) -> list[Vault]:  # type: ignore[override]
-        return list(self.vaults.values())
+        # A deleted vault may still be listed while its deletion propagates (consistency.py).
+        return list(self.vaults.values()) + consistency.vaults_being_deleted(self.account_id, self.region_name)
 
     def delete_backup_vault(self, backup_vault_name: str) -> None:
         """DeleteBackupVault works only on an empty vault (locked or not).
@@ -182,6 +258,7 @@ class CofferBackupBackend(BackupBackend):
         if vault.recovery_points:
             raise InvalidRequest("Backup vault cannot be deleted because it contains recovery points.", "ERROR_9101")
         del self.vaults[backup_vault_name]
+        consistency.note_vault_deleted(vault)
         self.tagger.delete_all_tags_for_resource(vault.backup_vault_arn)
 
     def put_backup_vault_access_policy(self, backup_vault_name: str, policy_document: str | None) -> None:
@@ -202,6 +279,7 @@ class CofferBackupBackend(BackupBackend):
                     "AWS Backup access policies don't support a wildcard in the Action key "
                     f"(statement {statement.get('Sid', index)})."
                 )
+        consistency.note_vault_policy_change(vault)
         vault.access_policy = policy_document
 
     def get_backup_vault_access_policy(self, backup_vault_name: str) -> Vault:
@@ -211,7 +289,9 @@ class CofferBackupBackend(BackupBackend):
         return vault
 
     def delete_backup_vault_access_policy(self, backup_vault_name: str) -> None:
-        self.authorized_vault(backup_vault_name, "DeleteBackupVaultAccessPolicy").access_policy = None
+        vault = self.authorized_vault(backup_vault_name, "DeleteBackupVaultAccessPolicy")
+        consistency.note_vault_policy_change(vault)
+        vault.access_policy = None
 
     def put_backup_vault_lock_configuration(
         self,
@@ -289,8 +369,39 @@ class CofferBackupBackend(BackupBackend):
                 raise InvalidParameterValue(f"Unsupported global setting: {key}")
             if value not in ("true", "false"):
                 raise InvalidParameterValue(f"Global setting {key} must be 'true' or 'false', not {value!r}")
+        if "isCrossAccountBackupEnabled" in (settings or {}):
+            consistency.note_cross_account_backup(
+                self.account_id, self.region_name, self.global_settings.get("isCrossAccountBackupEnabled")
+            )
         self.global_settings.update(settings or {})
         self.global_settings_updated = CLOCK.now()
+
+    # -------------------------------------------------------- region settings
+
+    def describe_region_settings(self) -> dict[str, dict[str, bool]]:
+        """DescribeRegionSettings: the Region's service opt-in, full-management and incremental
+        preferences per resource type (the resource types it lists are the ones
+        UpdateRegionSettings accepts). The defaults are the emulator's (AWS's are not documented).
+        [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/API_DescribeRegionSettings.html]
+        """
+        return {name: dict(values) for name, values in self.region_settings.items()}
+
+    def update_region_settings(self, preferences: dict[str, dict[str, Any] | None]) -> None:
+        """UpdateRegionSettings: only the resource types DescribeRegionSettings lists, with boolean
+        values (InvalidParameterValueException otherwise; the message is the emulator's).
+        [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/API_UpdateRegionSettings.html]
+        """
+        for name, update in preferences.items():
+            for resource_type, value in (update or {}).items():
+                if resource_type not in self.region_settings[name]:
+                    raise InvalidParameterValue(
+                        f"Invalid {name}: unsupported resource type {resource_type}; supported: "
+                        f"{', '.join(sorted(self.region_settings[name]))}"
+                    )
+                if not isinstance(value, bool):
+                    raise InvalidParameterValue(f"Invalid {name}: the value of {resource_type} must be a boolean")
+        for name, update in preferences.items():
+            self.region_settings[name].update(update or {})
 
     # ------------------------------------------------------------------ plans
 
@@ -302,7 +413,7 @@ class CofferBackupBackend(BackupBackend):
     ) -> Plan:
         """CreateBackupPlan. A matching ``CreatorRequestId`` returns the existing plan; an
         identical existing plan gives AlreadyExistsException.
-        [source: BOTO-BACKUP CreateBackupPlan; docs/aws-rules.md section 5.1]
+        [source: BOTO-BACKUP CreateBackupPlan; docs/aws-behaviour.md section 5.1]
         """
         self._validate_plan(backup_plan)
         assert backup_plan is not None
@@ -330,6 +441,7 @@ class CofferBackupBackend(BackupBackend):
                 raise InvalidParameterValue(f"Invalid backup rule name: {rule.get('RuleName')}")
             if not rule.get("TargetBackupVaultName"):
                 raise MissingParameterValue("TargetBackupVaultName")
+        lifecycles.validate_plan(document)
 
     def _live_plan(self, backup_plan_id: str) -> Plan:
         plan = self.plans.get(backup_plan_id)
@@ -385,6 +497,7 @@ class CofferBackupBackend(BackupBackend):
             raise InvalidParameterValue(f"Invalid backup selection name: {document.get('SelectionName')}")
         if not document.get("IamRoleArn"):
             raise MissingParameterValue("IamRoleArn")
+        service_roles.require_assumable_role(self.account_id, document["IamRoleArn"])
         if not document.get("Resources") and not document.get("ListOfTags"):
             raise InvalidParameterValue(
                 "Invalid backup selection. Either 'ListOfTags' or 'Resources' section must be non-empty."
@@ -440,8 +553,8 @@ class CofferBackupBackend(BackupBackend):
     ) -> tuple[Vault, RecoveryPoint]:
         """UpdateRecoveryPointLifecycle: replaces the recovery point's ``Lifecycle``.
 
-        * ``DeleteAfterDays`` must be at least 90 days more than ``MoveToColdStorageAfterDays``
-          when both are given (InvalidParameterValueException);
+        * the lifecycle must be valid (``lifecycle.py``: 1..36,500 days or -1, cold storage at
+          least 90 days; InvalidParameterValueException);
           [source: BOTO-BACKUP UpdateRecoveryPointLifecycle, Lifecycle.DeleteAfterDays]
         * in a locked vault (governance or compliance, grace time included) the retention of a
           recovery point cannot be shortened until it has ended, whether the recovery point was
@@ -452,23 +565,44 @@ class CofferBackupBackend(BackupBackend):
         """
         vault, point = self.recovery_point(backup_vault_name, recovery_point_arn, "UpdateRecoveryPointLifecycle")
         new = dict(lifecycle or {})
-        for name in ("DeleteAfterDays", "MoveToColdStorageAfterDays"):
-            value = new.get(name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise InvalidParameterValue(f"Lifecycle.{name} must be a number of days")
-        delete_after, cold_after = new.get("DeleteAfterDays"), new.get("MoveToColdStorageAfterDays")
-        if delete_after is not None and delete_after >= 0 and cold_after is not None and cold_after >= 0:
-            if delete_after < cold_after + 90:
-                raise InvalidParameterValue(
-                    "Invalid lifecycle. DeleteAfterDays must be at least 90 days greater than "
-                    f"MoveToColdStorageAfterDays (DeleteAfterDays={delete_after}, "
-                    f"MoveToColdStorageAfterDays={cold_after})."
-                )
+        lifecycles.validate(new)
         refusal = vault.lifecycle_update_refusal(point, new, CLOCK.now())
         if refusal:
             raise InvalidRequest(refusal)
         point.lifecycle = new
         return vault, point
+
+    def get_recovery_point_restore_metadata(
+        self, backup_vault_name: str, recovery_point_arn: str
+    ) -> tuple[Vault, RecoveryPoint, dict[str, str]]:
+        """GetRecoveryPointRestoreMetadata: the key-value pairs that describe the backed-up DB
+        instance, the ``Metadata`` a ``StartRestoreJob`` takes (all values are strings; ``KmsKeyId``
+        only for an encrypted recovery point).
+        [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/API_GetRecoveryPointRestoreMetadata.html]
+        [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/restoring-rds.html]
+        """
+        vault, point = self.recovery_point(backup_vault_name, recovery_point_arn, "GetRecoveryPointRestoreMetadata")
+        snapshot = point.snapshot
+        metadata = {
+            name: str(snapshot[name])
+            for name in ("DBInstanceIdentifier", "Engine", "EngineVersion", "DBInstanceClass", "AllocatedStorage")
+            if snapshot.get(name) is not None
+        }
+        metadata["StorageEncrypted"] = "true" if point.encryption_key_arn else "false"
+        if point.encryption_key_arn:
+            metadata["KmsKeyId"] = point.encryption_key_arn
+        return vault, point, metadata
+
+    def list_recovery_points_by_resource(self, resource_arn: str, max_results: int | None) -> list[RecoveryPoint]:
+        """ListRecoveryPointsByResource: the resource's recovery points in every vault of the
+        account and Region, newest first. For RDS, ``MaxResults`` must be at least 20
+        (InvalidParameterValueException; the message is the emulator's).
+        [source: BOTO-BACKUP ListRecoveryPointsByResource, ListRecoveryPointsByResourceInput.MaxResults]
+        """
+        if max_results is not None and max_results < 20 and RDS_DB_ARN.match(resource_arn or ""):
+            raise InvalidParameterValue("Invalid MaxResults: Amazon RDS requires a value of at least 20")
+        points = [p for v in self.vaults.values() for p in v.recovery_points.values() if p.resource_arn == resource_arn]
+        return sorted(points, key=lambda p: p.creation_date, reverse=True)
 
     def _find_recovery_point(self, recovery_point_arn: str, action: str) -> tuple[Vault, RecoveryPoint]:
         for vault in self.vaults.values():
@@ -483,6 +617,29 @@ class CofferBackupBackend(BackupBackend):
         yield from self.backup_jobs.values()
         yield from self.copy_jobs.values()
         yield from self.restore_jobs.values()
+
+    def visible_jobs(self, kind: str, by_account: str | None) -> list[Job]:
+        """The jobs of ``kind`` (``backup_jobs``, ``copy_jobs``, ``restore_jobs``) a List*Jobs call
+        sees with ``ByAccountId``: the account's own jobs; ``*`` from the organization's management
+        account: the jobs of every account of the organization in this Region; another account's
+        ID: none (the emulator's reading for callers that are not the management account).
+        [source: BOTO-BACKUP ListBackupJobs.ByAccountId ("If used from an Organizations management
+        account, passing * returns all jobs across the organization")]
+        """
+        accounts = [self.account_id]
+        if by_account == "*":
+            accounts = self._organization_accounts() or accounts
+        elif by_account not in (None, self.account_id):
+            return []
+        return [job for account in accounts for job in getattr(state.backend(account, self.region_name), kind).values()]
+
+    def _organization_accounts(self) -> list[str] | None:
+        """Every account of the organization, when this account is its management account."""
+        membership = orgs.membership(self.account_id)
+        if membership is None or membership.management_account != self.account_id:
+            return None
+        members = organizations_backends[self.account_id][orgs.PARTITION].accounts
+        return [self.account_id] + sorted({a.id for a in members} - {self.account_id})
 
     @staticmethod
     def _by_token(jobs: dict[str, Any], token: str | None) -> Any:
@@ -501,9 +658,11 @@ class CofferBackupBackend(BackupBackend):
     ) -> BackupJob:
         if backup_vault_name in self.vaults:
             self.authorize(self.vaults[backup_vault_name], "StartBackupJob")
+        service_roles.require_assumable_role(self.account_id, iam_role_arn)
         previous = self._by_token(self.backup_jobs, idempotency_token)
         if previous is not None:
             return previous
+        lifecycles.validate(lifecycle)
         vault = self._vault(backup_vault_name)
         match = RDS_DB_ARN.match(resource_arn or "")
         if match is None or match["account"] != self.account_id or match["region"] != self.region_name:
@@ -556,9 +715,11 @@ class CofferBackupBackend(BackupBackend):
     ) -> CopyJob:
         if source_backup_vault_name in self.vaults:
             self.authorize(self.vaults[source_backup_vault_name], "StartCopyJob", recovery_point_arn)
+        service_roles.require_assumable_role(self.account_id, iam_role_arn)
         previous = self._by_token(self.copy_jobs, idempotency_token)
         if previous is not None:
             return previous
+        lifecycles.validate(lifecycle)
         vault, point = self.recovery_point(source_backup_vault_name, recovery_point_arn, "StartCopyJob")
         match = VAULT_ARN.match(destination_backup_vault_arn or "")
         if match is None:
@@ -591,6 +752,7 @@ class CofferBackupBackend(BackupBackend):
         holder = next((v for v in self.vaults.values() if recovery_point_arn in v.recovery_points), None)
         if holder is not None:
             self.authorize(holder, "StartRestoreJob", recovery_point_arn)
+        service_roles.require_assumable_role(self.account_id, iam_role_arn)
         previous = self._by_token(self.restore_jobs, idempotency_token)
         if previous is not None:
             return previous
@@ -629,3 +791,15 @@ class CofferBackupBackend(BackupBackend):
 
     def describe_restore_job(self, job_id: str) -> RestoreJob:
         return self._job(self.restore_jobs, job_id, "Restore")
+
+    def stop_backup_job(self, job_id: str) -> None:
+        """StopBackupJob is not supported for Amazon RDS, the only resource type the emulator backs
+        up: an existing job is refused with InvalidRequestException (the message is the emulator's),
+        an unknown one with ResourceNotFoundException.
+        [source: BOTO-BACKUP StopBackupJob ("This action is not supported for the following
+        services: ... Amazon RDS")]
+        """
+        job = self.describe_backup_job(job_id)
+        raise InvalidRequest(
+            f"Backup job {job.job_id} cannot be stopped: StopBackupJob is not supported for resource type RDS."
+        )

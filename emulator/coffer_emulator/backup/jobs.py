@@ -20,6 +20,7 @@ from moto.rds.models import rds_backends
 
 from .. import copy_rules, identity, kms_use
 from ..clock import CLOCK
+from . import lifecycle as lifecycles
 from . import state
 from .models import RecoveryPoint, Vault
 
@@ -73,6 +74,13 @@ class Job:
             "PercentDone": percent,
             "CompletionDate": self.due if self.final_state is not None else None,
         }
+
+
+def message_category(state: str) -> str | None:
+    """``MessageCategory`` of a backup or copy job: ``SUCCESS`` once it has completed (AWS's
+    categories of failures, e.g. ``AccessDenied``, are not modelled: a failed job has none).
+    [source: BOTO-BACKUP ListBackupJobs.ByMessageCategory]"""
+    return "SUCCESS" if state == "COMPLETED" else None
 
 
 def _vault(account: str, region: str, name: str) -> Vault | None:
@@ -178,6 +186,7 @@ class BackupJob(Job):
             "IamRoleArn": self.iam_role_arn,
             "BackupSizeInBytes": 21474836480,
             "IsParent": False,
+            "MessageCategory": message_category(progress["State"]),
             **progress,
         }
 
@@ -187,7 +196,8 @@ class CopyJob(Job):
 
     The job is started by the account that owns the source vault. On success the copy is a
     new recovery point in the destination vault, re-encrypted with the destination vault's
-    key, carrying the copy's ``Lifecycle`` and the source's creation date.
+    key, carrying the copy's ``Lifecycle`` (without one, or with ``DeleteAfterDays`` -1, the
+    source recovery point's retention: ``lifecycle.of_copy``) and the source's creation date.
     [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html#copy-encryption]
     [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/recov-point-create-a-copy.html]
     """
@@ -236,12 +246,14 @@ class CopyJob(Job):
                 destination_vault_arn=self.destination_vault_arn,
                 iam_role_arn=self.iam_role_arn,
                 recovery_point_key_arn=point.encryption_key_arn,
+                resource_type=point.resource_type,
             )
         )
         if failure:
             return failure
         destination = _vault(self.destination_account, self.destination_region, self.destination_vault_name)
         assert destination is not None  # checked by copy_rules.destination_vault_exists
+        self.lifecycle = lifecycles.of_copy(self.lifecycle, point.lifecycle)
         violation = destination.lock.retention_violation(self.lifecycle) if destination.lock else None
         if violation:
             return f"Copy job failed. {violation} on destination backup vault {destination.backup_vault_arn}."
@@ -288,6 +300,7 @@ class CopyJob(Job):
             "IamRoleArn": self.iam_role_arn,
             "BackupSizeInBytes": 21474836480,
             "IsParent": False,
+            "MessageCategory": message_category(progress["State"]),
             **progress,
         }
 
@@ -411,8 +424,15 @@ class RestoreJob(Job):
 
 
 def settle_due_jobs() -> None:
-    """Finish every job whose time has come, so other services (e.g. RDS) see its effects."""
+    """Finish every job whose time has come, so other services (e.g. RDS) see its effects, then
+    delete the recovery points whose retention has ended (``Vault.expire``)."""
     now = CLOCK.now()
-    for backend in state.all_backends():
-        for job in backend.all_jobs():
+    backends = list(state.all_backends())
+    for backend in backends:
+        for job in list(backend.all_jobs()):
             job.settle_if_due(now)
+    with _SETTLE_LOCK:
+        for backend in backends:
+            for vault in list(backend.vaults.values()):
+                for arn in vault.expire(now):
+                    backend.tagger.delete_all_tags_for_resource(arn)

@@ -97,6 +97,11 @@ class RecoveryPoint:
     resource_type: str = "RDS"
     backup_size_in_bytes: int = 21474836480
 
+    @property
+    def delete_at(self) -> datetime | None:
+        """When the retention ends (``CalculatedLifecycle.DeleteAt``); None: kept indefinitely."""
+        return self.calculated_lifecycle().get("DeleteAt")
+
     def calculated_lifecycle(self) -> dict[str, datetime]:
         """Expiry counts from the (source) creation date, which copies keep.
         [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/recov-point-create-a-copy.html]
@@ -135,6 +140,22 @@ class RecoveryPoint:
             "VaultType": "BACKUP_VAULT",
         }
 
+    def by_resource(self) -> dict[str, Any]:
+        """An entry of ListRecoveryPointsByResource (``RecoveryPointByResource``): without
+        ``BackupVaultName``, which only EFS and EC2 recovery points return there.
+        [source: BOTO-BACKUP ListRecoveryPointsByResourceOutput.RecoveryPoints]
+        """
+        return {
+            "RecoveryPointArn": self.arn,
+            "CreationDate": self.creation_date,
+            "Status": "COMPLETED",
+            "EncryptionKeyArn": self.encryption_key_arn,
+            "BackupSizeBytes": self.backup_size_in_bytes,
+            "IsParent": False,
+            "ResourceName": self.resource_name,
+            "VaultType": "BACKUP_VAULT",
+        }
+
 
 class Vault:
     """A standard backup vault (``VaultType`` ``BACKUP_VAULT``)."""
@@ -167,6 +188,23 @@ class Vault:
             result["MaxRetentionDays"] = self.lock.max_retention_days
             result["LockDate"] = self.lock.lock_date
         return result
+
+    def expire(self, now: datetime) -> list[str]:
+        """Delete the recovery points whose retention has ended (``DeleteAt`` reached); return their ARNs.
+
+        AWS Backup deletes a recovery point when its lifecycle's ``DeleteAfterDays`` have passed,
+        in a locked vault too: the lock keeps a recovery point until its retention ends, never
+        longer. AWS deletes within 8 hours after expiry; the emulator at once, when the next
+        request arrives. [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/create-cross-account-backup.html
+        ("Expired backups are deleted at a random point within the following 8 hours")]
+        [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/vault-lock.html]
+        """
+        expired = [
+            arn for arn, point in list(self.recovery_points.items()) if point.delete_at and now >= point.delete_at
+        ]
+        for arn in expired:
+            self.recovery_points.pop(arn, None)
+        return expired
 
     def lock_state(self, now: datetime) -> str:
         """``VaultLockState`` as reported on jobs."""
@@ -228,7 +266,7 @@ class Vault:
 
 
 # Rule fields AWS fills in when a rule omits them (moto's values; the schedule default is
-# documented, the window defaults are UNCONFIRMED in docs/aws-rules.md section 5.1).
+# documented, the window defaults are UNCONFIRMED in docs/aws-behaviour.md section 5.1).
 RULE_DEFAULTS = {
     "ScheduleExpression": "cron(0 5 ? * * *)",
     "StartWindowMinutes": 480,

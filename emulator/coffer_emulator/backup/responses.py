@@ -10,9 +10,11 @@ HTTP 500 ``NotImplementedError``.
 """
 
 import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from botocore.utils import parse_timestamp
 from moto.backup.responses import BackupResponse
 from moto.core.request import Request
 from moto.core.common_types import TYPE_RESPONSE
@@ -72,10 +74,48 @@ class CofferBackupResponse(BackupResponse):
             result["NextToken"] = str(start + size)
         return ActionResult(result)
 
-    def _filtered(self, items: list[dict[str, Any]], filters: dict[str, str]) -> list[dict[str, Any]]:
-        """Keep items whose field equals each given ``By...`` parameter (filters: parameter -> field)."""
+    def _filtered(
+        self,
+        items: list[dict[str, Any]],
+        filters: dict[str, str],
+        windows: dict[str, tuple[str, str]] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Keep the items that match every ``By...`` parameter given.
+
+        ``filters`` maps an equality parameter to the field it must equal (an item without the
+        field matches no value); ``windows`` maps a timestamp field to its ``(after, before)``
+        parameters, both exclusive ("created after", "created before" the date).
+        [source: BOTO-BACKUP ListBackupJobs, ListCopyJobs, ListRestoreJobs, ListRecoveryPointsByBackupVault]
+        """
         wanted = {field: self._get_param(param) for param, field in filters.items()}
-        return [i for i in items if all(v is None or i.get(f) == v for f, v in wanted.items())]
+        result = [i for i in items if all(v is None or i.get(f) == v for f, v in wanted.items())]
+        for field, (after_param, before_param) in (windows or {}).items():
+            after, before = self._timestamp(after_param), self._timestamp(before_param)
+            if after is not None:
+                result = [i for i in result if i.get(field) is not None and i[field] > after]
+            if before is not None:
+                result = [i for i in result if i.get(field) is not None and i[field] < before]
+        return result
+
+    def _timestamp(self, name: str) -> datetime | None:
+        """A timestamp parameter as an aware UTC datetime (moto parses them naive, in UTC)."""
+        value = self._get_param(name)
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            try:
+                value = parse_timestamp(str(value))
+            except (ValueError, TypeError) as error:
+                raise InvalidParameterValue(f"Invalid {name}: {value}") from error
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+    def _message_category_filter(self, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``ByMessageCategory``: ``*`` and ``AGGREGATE_ALL`` match every job, any other value the
+        jobs of that ``MessageCategory``. [source: BOTO-BACKUP ListBackupJobs.ByMessageCategory]"""
+        category = self._get_param("ByMessageCategory")
+        if category in (None, "*", "AGGREGATE_ALL"):
+            return jobs
+        return [j for j in jobs if j.get("MessageCategory") == category]
 
     # ----------------------------------------------------------------- vaults
 
@@ -109,6 +149,7 @@ class CofferBackupResponse(BackupResponse):
             backup_vault_tags=self._get_param("BackupVaultTags"),
             encryption_key_arn=self._get_param("EncryptionKeyArn"),
             creator_request_id=self._get_param("CreatorRequestId"),
+            strict_key=True,
         )
         return ActionResult(
             {
@@ -243,7 +284,16 @@ class CofferBackupResponse(BackupResponse):
         action = "ListRecoveryPointsByBackupVault"
         self.backend.refuse_other_account(self._get_param("BackupVaultAccountId"), name, action)
         points = [p.describe() for p in self.backend.list_recovery_points_by_backup_vault(name)]
-        points = self._filtered(points, {"ByResourceArn": "ResourceArn", "ByResourceType": "ResourceType"})
+        points = self._filtered(
+            points,
+            {
+                "ByResourceArn": "ResourceArn",
+                "ByResourceType": "ResourceType",
+                "ByBackupPlanId": "BackupPlanId",
+                "ByParentRecoveryPointArn": "ParentRecoveryPointArn",
+            },
+            {"CreationDate": ("ByCreatedAfter", "ByCreatedBefore")},
+        )
         return self._page(points, "RecoveryPoints")
 
     def describe_recovery_point(self) -> ActionResult:
@@ -269,6 +319,31 @@ class CofferBackupResponse(BackupResponse):
         self.backend.delete_recovery_point(self._required("BackupVaultName"), self._required("RecoveryPointArn"))
         return EmptyResult()
 
+    def get_recovery_point_restore_metadata(self) -> ActionResult:
+        name = self._required("BackupVaultName")
+        action = "GetRecoveryPointRestoreMetadata"
+        self.backend.refuse_other_account(self._get_param("BackupVaultAccountId"), name, action)
+        vault, point, metadata = self.backend.get_recovery_point_restore_metadata(
+            name, self._required("RecoveryPointArn")
+        )
+        return ActionResult(
+            {
+                "BackupVaultArn": vault.backup_vault_arn,
+                "RecoveryPointArn": point.arn,
+                "RestoreMetadata": metadata,
+                "ResourceType": point.resource_type,
+            }
+        )
+
+    def list_recovery_points_by_resource(self) -> ActionResult:
+        """Only EFS and EC2 recovery points carry ``BackupVaultName`` here.
+        [source: BOTO-BACKUP ListRecoveryPointsByResourceOutput.RecoveryPoints]"""
+        max_results = self._get_param("MaxResults")
+        points = self.backend.list_recovery_points_by_resource(
+            self._required("ResourceArn"), int(max_results) if max_results is not None else None
+        )
+        return self._page([p.by_resource() for p in points], "RecoveryPoints")
+
     # ------------------------------------------------------------------- jobs
 
     def start_backup_job(self) -> ActionResult:
@@ -291,8 +366,17 @@ class CofferBackupResponse(BackupResponse):
     def describe_backup_job(self) -> ActionResult:
         return ActionResult(self.backend.describe_backup_job(self._required("BackupJobId")).describe())
 
+    def stop_backup_job(self) -> EmptyResult:
+        self.backend.stop_backup_job(self._required("BackupJobId"))
+        return EmptyResult()
+
+    JOB_WINDOWS = {
+        "CreationDate": ("ByCreatedAfter", "ByCreatedBefore"),
+        "CompletionDate": ("ByCompleteAfter", "ByCompleteBefore"),
+    }
+
     def list_backup_jobs(self) -> ActionResult:
-        jobs = [j.describe() for j in self.backend.backup_jobs.values()]
+        jobs = [j.describe() for j in self.backend.visible_jobs("backup_jobs", self._get_param("ByAccountId"))]
         jobs = self._filtered(
             jobs,
             {
@@ -300,9 +384,11 @@ class CofferBackupResponse(BackupResponse):
                 "ByState": "State",
                 "ByBackupVaultName": "BackupVaultName",
                 "ByResourceType": "ResourceType",
+                "ByParentJobId": "ParentJobId",
             },
+            self.JOB_WINDOWS,
         )
-        return self._page(jobs, "BackupJobs")
+        return self._page(self._message_category_filter(jobs), "BackupJobs")
 
     def start_copy_job(self) -> ActionResult:
         job = self.backend.start_copy_job(
@@ -319,7 +405,7 @@ class CofferBackupResponse(BackupResponse):
         return ActionResult({"CopyJob": self.backend.describe_copy_job(self._required("CopyJobId")).describe()})
 
     def list_copy_jobs(self) -> ActionResult:
-        jobs = [j.describe() for j in self.backend.copy_jobs.values()]
+        jobs = [j.describe() for j in self.backend.visible_jobs("copy_jobs", self._get_param("ByAccountId"))]
         jobs = self._filtered(
             jobs,
             {
@@ -328,9 +414,11 @@ class CofferBackupResponse(BackupResponse):
                 "ByDestinationVaultArn": "DestinationBackupVaultArn",
                 "BySourceRecoveryPointArn": "SourceRecoveryPointArn",
                 "ByResourceType": "ResourceType",
+                "ByParentJobId": "ParentJobId",
             },
+            self.JOB_WINDOWS,
         )
-        return self._page(jobs, "CopyJobs")
+        return self._page(self._message_category_filter(jobs), "CopyJobs")
 
     def start_restore_job(self) -> ActionResult:
         job = self.backend.start_restore_job(
@@ -346,6 +434,30 @@ class CofferBackupResponse(BackupResponse):
         return ActionResult(self.backend.describe_restore_job(self._required("RestoreJobId")).describe())
 
     def list_restore_jobs(self) -> ActionResult:
-        jobs = [j.describe() for j in self.backend.restore_jobs.values()]
-        jobs = self._filtered(jobs, {"ByStatus": "Status", "ByResourceType": "ResourceType"})
+        jobs = [j.describe() for j in self.backend.visible_jobs("restore_jobs", self._get_param("ByAccountId"))]
+        jobs = self._filtered(
+            jobs,
+            {
+                "ByStatus": "Status",
+                "ByResourceType": "ResourceType",
+                "ByParentJobId": "ParentJobId",
+                "ByRestoreTestingPlanArn": "RestoreTestingPlanArn",
+            },
+            self.JOB_WINDOWS,
+        )
         return self._page(jobs, "RestoreJobs")
+
+    # -------------------------------------------------------- region settings
+
+    REGION_SETTINGS = (
+        "ResourceTypeOptInPreference",
+        "ResourceTypeManagementPreference",
+        "ResourceTypeOptInIncremental",
+    )
+
+    def describe_region_settings(self) -> ActionResult:
+        return ActionResult(self.backend.describe_region_settings())
+
+    def update_region_settings(self) -> EmptyResult:
+        self.backend.update_region_settings({name: self._get_param(name) for name in self.REGION_SETTINGS})
+        return EmptyResult()

@@ -30,6 +30,13 @@ pub struct Args {
     /// point the drill makes expires with the shortest retention its vault's lock allows).
     #[arg(long)]
     pub keep: bool,
+    /// Before the drill, create `service-role/AWSBackupDefaultServiceRole` (trusted by AWS
+    /// Backup, with the managed policies AWSBackupServiceRolePolicyForBackup and
+    /// AWSBackupServiceRolePolicyForRestores) in each account of the drill that lacks it, and
+    /// say so on stderr. The drill passes that role to AWS Backup (`service-default`), and only
+    /// the AWS Backup console creates it. No other role is ever created or changed.
+    #[arg(long)]
+    pub create_service_role: bool,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// Seconds between job status polls (0.05 to 3600).
@@ -69,6 +76,18 @@ pub fn run(args: &Args) -> ExitCode {
     let on_event = |event: coffer_aws::drill::DrillEvent| progress.event(&event);
     let result = rt.block_on(async {
         let sessions = coffer_aws::Sessions::connect(&topology, &connect).await;
+        if args.create_service_role {
+            let created = coffer_aws::service_roles::create_missing_service_roles(
+                &topology, &sessions, &options,
+            )
+            .await?;
+            if created.is_empty() {
+                eprintln!("Every account of the drill has the service role: nothing to create.");
+            }
+            for line in created {
+                eprintln!("Service role: {line}.");
+            }
+        }
         let report = coffer_aws::drill::run(&topology, &sessions, &options, &on_event).await;
         progress.finish();
         let mut report = report?;
@@ -106,9 +125,17 @@ pub fn run(args: &Args) -> ExitCode {
     let report = match result {
         Ok(report) => report,
         Err(err) => {
-            let help = super::unreachable_help(&err.to_string()).unwrap_or_else(|| {
-                "check the plan and resource names, and that `coffer apply` has run".to_string()
-            });
+            let help = if matches!(err, coffer_aws::drill::DrillError::ServiceRoles(_)) {
+                if args.create_service_role {
+                    "fix each role as shown: --create-service-role creates only a missing `service-default` role (docs/operations.md, \"The roles AWS Backup assumes\")".to_string()
+                } else {
+                    "fix each role as shown, or run `coffer drill --create-service-role` to create the missing `service-default` roles (docs/operations.md, \"The roles AWS Backup assumes\")".to_string()
+                }
+            } else {
+                super::unreachable_help(&err.to_string()).unwrap_or_else(|| {
+                    "check the plan and resource names, and that `coffer apply` has run".to_string()
+                })
+            };
             eprintln!("error: the drill could not start: {err}\n  help: {help}");
             return ExitCode::from(EXIT_FAILED);
         }
