@@ -7,6 +7,7 @@ tests' own (``emulator/tests/support.py``), imported here rather than copied.
 
 import json
 import os
+import pty
 import subprocess
 import sys
 from collections import Counter
@@ -132,16 +133,27 @@ class Coffer:
         )
         return Result(completed.returncode, completed.stdout, completed.stderr)
 
-    def start(self, subcommand: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    def start(
+        self, subcommand: str, *args: str, env: dict[str, str] | None = None, stdin: Any = subprocess.DEVNULL
+    ) -> subprocess.Popen[str]:
         return subprocess.Popen(
             self.command(subcommand, *args),
             cwd=REPO,
             env={**self.env, **(env or {})},
-            stdin=subprocess.DEVNULL,
+            stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
+
+    def start_on_terminal(self, subcommand: str, *args: str) -> tuple[subprocess.Popen[str], int]:
+        """Starts coffer with a pseudo-terminal as standard input; returns the process and the
+        terminal's primary side (to type on; the caller closes it)."""
+        primary, secondary = pty.openpty()
+        try:
+            return self.start(subcommand, *args, stdin=secondary), primary
+        finally:
+            os.close(secondary)
 
     def plan(self, *args: str) -> Result:
         return self.run("plan", "--detailed-exitcode", *args)

@@ -2,25 +2,13 @@
 only `yes`; without a terminal it refuses unless `--auto-approve`."""
 
 import os
-import pty
-import subprocess
 
-from coffer_e2e import REPO, inventory
+from coffer_e2e import inventory
 
 
 def run_on_terminal(coffer, answer: str) -> tuple[int, str]:
     """Runs `coffer apply` with a pseudo-terminal as standard input, typing `answer`."""
-    primary, secondary = pty.openpty()
-    process = subprocess.Popen(
-        coffer.command("apply"),
-        cwd=REPO,
-        env=coffer.env,
-        stdin=secondary,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    os.close(secondary)
+    process, primary = coffer.start_on_terminal("apply")
     os.write(primary, answer.encode())
     out, err = process.communicate(timeout=180)
     os.close(primary)

@@ -15,14 +15,13 @@ docs/operations.md.) Timeouts are hang guards only: nothing here asserts how lon
 """
 
 import os
-import pty
 import signal
 import subprocess
 import threading
 import time
 from collections.abc import Callable
 
-from coffer_e2e import BACKUP_KEY_ALIAS, REPO, SOURCE_KEY_ALIAS, Coffer, inventory
+from coffer_e2e import BACKUP_KEY_ALIAS, SOURCE_KEY_ALIAS, Coffer, inventory
 from support import BACKUP, MANAGEMENT, SOURCE
 
 LOCK = "coffer-lock-seed"
@@ -264,18 +263,8 @@ def test_unlock_shows_and_breaks_the_claim_of_a_killed_apply(emu, coffer):
 
 
 def test_an_interrupt_at_the_confirmation_prompt_changes_nothing_and_releases_the_lock(emu, coffer):
-    primary, secondary = pty.openpty()
+    process, primary = coffer.start_on_terminal("apply")
     try:
-        process = subprocess.Popen(
-            coffer.command("apply"),
-            cwd=REPO,
-            env=coffer.env,
-            stdin=secondary,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        os.close(secondary)
         running = Running(process)
         running.wait_for_stdout("Only `yes` is accepted")
         assert lock_vault_exists(emu), "the prompt waits holding the lock"
