@@ -327,6 +327,26 @@ where
     }
 }
 
+/// How a backup, copy or restore job's state reads: `COMPLETED` ends it with what `done` takes
+/// from the job; `FAILED`, `ABORTED`, `EXPIRED` and `PARTIAL` with the state and AWS's status
+/// message; any other state (created, pending, running) is `None`: still waiting.
+fn job_end<T>(
+    job: &str,
+    state: Option<&str>,
+    status_message: Option<&str>,
+    done: impl FnOnce() -> T,
+) -> Option<JobEnd<T>> {
+    let state = state.unwrap_or_default();
+    match state {
+        "COMPLETED" => Some(Ok(done())),
+        "FAILED" | "ABORTED" | "EXPIRED" | "PARTIAL" => Some(Err(format!(
+            "{job} {state}: {}",
+            status_message.unwrap_or("no status message")
+        ))),
+        _ => None,
+    }
+}
+
 /// The tag naming the drill on what it creates; its value is the drill's ID.
 pub const TAG_DRILL: &str = "coffer:drill";
 
@@ -574,21 +594,17 @@ impl Drill<'_> {
                 .send()
                 .await
                 .map_err(|e| call("backup:DescribeBackupJob").sdk_error(e))?;
-            let state = out
-                .state()
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default();
-            Ok(match state.as_str() {
-                "COMPLETED" => Some(Ok((
-                    out.recovery_point_arn().unwrap_or_default().to_string(),
-                    out.creation_date().copied(),
-                ))),
-                "FAILED" | "ABORTED" | "EXPIRED" | "PARTIAL" => Some(Err(format!(
-                    "backup job {job_id} {state}: {}",
-                    out.status_message().unwrap_or("no status message")
-                ))),
-                _ => None,
-            })
+            Ok(job_end(
+                &format!("backup job {job_id}"),
+                out.state().map(|s| s.as_str()),
+                out.status_message(),
+                || {
+                    (
+                        out.recovery_point_arn().unwrap_or_default().to_string(),
+                        out.creation_date().copied(),
+                    )
+                },
+            ))
         })
         .await?;
         let recovery_point = match end {
@@ -664,22 +680,16 @@ impl Drill<'_> {
                         .await
                         .map_err(|e| call("backup:DescribeCopyJob").sdk_error(e))?;
                     let job = out.copy_job();
-                    let state = job
-                        .and_then(|j| j.state())
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default();
-                    Ok(match state.as_str() {
-                        "COMPLETED" => Some(Ok(job
-                            .and_then(|j| j.destination_recovery_point_arn())
-                            .unwrap_or_default()
-                            .to_string())),
-                        "FAILED" | "ABORTED" | "PARTIAL" => Some(Err(format!(
-                            "copy job {copy_job_id} {state}: {}",
-                            job.and_then(|j| j.status_message())
-                                .unwrap_or("no status message")
-                        ))),
-                        _ => None,
-                    })
+                    Ok(job_end(
+                        &format!("copy job {copy_job_id}"),
+                        job.and_then(|j| j.state()).map(|s| s.as_str()),
+                        job.and_then(|j| j.status_message()),
+                        || {
+                            job.and_then(|j| j.destination_recovery_point_arn())
+                                .unwrap_or_default()
+                                .to_string()
+                        },
+                    ))
                 })
                 .await?;
                 match end {
@@ -787,21 +797,12 @@ impl Drill<'_> {
                 .send()
                 .await
                 .map_err(|e| call("backup:DescribeRestoreJob").sdk_error(e))?;
-            let status = out
-                .status()
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default();
-            Ok(match status.as_str() {
-                "COMPLETED" => Some(Ok(out
-                    .created_resource_arn()
-                    .unwrap_or_default()
-                    .to_string())),
-                "FAILED" | "ABORTED" => Some(Err(format!(
-                    "restore job {job_id} {status}: {}",
-                    out.status_message().unwrap_or("no status message")
-                ))),
-                _ => None,
-            })
+            Ok(job_end(
+                &format!("restore job {job_id}"),
+                out.status().map(|s| s.as_str()),
+                out.status_message(),
+                || out.created_resource_arn().unwrap_or_default().to_string(),
+            ))
         })
         .await?;
         let restored = match end {
@@ -1280,6 +1281,24 @@ mod tests {
         assert!(!is_refusal(Some("ResourceNotFoundException")));
         assert!(!is_refusal(Some("ThrottlingException")));
         assert!(!is_refusal(None));
+    }
+
+    #[test]
+    fn job_states_read_as_done_failed_or_waiting() {
+        assert_eq!(
+            job_end("copy job 1", Some("COMPLETED"), None, || 7),
+            Some(Ok(7))
+        );
+        assert_eq!(
+            job_end("copy job 1", Some("FAILED"), Some("Access Denied"), || 7),
+            Some(Err("copy job 1 FAILED: Access Denied".to_string()))
+        );
+        assert_eq!(
+            job_end::<i32>("restore job 2", Some("ABORTED"), None, || 7),
+            Some(Err("restore job 2 ABORTED: no status message".to_string()))
+        );
+        assert_eq!(job_end("backup job 3", Some("RUNNING"), None, || 7), None);
+        assert_eq!(job_end("backup job 3", None, None, || 7), None);
     }
 
     #[test]
