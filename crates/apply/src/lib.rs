@@ -505,7 +505,7 @@ impl Executor for ModelExecutor {
             .live
             .lock()
             .map_err(|_| StepError::fatal("model poisoned"))?;
-        Ok(coffer_planner::simulate::apply_step(
+        Ok(coffer_planner::simulate::play_step(
             step, &mut live, outputs,
         ))
     }

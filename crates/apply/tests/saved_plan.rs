@@ -49,7 +49,7 @@ fn changed_aws_names_what_differs_and_an_applied_plan_cannot_pass_again() {
     }
 
     let mut live = LiveState::default();
-    simulate::apply(&saved, &mut live, false);
+    simulate::play(&saved, &mut live, false);
     assert!(matches!(
         check_saved(&saved, &plan(&t, &live)),
         Err(SavedPlanError::AwsChanged { .. })

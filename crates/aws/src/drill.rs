@@ -250,12 +250,12 @@ pub(crate) fn pick<'t>(
 ) -> Result<(&'t BackupPlan, &'t Rule, String), DrillError> {
     let candidates: Vec<&BackupPlan> = match &options.plan {
         Some(name) => topology
-            .plans
+            .backup_plans
             .values()
             .filter(|p| p.name.as_str() == name || p.plan_name == *name)
             .collect(),
         None => topology
-            .plans
+            .backup_plans
             .values()
             .filter(|p| p.rules.iter().any(|r| !r.copy_to.is_empty()))
             .collect(),

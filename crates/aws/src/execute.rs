@@ -18,7 +18,7 @@ use aws_sdk_backup::types::{
     Lifecycle,
 };
 use coffer_apply::{Executor, StepError};
-use coffer_planner::model::{LifecycleDocument, PlanDocument, SelectionDocument};
+use coffer_planner::model::{BackupPlanDocument, LifecycleDocument, SelectionDocument};
 use coffer_planner::{Operation, Outputs, Ref, Step, TAG_ID, TAG_TOPOLOGY, outputs, policy};
 
 use crate::error::{AwsError, Call};
@@ -77,7 +77,7 @@ fn lifecycle(document: &LifecycleDocument) -> Option<Lifecycle> {
     )
 }
 
-fn plan_input(document: &PlanDocument) -> Result<BackupPlanInput, StepError> {
+fn plan_input(document: &BackupPlanDocument) -> Result<BackupPlanInput, StepError> {
     let build = |e: aws_sdk_backup::error::BuildError| {
         StepError::fatal(format!("cannot build the backup plan request: {e}"))
     };

@@ -547,7 +547,10 @@ mod tests {
         assert_eq!(lock_name(&named("seed")), "coffer-lock-seed");
         let long_a = lock_name(&named(&format!("{}-a", "x".repeat(60))));
         let long_b = lock_name(&named(&format!("{}-b", "x".repeat(60))));
-        assert!(coffer_spec::aws::vault_name(&long_a).is_ok(), "{long_a}");
+        assert!(
+            coffer_spec::aws_limits::vault_name(&long_a).is_ok(),
+            "{long_a}"
+        );
         assert_ne!(long_a, long_b);
         assert_eq!(timestamp(0), "1970-01-01T00:00:00Z");
     }

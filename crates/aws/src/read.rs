@@ -22,7 +22,7 @@ use crate::session::{AccountSession, RegionClients, Sessions};
 struct Wanted {
     aliases: BTreeSet<String>,
     vaults: BTreeSet<String>,
-    plans: BTreeSet<String>,
+    backup_plans: BTreeSet<String>,
     /// RDS instances and clusters the region's selections name.
     sources: BTreeSet<String>,
     global_settings: bool,
@@ -54,13 +54,13 @@ fn wanted(topology: &Topology) -> BTreeMap<(String, String), Wanted> {
             .vaults
             .insert(vault.vault_name.clone());
     }
-    for plan in topology.plans.values() {
+    for plan in topology.backup_plans.values() {
         let slot = (
             topology.account_id(&plan.account).to_string(),
             plan.region.clone(),
         );
         let wanted = out.entry(slot).or_default();
-        wanted.plans.insert(plan.plan_name.clone());
+        wanted.backup_plans.insert(plan.plan_name.clone());
         let sources = plan
             .selections
             .iter()
@@ -220,7 +220,7 @@ impl RegionReader {
         let (keys, vaults, plans, global) = tokio::join!(
             self.keys(wanted),
             self.vaults(wanted),
-            self.plans(wanted),
+            self.backup_plans(wanted),
             self.global_settings(wanted.global_settings),
         );
         let mut errors = Vec::new();
@@ -237,7 +237,7 @@ impl RegionReader {
             Err(e) => errors.extend(e),
         }
         match plans {
-            Ok(p) => region.plans = p,
+            Ok(p) => region.backup_plans = p,
             Err(e) => errors.extend(e),
         }
         match global {
@@ -738,7 +738,7 @@ impl RegionReader {
         }
     }
 
-    async fn plans(&self, wanted: &Wanted) -> Result<Vec<LivePlan>, Vec<AwsError>> {
+    async fn backup_plans(&self, wanted: &Wanted) -> Result<Vec<LiveBackupPlan>, Vec<AwsError>> {
         let listed = {
             let _permit = self.limit.acquire().await;
             self.clients
@@ -759,7 +759,7 @@ impl RegionReader {
             let arn = member.backup_plan_arn().unwrap_or_default().to_string();
             let plan_id = member.backup_plan_id().unwrap_or_default().to_string();
             let tags = self.backup_tags(&arn).await?;
-            if !self.ours(&tags) && !wanted.plans.contains(&name) {
+            if !self.ours(&tags) && !wanted.backup_plans.contains(&name) {
                 return Ok(None);
             }
             let plan = {
@@ -777,7 +777,7 @@ impl RegionReader {
                 .map(|p| p.rules().iter().map(live_rule).collect())
                 .unwrap_or_default();
             let selections = self.selections(&plan_id).await?;
-            Ok(Some(LivePlan {
+            Ok(Some(LiveBackupPlan {
                 plan_id,
                 arn,
                 name,

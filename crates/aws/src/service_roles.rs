@@ -37,7 +37,7 @@ pub const RESTORE_POLICY: &str =
 pub fn service_default_role(account_id: &str) -> String {
     format!(
         "arn:aws:iam::{account_id}:role/{}",
-        coffer_spec::aws::SERVICE_DEFAULT_ROLE
+        coffer_spec::aws_limits::SERVICE_DEFAULT_ROLE
     )
 }
 
@@ -493,7 +493,7 @@ pub async fn read_selection_roles(
     limit: &Arc<Semaphore>,
 ) -> BTreeMap<String, BTreeMap<String, LiveRole>> {
     let wanted: BTreeSet<(String, String)> = topology
-        .plans
+        .backup_plans
         .values()
         .flat_map(|plan| {
             let account_id = topology.account_id(&plan.account).to_string();
@@ -721,7 +721,7 @@ mod tests {
     #[test]
     fn the_drill_uses_the_job_role_and_a_restore_role_per_destination_account() {
         let topology = coffer_spec::load_str(SEED).topology.expect("seed");
-        let plan = topology.plans.values().next().expect("plan");
+        let plan = topology.backup_plans.values().next().expect("plan");
         let rule = plan.rules.first().expect("rule");
         let uses = drill_uses(&topology, plan, rule);
         let summary: Vec<(&str, &str, Vec<String>)> = uses

@@ -607,7 +607,7 @@ impl Edge<'_> {
 
 fn edges(topology: &Topology) -> Vec<Edge<'_>> {
     let mut out = Vec::new();
-    for plan in topology.plans.values() {
+    for plan in topology.backup_plans.values() {
         for rule in &plan.rules {
             let Some(source) = topology.vaults.get(&rule.vault) else {
                 continue;
@@ -796,7 +796,7 @@ impl Context<'_> {
     fn plan_subject(&self, text: String, plan: &BackupPlan) -> Subject {
         let arn = self
             .region(&plan.account, &plan.region)
-            .and_then(|r| r.plans.iter().find(|p| p.name == plan.plan_name))
+            .and_then(|r| r.backup_plans.iter().find(|p| p.name == plan.plan_name))
             .map(|p| p.arn.clone());
         Subject::resource(
             text,
@@ -876,7 +876,7 @@ impl Context<'_> {
                 }
             }
         }
-        for plan in topology.plans.values() {
+        for plan in topology.backup_plans.values() {
             for selection in &plan.selections {
                 let unchecked: Vec<&String> = selection
                     .resources
@@ -1230,10 +1230,10 @@ impl Context<'_> {
             }
         }
         // Rules and copy edges as AWS holds them.
-        for plan in topology.plans.values() {
+        for plan in topology.backup_plans.values() {
             let Some(live_plan) = self
                 .region(&plan.account, &plan.region)
-                .and_then(|r| r.plans.iter().find(|p| p.name == plan.plan_name))
+                .and_then(|r| r.backup_plans.iter().find(|p| p.name == plan.plan_name))
                 .cloned()
             else {
                 continue;
@@ -1283,7 +1283,7 @@ impl Context<'_> {
         }
         // Plans that copy nowhere: their selected RDS resources must still exist.
         for plan in topology
-            .plans
+            .backup_plans
             .values()
             .filter(|p| !all_edges.iter().any(|e| e.plan.name == p.name))
         {
@@ -1308,7 +1308,7 @@ impl Context<'_> {
     /// Every selection's role, as read from IAM (`LiveAccount::roles`; not read, or not
     /// readable: no finding).
     fn service_role_checks(&mut self, state: &LiveState) {
-        for plan in self.topology.plans.values() {
+        for plan in self.topology.backup_plans.values() {
             let account_id = self.account_id(&plan.account);
             let Some(roles) = state.accounts.get(&account_id).map(|a| &a.roles) else {
                 continue;

@@ -119,7 +119,7 @@ fn lock_view(
 /// the plan (or as it is); `None` uses the policies and locks the file generates.
 pub fn report(topology: &Topology, state: Option<&LiveState>) -> DestroyReport {
     let mut destinations: Vec<&Vault> = topology
-        .plans
+        .backup_plans
         .values()
         .flat_map(|p| &p.rules)
         .flat_map(|r| &r.copy_to)

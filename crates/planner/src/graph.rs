@@ -159,7 +159,7 @@ pub fn build(topology: &Topology, findings: &[Finding]) -> Graph {
             }
         }
     }
-    for plan in topology.plans.values() {
+    for plan in topology.backup_plans.values() {
         let id = format!("plan_{}", safe(plan.name.as_str()));
         graph.nodes.push(Node {
             id: id.clone(),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub type Tags = BTreeMap<String, String>;
+pub use coffer_spec::topology::Tags;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LiveState {
@@ -71,8 +71,8 @@ pub struct LiveRegion {
     pub aliases: Vec<LiveAlias>,
     #[serde(default)]
     pub vaults: Vec<LiveVault>,
-    #[serde(default)]
-    pub plans: Vec<LivePlan>,
+    #[serde(default, rename = "plans")]
+    pub backup_plans: Vec<LiveBackupPlan>,
     /// AWS Backup's global settings, read in the organization's management account only.
     #[serde(default)]
     pub cross_account_backup: Option<bool>,
@@ -168,7 +168,7 @@ pub struct LiveLock {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct LivePlan {
+pub struct LiveBackupPlan {
     pub plan_id: String,
     pub arn: String,
     pub name: String,

@@ -11,7 +11,7 @@ use serde_json::Value;
 /// Version of the plan JSON format.
 pub const FORMAT_VERSION: u32 = 1;
 
-pub type Tags = BTreeMap<String, String>;
+pub use coffer_spec::topology::Tags;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -236,7 +236,7 @@ pub struct Step {
 
 /// A backup plan as `CreateBackupPlan`/`UpdateBackupPlan` take it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanDocument {
+pub struct BackupPlanDocument {
     pub name: String,
     pub rules: Vec<RuleDocument>,
 }
@@ -352,13 +352,13 @@ pub enum Operation {
         changeable_for_days: Option<i64>,
     },
     CreateBackupPlan {
-        plan: PlanDocument,
+        plan: BackupPlanDocument,
         tags: Tags,
         creator_request_id: String,
     },
     UpdateBackupPlan {
         plan_id: Ref,
-        plan: PlanDocument,
+        plan: BackupPlanDocument,
     },
     DeleteBackupPlan {
         plan_id: Ref,

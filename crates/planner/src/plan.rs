@@ -12,7 +12,9 @@ use coffer_spec::{
 
 use coffer_spec::diag::plural;
 
-use crate::live::{LiveKey, LivePlan, LiveRegion, LiveRule, LiveSelection, LiveState, LiveVault};
+use crate::live::{
+    LiveBackupPlan, LiveKey, LiveRegion, LiveRule, LiveSelection, LiveState, LiveVault,
+};
 use crate::model::*;
 use crate::policy;
 
@@ -140,7 +142,7 @@ pub fn plan(topology: &Topology, live: &LiveState) -> Plan {
         planner.vault(vault);
     }
     planner.cross_account_backup();
-    for backup_plan in topology.plans.values() {
+    for backup_plan in topology.backup_plans.values() {
         planner.backup_plan(backup_plan);
     }
     planner.deletions();
@@ -1052,7 +1054,7 @@ impl<'a> Planner<'a> {
             .account(management)
             .map(|a| a.regions.clone())
             .unwrap_or_default();
-        for plan in self.topology.plans.values() {
+        for plan in self.topology.backup_plans.values() {
             let crosses = plan.rules.iter().any(|r| {
                 r.copy_to.iter().any(|c| {
                     self.topology
@@ -1223,9 +1225,9 @@ impl<'a> Planner<'a> {
         let live = self
             .live
             .region(&account_id, &plan.region)
-            .and_then(|r| r.plans.iter().find(|p| p.name == plan.plan_name))
+            .and_then(|r| r.backup_plans.iter().find(|p| p.name == plan.plan_name))
             .cloned();
-        let document = PlanDocument {
+        let document = BackupPlanDocument {
             name: plan.plan_name.clone(),
             rules: plan.rules.iter().map(|r| self.rule_document(r)).collect(),
         };
@@ -1495,7 +1497,7 @@ impl<'a> Planner<'a> {
         account: AccountName,
         region: &str,
         plan_name: &str,
-        plan: &LivePlan,
+        plan: &LiveBackupPlan,
         selection: &LiveSelection,
         own_change: bool,
     ) -> String {
@@ -1594,7 +1596,7 @@ impl<'a> Planner<'a> {
         for (account_id, account_name, region, live) in &regions {
             let at = (account_id.clone(), account_name.clone(), region.clone());
             for plan in live
-                .plans
+                .backup_plans
                 .iter()
                 .filter(|p| !matched.contains(&p.arn) && is_ours(&p.tags, &topology_name))
             {
@@ -1851,7 +1853,7 @@ pub fn plan_checked(
 ) -> Plan {
     let mut planned = plan(topology, live);
     let mut after = live.clone();
-    crate::simulate::apply(&planned, &mut after, false);
+    crate::simulate::play(&planned, &mut after, false);
     planned.findings = crate::checks::evaluate(topology, diagnostics, Some(&after));
     // The ARNs of keys and backup plans the plan creates are AWS's to pick: the simulation's
     // stand-ins are no ARNs to show.
@@ -1862,7 +1864,7 @@ pub fn plan_checked(
             .flat_map(|a| a.regions.values())
             .flat_map(|r| {
                 let keys = r.keys.iter().map(|k| k.arn.clone());
-                keys.chain(r.plans.iter().map(|p| p.arn.clone()))
+                keys.chain(r.backup_plans.iter().map(|p| p.arn.clone()))
             })
             .collect()
     };

@@ -5,19 +5,21 @@
 use std::collections::BTreeMap;
 
 use crate::live::{
-    LiveAlias, LiveCopyAction, LiveKey, LiveLifecycle, LiveLock, LivePlan, LiveRule, LiveSelection,
-    LiveState, LiveVault,
+    LiveAlias, LiveBackupPlan, LiveCopyAction, LiveKey, LiveLifecycle, LiveLock, LiveRule,
+    LiveSelection, LiveState, LiveVault,
 };
-use crate::model::{LifecycleDocument, Operation, Outputs, Plan, PlanDocument, Ref, Step, outputs};
+use crate::model::{
+    BackupPlanDocument, LifecycleDocument, Operation, Outputs, Plan, Ref, Step, outputs,
+};
 
 /// Applies every step of `plan` (deletions only when `allow_delete`) to `live`.
-pub fn apply(plan: &Plan, live: &mut LiveState, allow_delete: bool) -> Outputs {
+pub fn play(plan: &Plan, live: &mut LiveState, allow_delete: bool) -> Outputs {
     let mut outputs = Outputs::new();
     for step in &plan.steps {
         if step.needs_allow_delete && !allow_delete {
             continue;
         }
-        let produced = apply_step(step, live, &outputs);
+        let produced = play_step(step, live, &outputs);
         outputs.insert(step.id.clone(), produced);
     }
     outputs
@@ -30,7 +32,7 @@ fn lifecycle(document: &LifecycleDocument) -> LiveLifecycle {
     }
 }
 
-fn live_rules(document: &PlanDocument) -> Vec<LiveRule> {
+fn live_rules(document: &BackupPlanDocument) -> Vec<LiveRule> {
     document
         .rules
         .iter()
@@ -66,11 +68,7 @@ fn on_key(region: &mut crate::live::LiveRegion, id: &str, change: impl FnMut(&mu
 }
 
 /// Applies one step; returns its outputs.
-pub fn apply_step(
-    step: &Step,
-    live: &mut LiveState,
-    outputs: &Outputs,
-) -> BTreeMap<String, String> {
+pub fn play_step(step: &Step, live: &mut LiveState, outputs: &Outputs) -> BTreeMap<String, String> {
     let account = step.account.clone();
     let region_name = step.region.clone();
     let region = live.region_mut(&account, &region_name);
@@ -201,9 +199,9 @@ pub fn apply_step(
                 });
         }
         Operation::CreateBackupPlan { plan, tags, .. } => {
-            let plan_id = format!("plan-{:04}", region.plans.len() + 1);
+            let plan_id = format!("plan-{:04}", region.backup_plans.len() + 1);
             let arn = format!("arn:aws:backup:{region_name}:{account}:backup-plan:{plan_id}");
-            region.plans.push(LivePlan {
+            region.backup_plans.push(LiveBackupPlan {
                 plan_id: plan_id.clone(),
                 arn: arn.clone(),
                 name: plan.name.clone(),
@@ -218,7 +216,7 @@ pub fn apply_step(
         Operation::UpdateBackupPlan { plan_id, plan } => {
             let id = resolve(plan_id);
             region
-                .plans
+                .backup_plans
                 .iter_mut()
                 .filter(|p| p.plan_id == id)
                 .for_each(|p| {
@@ -228,13 +226,13 @@ pub fn apply_step(
         }
         Operation::DeleteBackupPlan { plan_id } => {
             let id = resolve(plan_id);
-            region.plans.retain(|p| p.plan_id != id);
+            region.backup_plans.retain(|p| p.plan_id != id);
         }
         Operation::CreateBackupSelection {
             plan_id, selection, ..
         } => {
             let id = resolve(plan_id);
-            if let Some(plan) = region.plans.iter_mut().find(|p| p.plan_id == id) {
+            if let Some(plan) = region.backup_plans.iter_mut().find(|p| p.plan_id == id) {
                 let next = plan
                     .selections
                     .iter()
@@ -260,7 +258,7 @@ pub fn apply_step(
         } => {
             let id = resolve(plan_id);
             region
-                .plans
+                .backup_plans
                 .iter_mut()
                 .filter(|p| p.plan_id == id)
                 .for_each(|p| p.selections.retain(|s| s.selection_id != *selection_id));
@@ -273,7 +271,7 @@ pub fn apply_step(
                 .filter(|v| v.arn == arn)
                 .for_each(|v| v.tags.extend(tags.clone()));
             region
-                .plans
+                .backup_plans
                 .iter_mut()
                 .filter(|p| p.arn == arn)
                 .for_each(|p| p.tags.extend(tags.clone()));
@@ -290,7 +288,7 @@ pub fn apply_step(
                 .map(|v| &mut v.tags)
                 .chain(
                     region
-                        .plans
+                        .backup_plans
                         .iter_mut()
                         .filter(|p| p.arn == arn)
                         .map(|p| &mut p.tags),
@@ -312,6 +310,6 @@ pub fn apply_step(
 pub fn after_plan(topology: &coffer_spec::Topology, live: &LiveState) -> LiveState {
     let planned = crate::plan(topology, live);
     let mut after = live.clone();
-    apply(&planned, &mut after, false);
+    play(&planned, &mut after, false);
     after
 }

@@ -4,7 +4,7 @@
 //! the right subject, with a message that names the right resource) and a fixture without
 //! the defect that must not. Fixtures are the seed topology with one edit and, for live
 //! checks, AWS as it is after applying the seed (`converge`) with one out-of-band change, or
-//! AWS as it will be after a plan (`plan` + `simulate::apply`, as `plan_checked` does).
+//! AWS as it will be after a plan (`plan` + `simulate::play`, as `plan_checked` does).
 //!
 //! Every row is its own test (`cargo test --test checks cb013`); `the_table_covers_every_check`
 //! fails when a check of the catalog has no row.
@@ -125,7 +125,7 @@ fn seed_live(change: impl FnOnce(&mut LiveState)) -> Fixture {
 fn after_plan(text: &str, before: &LiveState) -> Fixture {
     let (topology, diagnostics) = load(text);
     let mut state = before.clone();
-    simulate::apply(&plan(&topology, &state), &mut state, false);
+    simulate::play(&plan(&topology, &state), &mut state, false);
     (topology, diagnostics, Some(state))
 }
 
@@ -236,7 +236,7 @@ fn forever_in_compliance_lock(days: Option<i64>) -> Fixture {
             lock_date: Some("2030-01-01T00:00:00Z".into()),
             ..lock(Some(7), None)
         });
-        let plan = &mut region(state, SOURCE).plans[0];
+        let plan = &mut region(state, SOURCE).backup_plans[0];
         plan.rules[0].copy_actions[0].lifecycle.delete_after_days = days;
     })
 }
@@ -851,7 +851,7 @@ rows! {
 
     cb027_copy_action_to_missing_vault: "CB027", "the live plan copies into a vault that does not exist",
         fail: || seed_live(|state| {
-            region(state, SOURCE).plans[0].rules[0].copy_actions[0].destination_vault_arn =
+            region(state, SOURCE).backup_plans[0].rules[0].copy_actions[0].destination_vault_arn =
                 format!("arn:aws:backup:{REGION}:{BACKUP}:backup-vault:gone");
         }),
         pass: || seed_live(|_| {}),

@@ -16,7 +16,7 @@ fn the_seed_topology_has_no_blocker_before_or_after_its_plan() {
         "{static_findings:#?}"
     );
     let mut after = LiveState::default();
-    simulate::apply(&plan(&t, &after), &mut after, false);
+    simulate::play(&plan(&t, &after), &mut after, false);
     let live_findings = evaluate(&t, &loaded.diagnostics, Some(&after));
     for f in &live_findings {
         eprintln!("after plan: {f}");

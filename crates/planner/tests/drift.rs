@@ -168,7 +168,7 @@ fn tags_are_low_severity_and_missing_or_extra_or_conflicting_are_classified() {
     assert_eq!(only(&live).2, Severity::Warning);
 
     let (_, mut live) = seed_converged();
-    live.region_mut(SOURCE, "eu-west-1").plans.clear();
+    live.region_mut(SOURCE, "eu-west-1").backup_plans.clear();
     let r = report(&live);
     assert!(
         r.drifted

@@ -173,7 +173,7 @@ fn load(text: &str) -> (coffer_spec::Topology, coffer_spec::Diagnostics) {
 /// The seed, converged, with the copy rule's retention changed in AWS.
 fn copy_rule_drifted() -> LiveState {
     let (_, mut live) = seed_converged();
-    let rule = &mut live.region_mut(SOURCE, "eu-west-1").plans[0].rules[0];
+    let rule = &mut live.region_mut(SOURCE, "eu-west-1").backup_plans[0].rules[0];
     rule.copy_actions[0].lifecycle.delete_after_days = Some(30);
     live
 }
@@ -270,7 +270,11 @@ fn a_copy_rule_drift_reads_right_in_the_plan_and_the_drift_report() {
     assert_no_escapes_shown("plan", &seen_plan, &markdown);
     assert_tables_intact("plan", &seen_plan);
     assert_changes_shown("plan", &p, &seen_plan);
-    let plan_arn = &live.region(SOURCE, "eu-west-1").expect("region").plans[0].arn;
+    let plan_arn = &live
+        .region(SOURCE, "eu-west-1")
+        .expect("region")
+        .backup_plans[0]
+        .arn;
     assert!(seen_plan.code_spans.contains(plan_arn), "{markdown}");
     assert!(
         seen_plan.text.contains(

@@ -110,7 +110,10 @@ fn every_kind_of_change_has_its_aws_name_and_the_arns_that_are_known() {
             .and_then(|c| c.arn.clone())
     };
     assert_eq!(arn_of("key.source-rds"), s(&region.keys[0].arn));
-    assert_eq!(arn_of("backup_plan.orders-daily"), s(&region.plans[0].arn));
+    assert_eq!(
+        arn_of("backup_plan.orders-daily"),
+        s(&region.backup_plans[0].arn)
+    );
 }
 
 #[test]

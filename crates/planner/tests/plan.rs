@@ -100,7 +100,7 @@ fn a_statement_added_to_a_vault_policy_is_one_update_with_a_policy_diff() {
 fn a_copy_retention_change_names_the_field() {
     let (t, mut live) = seed_converged();
     let plan_live = account(&mut live, SOURCE)
-        .plans
+        .backup_plans
         .iter_mut()
         .next()
         .expect("plan");
@@ -353,7 +353,7 @@ fn a_crash_between_key_and_alias_adopts_the_tagged_key() {
         .iter()
         .find(|s| s.id == "key.source-rds:create")
         .expect("create step");
-    coffer_planner::simulate::apply_step(create_key, &mut live, &Default::default());
+    coffer_planner::simulate::play_step(create_key, &mut live, &Default::default());
     let p = plan(&t, &live);
     assert!(
         !p.steps.iter().any(|s| s.id == "key.source-rds:create"),
@@ -452,7 +452,7 @@ fn replacing_a_vault_lets_its_old_key_be_deleted_after_it() {
 #[test]
 fn selections_of_a_plan_coffer_does_not_own_are_never_deleted() {
     let (t, mut live) = seed_converged();
-    let plan_live = &mut account(&mut live, SOURCE).plans[0];
+    let plan_live = &mut account(&mut live, SOURCE).backup_plans[0];
     plan_live.tags.clear();
     let mut stray = plan_live.selections[0].clone();
     stray.name = "someone-elses".into();
@@ -482,7 +482,7 @@ fn selections_of_a_plan_coffer_does_not_own_are_never_deleted() {
 #[test]
 fn a_selection_with_conditions_added_by_hand_is_replaced() {
     let (t, mut live) = seed_converged();
-    account(&mut live, SOURCE).plans[0].selections[0].conditions =
+    account(&mut live, SOURCE).backup_plans[0].selections[0].conditions =
         Some(json!({"StringEquals": [{"key": "aws:ResourceTag/env", "value": "prod"}]}));
     let p = plan(&t, &live);
     assert_eq!(

@@ -226,12 +226,12 @@ fn apply_drift(live: &mut LiveState, drift: &Drift) {
             }
         }
         Drift::Lifecycle(i) => {
-            if let Some(p) = regions[i % n].plans.first_mut() {
+            if let Some(p) = regions[i % n].backup_plans.first_mut() {
                 p.rules[0].lifecycle.delete_after_days = Some(1);
             }
         }
         Drift::DropSelection(i) => {
-            if let Some(p) = regions[i % n].plans.first_mut() {
+            if let Some(p) = regions[i % n].backup_plans.first_mut() {
                 p.selections.pop();
             }
         }
@@ -242,7 +242,7 @@ fn apply_drift(live: &mut LiveState, drift: &Drift) {
             regions[i % n].aliases.pop();
         }
         Drift::DeletePlan(i) => {
-            regions[i % n].plans.pop();
+            regions[i % n].backup_plans.pop();
         }
         Drift::RotationPeriod(i) => {
             if let Some(k) = regions[i % n].keys.first_mut() {
@@ -273,7 +273,7 @@ fn apply_drift(live: &mut LiveState, drift: &Drift) {
             }
         }
         Drift::CopyRetention(i) => {
-            if let Some(p) = regions[i % n].plans.first_mut()
+            if let Some(p) = regions[i % n].backup_plans.first_mut()
                 && let Some(c) = p.rules[0].copy_actions.first_mut()
             {
                 c.lifecycle.delete_after_days = Some(2);
@@ -316,7 +316,7 @@ proptest! {
         let first = plan(&t, &live);
         assert_dependency_order(&first);
         prop_assert!(first.blocked().next().is_none());
-        simulate::apply(&first, &mut live, false);
+        simulate::play(&first, &mut live, false);
         let second = plan(&t, &live);
         prop_assert_eq!(changed(&second), Vec::<String>::new());
         prop_assert_eq!(coffer_planner::render::json(&plan(&t, &live)), coffer_planner::render::json(&second));
@@ -333,7 +333,7 @@ proptest! {
         let repair = plan(&t, &live);
         assert_dependency_order(&repair);
         prop_assert!(repair.blocked().next().is_none(), "{}", coffer_planner::render::text(&repair, false));
-        simulate::apply(&repair, &mut live, false);
+        simulate::play(&repair, &mut live, false);
         let after = plan(&t, &live);
         prop_assert_eq!(changed(&after), Vec::<String>::new(), "{}", coffer_planner::render::text(&repair, false));
     }

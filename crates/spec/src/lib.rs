@@ -7,7 +7,7 @@
 //! assert!(loaded.topology.is_some(), "{}", loaded.render("topology.yaml"));
 //! ```
 
-pub mod aws;
+pub mod aws_limits;
 pub mod checks;
 pub mod codes;
 pub mod diag;
@@ -387,20 +387,4 @@ pub fn json_schema() -> String {
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
-}
-
-/// A stable digest of the resolved topology (what the plan was computed from).
-pub fn digest(topology: &Topology) -> String {
-    let canonical = serde_json::to_string(topology).unwrap_or_default();
-    // FNV-1a, 64 bits, twice with different offsets: stable across platforms and releases.
-    let fnv = |offset: u64| {
-        canonical.bytes().fold(offset, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-        })
-    };
-    format!(
-        "{:016x}{:016x}",
-        fnv(0xcbf2_9ce4_8422_2325),
-        fnv(0x8422_2325_cbf2_9ce4)
-    )
 }

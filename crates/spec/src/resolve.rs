@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::aws;
+use crate::aws_limits;
 use crate::codes;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::format::{
@@ -140,7 +140,7 @@ impl Resolver<'_> {
     fn region(&mut self, own: Option<&Located<String>>, pos: Pos, what: &str) -> Option<String> {
         match own {
             Some(region) => {
-                if let Err(reason) = aws::region(region) {
+                if let Err(reason) = aws_limits::region(region) {
                     self.error(
                         codes::REGION,
                         region.pos,
@@ -212,7 +212,7 @@ impl Resolver<'_> {
 
         let defaults = file.defaults.as_ref().map(|d| &d.value);
         if let Some(region) = defaults.and_then(|d| d.region.as_ref()) {
-            if let Err(reason) = aws::region(region) {
+            if let Err(reason) = aws_limits::region(region) {
                 self.error(
                     codes::REGION,
                     region.pos,
@@ -226,7 +226,7 @@ impl Resolver<'_> {
         }
         let default_role = match defaults.and_then(|d| d.role.as_ref()) {
             Some(role) => {
-                if let Err(reason) = aws::role_name(role) {
+                if let Err(reason) = aws_limits::role_name(role) {
                     self.error(
                         codes::ROLE,
                         role.pos,
@@ -236,7 +236,7 @@ impl Resolver<'_> {
                 }
                 role.value.clone()
             }
-            None => aws::DEFAULT_ROLE.to_string(),
+            None => aws_limits::DEFAULT_ROLE.to_string(),
         };
         let default_external_id =
             defaults.and_then(|d| d.external_id.as_ref().map(|e| e.value.clone()));
@@ -249,7 +249,7 @@ impl Resolver<'_> {
         let organization = self.organization();
         let keys = self.keys(&accounts);
         let vaults = self.vaults(&accounts, &keys, organization.as_ref());
-        let plans = self.plans(&accounts, &vaults);
+        let plans = self.backup_plans(&accounts, &vaults);
 
         // Every account reads the regions of its own resources.
         let mut used: Vec<(AccountName, String)> = Vec::new();
@@ -284,7 +284,7 @@ impl Resolver<'_> {
             accounts,
             keys,
             vaults,
-            plans,
+            backup_plans: plans,
         };
         self.copy_edges(&topology);
         topology
@@ -323,7 +323,7 @@ impl Resolver<'_> {
         for (name, spec) in &self.file.accounts {
             self.logical_name("accounts", name, spec.pos);
             let id = &spec.id;
-            if let Err(reason) = aws::account_id(id) {
+            if let Err(reason) = aws_limits::account_id(id) {
                 self.error(
                     codes::ACCOUNT_ID,
                     id.pos,
@@ -341,7 +341,7 @@ impl Resolver<'_> {
             }
             let role_arn = match &spec.role {
                 Some(role) if role.starts_with("arn:") => {
-                    let valid = aws::principal_arn(role).is_ok_and(|arn| {
+                    let valid = aws_limits::principal_arn(role).is_ok_and(|arn| {
                         arn.service == "iam"
                             && arn.resource.starts_with("role/")
                             && arn.account == id.value
@@ -360,7 +360,7 @@ impl Resolver<'_> {
                     role.value.clone()
                 }
                 Some(role) => {
-                    if let Err(reason) = aws::role_name(role) {
+                    if let Err(reason) = aws_limits::role_name(role) {
                         self.error(
                             codes::ROLE,
                             role.pos,
@@ -374,7 +374,7 @@ impl Resolver<'_> {
             };
             let mut regions = BTreeSet::new();
             for region in &spec.regions {
-                if let Err(reason) = aws::region(region) {
+                if let Err(reason) = aws_limits::region(region) {
                     self.error(
                         codes::REGION,
                         region.pos,
@@ -406,7 +406,7 @@ impl Resolver<'_> {
 
     fn organization(&mut self) -> Option<Organization> {
         let spec = self.file.organization.as_ref()?;
-        if let Err(reason) = aws::organization_id(&spec.id) {
+        if let Err(reason) = aws_limits::organization_id(&spec.id) {
             self.error(
                 codes::ORGANIZATION,
                 spec.id.pos,
@@ -510,14 +510,14 @@ impl Resolver<'_> {
                 &format!("key `{name}`"),
             );
             let alias = &spec.alias;
-            if aws::alias_is_reserved(alias) {
+            if aws_limits::alias_is_reserved(alias) {
                 self.error(
                     codes::ALIAS_RESERVED,
                     alias.pos,
                     format!("alias `{}` is under `alias/aws/`, which AWS reserves for AWS managed keys", alias.value),
                     "choose another prefix, e.g. `alias/backup/...`; AWS managed keys can never be shared with another account".into(),
                 );
-            } else if let Err(reason) = aws::alias(alias) {
+            } else if let Err(reason) = aws_limits::alias(alias) {
                 self.error(
                     codes::ALIAS,
                     alias.pos,
@@ -540,7 +540,7 @@ impl Resolver<'_> {
             let rotation_period_days = match rotation {
                 Some(r) if !r.enabled => None,
                 Some(r) => match &r.period_days {
-                    Some(days) if !aws::ROTATION_DAYS.contains(&days.value) => {
+                    Some(days) if !aws_limits::ROTATION_DAYS.contains(&days.value) => {
                         self.error(
                             codes::ROTATION_PERIOD,
                             days.pos,
@@ -554,12 +554,12 @@ impl Resolver<'_> {
                         None
                     }
                     Some(days) => Some(days.value),
-                    None => Some(aws::DEFAULT_ROTATION_DAYS),
+                    None => Some(aws_limits::DEFAULT_ROTATION_DAYS),
                 },
-                None => Some(aws::DEFAULT_ROTATION_DAYS),
+                None => Some(aws_limits::DEFAULT_ROTATION_DAYS),
             };
             let deletion_window_days = match &spec.deletion_window_days {
-                Some(days) if !aws::DELETION_WINDOW_DAYS.contains(&days.value) => {
+                Some(days) if !aws_limits::DELETION_WINDOW_DAYS.contains(&days.value) => {
                     self.error(
                         codes::DELETION_WINDOW,
                         days.pos,
@@ -569,10 +569,10 @@ impl Resolver<'_> {
                         ),
                         "KMS waits 7 to 30 days before deleting a key; 30 is the default".into(),
                     );
-                    aws::DEFAULT_DELETION_WINDOW_DAYS
+                    aws_limits::DEFAULT_DELETION_WINDOW_DAYS
                 }
                 Some(days) => days.value,
-                None => aws::DEFAULT_DELETION_WINDOW_DAYS,
+                None => aws_limits::DEFAULT_DELETION_WINDOW_DAYS,
             };
             let mut usable_by = BTreeSet::new();
             for user in &spec.usable_by {
@@ -591,7 +591,7 @@ impl Resolver<'_> {
                 usable_by.insert(user_account);
             }
             for admin in &spec.admins {
-                if let Err(reason) = aws::principal_arn(admin) {
+                if let Err(reason) = aws_limits::principal_arn(admin) {
                     self.error(
                         codes::PRINCIPAL,
                         admin.pos,
@@ -664,7 +664,7 @@ impl Resolver<'_> {
                 self.key_pos("vaults", name, located.pos),
                 &format!("vault `{name}`"),
             );
-            if let Err(reason) = aws::vault_name(&spec.name) {
+            if let Err(reason) = aws_limits::vault_name(&spec.name) {
                 self.error(
                     codes::VAULT_NAME,
                     spec.name.pos,
@@ -748,7 +748,7 @@ impl Resolver<'_> {
     ) -> AccessPolicy {
         let mut allow = BTreeSet::new();
         for source in &spec.allow_copy_from {
-            if aws::account_id(source).is_ok() {
+            if aws_limits::account_id(source).is_ok() {
                 allow.insert(source.value.clone());
             } else if let Some(account) = self.account_ref(source)
                 && let Some(account) = accounts.get(&account)
@@ -774,7 +774,7 @@ impl Resolver<'_> {
             None
         };
         for path in &spec.org_paths {
-            if let Err(reason) = aws::organization_path(path) {
+            if let Err(reason) = aws_limits::organization_path(path) {
                 self.error(
                     codes::ORGANIZATION,
                     path.pos,
@@ -822,7 +822,7 @@ impl Resolver<'_> {
         owner_id: Option<&str>,
         what: &str,
     ) {
-        let problem = match aws::principal_arn(principal) {
+        let problem = match aws_limits::principal_arn(principal) {
             Err(reason) => Some(reason),
             Ok(_) if principal.contains(['*', '?']) => Some(format!(
                 "`{}` has a wildcard, which would exempt every principal it matches from the guard",
@@ -857,7 +857,7 @@ impl Resolver<'_> {
 
     fn lock(&mut self, spec: &Located<LockSpec>) -> Lock {
         if let Some(min) = &spec.min_retention_days
-            && (min.value < 1 || min.value > aws::MAX_RETENTION_DAYS)
+            && (min.value < 1 || min.value > aws_limits::MAX_RETENTION_DAYS)
         {
             self.error(
                 codes::LOCK_BOUNDS,
@@ -867,7 +867,7 @@ impl Resolver<'_> {
             );
         }
         if let Some(max) = &spec.max_retention_days
-            && (max.value < 1 || max.value > aws::MAX_RETENTION_DAYS)
+            && (max.value < 1 || max.value > aws_limits::MAX_RETENTION_DAYS)
         {
             self.error(
                 codes::LOCK_BOUNDS,
@@ -890,7 +890,7 @@ impl Resolver<'_> {
             );
         }
         if let Some(grace) = &spec.changeable_for_days
-            && !aws::CHANGEABLE_FOR_DAYS.contains(&grace.value)
+            && !aws_limits::CHANGEABLE_FOR_DAYS.contains(&grace.value)
         {
             self.error(
                     codes::LOCK_GRACE,
@@ -906,7 +906,7 @@ impl Resolver<'_> {
         }
     }
 
-    fn plans(
+    fn backup_plans(
         &mut self,
         accounts: &BTreeMap<AccountName, Account>,
         vaults: &BTreeMap<VaultName, Vault>,
@@ -927,7 +927,7 @@ impl Resolver<'_> {
                 .name
                 .clone()
                 .unwrap_or_else(|| Located::new(name.clone(), name_pos));
-            if let Err(reason) = aws::plan_item_name("plan", &plan_name) {
+            if let Err(reason) = aws_limits::plan_item_name("plan", &plan_name) {
                 self.error(
                     codes::PLAN_NAME,
                     plan_name.pos,
@@ -1016,7 +1016,7 @@ impl Resolver<'_> {
         let Some(spec) = spec else {
             return Lifecycle::default();
         };
-        let in_range = |d: i64| d == -1 || (1..=aws::MAX_RETENTION_DAYS).contains(&d);
+        let in_range = |d: i64| d == -1 || (1..=aws_limits::MAX_RETENTION_DAYS).contains(&d);
         for days in [
             &spec.move_to_cold_storage_after_days,
             &spec.delete_after_days,
@@ -1038,7 +1038,7 @@ impl Resolver<'_> {
             &spec.delete_after_days,
         ) && cold.value >= 0
             && delete.value >= 0
-            && delete.value < cold.value + aws::COLD_STORAGE_MINIMUM_DAYS
+            && delete.value < cold.value + aws_limits::COLD_STORAGE_MINIMUM_DAYS
         {
             self.error(
                 codes::LIFECYCLE,
@@ -1049,7 +1049,7 @@ impl Resolver<'_> {
                 ),
                 format!(
                     "cold storage has a 90-day minimum: set delete_after_days to at least {}",
-                    cold.value + aws::COLD_STORAGE_MINIMUM_DAYS
+                    cold.value + aws_limits::COLD_STORAGE_MINIMUM_DAYS
                 ),
             );
         }
@@ -1118,7 +1118,7 @@ impl Resolver<'_> {
         region: Option<&str>,
         vaults: &BTreeMap<VaultName, Vault>,
     ) -> Option<Rule> {
-        if let Err(reason) = aws::plan_item_name("rule", &spec.name) {
+        if let Err(reason) = aws_limits::plan_item_name("rule", &spec.name) {
             self.error(
                 codes::PLAN_NAME,
                 spec.name.pos,
@@ -1128,7 +1128,7 @@ impl Resolver<'_> {
         }
         let schedule = match &spec.schedule {
             Some(schedule) => {
-                if let Err(reason) = aws::schedule(schedule) {
+                if let Err(reason) = aws_limits::schedule(schedule) {
                     self.error(
                         codes::SCHEDULE,
                         schedule.pos,
@@ -1138,10 +1138,10 @@ impl Resolver<'_> {
                 }
                 schedule.value.clone()
             }
-            None => aws::DEFAULT_SCHEDULE.to_string(),
+            None => aws_limits::DEFAULT_SCHEDULE.to_string(),
         };
         if let Some(zone) = &spec.schedule_timezone
-            && let Err(reason) = aws::timezone(zone)
+            && let Err(reason) = aws_limits::timezone(zone)
         {
             self.error(
                 codes::TIMEZONE,
@@ -1151,8 +1151,8 @@ impl Resolver<'_> {
             );
         }
         if let Some(start) = &spec.start_window_minutes
-            && (start.value < aws::MIN_START_WINDOW_MINUTES
-                || start.value > aws::MAX_START_WINDOW_MINUTES)
+            && (start.value < aws_limits::MIN_START_WINDOW_MINUTES
+                || start.value > aws_limits::MAX_START_WINDOW_MINUTES)
         {
             self.error(
                 codes::WINDOW,
@@ -1177,7 +1177,7 @@ impl Resolver<'_> {
                 .is_some_and(|d| d >= 0);
             let long = lifecycle
                 .delete_after_days
-                .is_none_or(|d| !(0..=aws::MAX_CONTINUOUS_RETENTION_DAYS).contains(&d));
+                .is_none_or(|d| !(0..=aws_limits::MAX_CONTINUOUS_RETENTION_DAYS).contains(&d));
             if cold || long {
                 self.error(
                     codes::CONTINUOUS,
@@ -1212,10 +1212,10 @@ impl Resolver<'_> {
                 crate::checks::BACKUP_LIFECYCLE_IN_LOCK,
             );
         }
-        if spec.copy_to.len() > aws::MAX_COPY_ACTIONS {
+        if spec.copy_to.len() > aws_limits::MAX_COPY_ACTIONS {
             self.error(
                 codes::TOO_MANY_COPIES,
-                spec.copy_to[aws::MAX_COPY_ACTIONS].pos,
+                spec.copy_to[aws_limits::MAX_COPY_ACTIONS].pos,
                 format!(
                     "rule `{}` has {} copy actions",
                     spec.name.value,
@@ -1269,7 +1269,7 @@ impl Resolver<'_> {
         account_id: Option<&str>,
         region: Option<&str>,
     ) -> Selection {
-        if let Err(reason) = aws::plan_item_name("selection", &spec.name) {
+        if let Err(reason) = aws_limits::plan_item_name("selection", &spec.name) {
             self.error(
                 codes::PLAN_NAME,
                 spec.name.pos,
@@ -1282,14 +1282,14 @@ impl Resolver<'_> {
         let role_arn = match &spec.role {
             None => format!(
                 "arn:aws:iam::{account_id}:role/{}",
-                aws::SERVICE_DEFAULT_ROLE
+                aws_limits::SERVICE_DEFAULT_ROLE
             ),
             Some(role) if role.value == "service-default" => format!(
                 "arn:aws:iam::{account_id}:role/{}",
-                aws::SERVICE_DEFAULT_ROLE
+                aws_limits::SERVICE_DEFAULT_ROLE
             ),
             Some(role) => {
-                let valid = aws::principal_arn(role).is_ok_and(|arn| {
+                let valid = aws_limits::principal_arn(role).is_ok_and(|arn| {
                     arn.service == "iam"
                         && arn.resource.starts_with("role/")
                         && arn.account == account_id
@@ -1323,7 +1323,7 @@ impl Resolver<'_> {
                 wildcards += 1;
                 continue;
             }
-            let Some(parsed) = aws::parse_arn(arn) else {
+            let Some(parsed) = aws_limits::parse_arn(arn) else {
                 self.error(codes::SELECTION, arn.pos, format!("`{}` is not a resource ARN", arn.value), "write a full ARN such as `arn:aws:rds:eu-west-1:111122223333:db:orders`, or `*`".into());
                 continue;
             };
@@ -1361,7 +1361,9 @@ impl Resolver<'_> {
             }
         }
         let plain = spec.resources.len() + spec.not_resources.len() - wildcards;
-        if wildcards > aws::MAX_SELECTION_WILDCARD_ARNS || plain > aws::MAX_SELECTION_ARNS {
+        if wildcards > aws_limits::MAX_SELECTION_WILDCARD_ARNS
+            || plain > aws_limits::MAX_SELECTION_ARNS
+        {
             self.error(
                 codes::SELECTION,
                 spec.name.pos,
@@ -1385,7 +1387,7 @@ impl Resolver<'_> {
     /// Rules over the copy edges of the whole topology.
     fn copy_edges(&mut self, topology: &Topology) {
         for (plan_name, plan_spec) in &self.file.backup_plans {
-            let Some(plan) = topology.plans.get(&PlanName(plan_name.clone())) else {
+            let Some(plan) = topology.backup_plans.get(&PlanName(plan_name.clone())) else {
                 continue;
             };
             // By name: a rule or copy that failed to resolve is missing from `plan.rules` and

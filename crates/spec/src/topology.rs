@@ -49,7 +49,8 @@ pub struct Topology {
     pub accounts: BTreeMap<AccountName, Account>,
     pub keys: BTreeMap<KeyName, Key>,
     pub vaults: BTreeMap<VaultName, Vault>,
-    pub plans: BTreeMap<PlanName, BackupPlan>,
+    #[serde(rename = "plans")]
+    pub backup_plans: BTreeMap<PlanName, BackupPlan>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

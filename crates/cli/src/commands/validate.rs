@@ -58,7 +58,7 @@ pub fn run(args: &Args) -> ExitCode {
                 plural(topology.accounts.len(), "account", "accounts"),
                 plural(topology.keys.len(), "key", "keys"),
                 plural(topology.vaults.len(), "vault", "vaults"),
-                plural(topology.plans.len(), "backup plan", "backup plans"),
+                plural(topology.backup_plans.len(), "backup plan", "backup plans"),
             );
             ExitCode::SUCCESS
         }

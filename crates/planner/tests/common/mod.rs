@@ -19,7 +19,7 @@ pub fn topology(text: &str) -> Topology {
 pub fn converge(topology: &Topology, live: &LiveState) -> LiveState {
     let mut live = live.clone();
     let first = plan(topology, &live);
-    simulate::apply(&first, &mut live, true);
+    simulate::play(&first, &mut live, true);
     live
 }
 
