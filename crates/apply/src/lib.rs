@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use coffer_planner::{Action, Flag, Outputs, Plan, Step};
+use coffer_planner::{Action, Address, Flag, Outputs, Plan, Step};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use serde::Serialize;
@@ -99,11 +99,11 @@ impl Default for Options {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     #[error("{address} is blocked: {reason}")]
-    Blocked { address: String, reason: String },
+    Blocked { address: Address, reason: String },
     #[error("{address} is irreversible ({reason}); confirm with --confirm-irreversible")]
-    Irreversible { address: String, reason: String },
+    Irreversible { address: Address, reason: String },
     #[error("{address} weakens protection ({reason}); accept it with --allow-weaken")]
-    Weakens { address: String, reason: String },
+    Weakens { address: Address, reason: String },
 }
 
 /// Checks a plan before running it: blocked changes refuse the whole plan; irreversible ones

@@ -220,7 +220,7 @@ async fn changes_that_weaken_protection_need_allow_weaken() {
     let refused: Vec<String> = refusals
         .iter()
         .filter_map(|r| match r {
-            coffer_apply::Refusal::Weakens { address, .. } => Some(address.clone()),
+            coffer_apply::Refusal::Weakens { address, .. } => Some(address.to_string()),
             _ => None,
         })
         .collect();

@@ -378,9 +378,8 @@ impl RegionReader {
         }
         let key_manager = metadata
             .key_manager()
-            .map(|m| m.as_str().to_string())
-            .unwrap_or_default();
-        let policy = if key_manager == "CUSTOMER" {
+            .map(|m| KeyManager::parse(m.as_str()));
+        let policy = if key_manager == Some(KeyManager::Customer) {
             let _permit = self.limit.acquire().await;
             match self
                 .clients
@@ -401,11 +400,8 @@ impl RegionReader {
             key_id: metadata.key_id().to_string(),
             arn: metadata.arn().unwrap_or_default().to_string(),
             description: metadata.description().unwrap_or_default().to_string(),
-            key_state: metadata
-                .key_state()
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default(),
-            key_manager,
+            key_state: key_state(metadata),
+            key_manager: key_manager.unwrap_or_default(),
             policy,
             ..LiveKey::default()
         });
@@ -575,15 +571,11 @@ impl RegionReader {
         };
         let key_manager = metadata
             .key_manager()
-            .map(|m| m.as_str().to_string())
-            .unwrap_or_else(|| "CUSTOMER".into());
-        if key_manager != "CUSTOMER" {
+            .map_or(KeyManager::Customer, |m| KeyManager::parse(m.as_str()));
+        if key_manager != KeyManager::Customer {
             return Ok(None);
         }
-        let key_state = metadata
-            .key_state()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default();
+        let key_state = key_state(metadata);
         let policy = {
             let _permit = self.limit.acquire().await;
             let out = kms
@@ -595,7 +587,7 @@ impl RegionReader {
                 .map_err(|e| self.call("kms:GetKeyPolicy").sdk_error(e))?;
             out.policy().and_then(|p| serde_json::from_str(p).ok())
         };
-        let (rotation_enabled, rotation_period_days) = if key_state == "PendingDeletion" {
+        let (rotation_enabled, rotation_period_days) = if key_state == KeyState::PendingDeletion {
             (false, None)
         } else {
             let _permit = self.limit.acquire().await;
@@ -951,4 +943,9 @@ fn live_rule(rule: &aws_sdk_backup::types::BackupRule) -> LiveRule {
             .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default(),
     }
+}
+
+/// The key's state as KMS describes it (empty when KMS leaves it out).
+fn key_state(metadata: &aws_sdk_kms::types::KeyMetadata) -> KeyState {
+    KeyState::from(metadata.key_state().map_or("", |s| s.as_str()))
 }

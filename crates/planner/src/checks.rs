@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use coffer_spec::checks as id;
 use coffer_spec::{AccountName, BackupPlan, Diagnostics, Key, Rule, Topology, Vault};
 
-use crate::live::{LiveKey, LiveRegion, LiveState, LiveVault, RoleStatus};
+use crate::live::{KeyManager, LiveKey, LiveRegion, LiveState, LiveVault, RoleStatus};
 use crate::{access, policy};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -606,25 +606,15 @@ impl Edge<'_> {
 }
 
 fn edges(topology: &Topology) -> Vec<Edge<'_>> {
-    let mut out = Vec::new();
-    for plan in topology.backup_plans.values() {
-        for rule in &plan.rules {
-            let Some(source) = topology.vaults.get(&rule.vault) else {
-                continue;
-            };
-            for copy in &rule.copy_to {
-                if let Some(destination) = topology.vaults.get(&copy.vault) {
-                    out.push(Edge {
-                        plan,
-                        rule,
-                        source,
-                        destination,
-                    });
-                }
-            }
-        }
-    }
-    out
+    topology
+        .copy_edges()
+        .map(|edge| Edge {
+            plan: edge.plan,
+            rule: edge.rule,
+            source: edge.source,
+            destination: edge.destination,
+        })
+        .collect()
 }
 
 // ----- policy questions (answered by the policy engine) -----
@@ -1553,7 +1543,7 @@ impl Context<'_> {
                 );
                 continue;
             };
-            if key.key_manager != "CUSTOMER" {
+            if key.key_manager != KeyManager::Customer {
                 self.push(id::SOURCE_KEY_CUSTOMER_MANAGED, subject, format!("the resource is encrypted with AWS managed key {}, which can never be shared with account {destination_id}", key.arn));
                 continue;
             }

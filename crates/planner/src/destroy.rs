@@ -17,6 +17,7 @@ use coffer_spec::{Key, Topology, Vault};
 
 use crate::access::{self, Principal, Role};
 use crate::live::{LiveLock, LiveState};
+use crate::model::{Address, ResourceKind};
 use crate::policy;
 
 /// Version of the destroy-path JSON.
@@ -32,7 +33,7 @@ pub struct DestroyReport {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VaultPaths {
     /// `vault.<name>`.
-    pub address: String,
+    pub address: Address,
     /// The vault's name in AWS.
     pub name: String,
     pub arn: String,
@@ -184,7 +185,7 @@ fn vault_paths(topology: &Topology, state: Option<&LiveState>, vault: &Vault) ->
     let principals = access::principals(topology, &vault.account, &break_glass);
     let lock = lock_view(vault.lock.as_ref(), live.map(|l| l.lock.as_ref()));
     let may = |p: &Principal, call: &str| p.may(document.as_ref(), call, &arn, &owner);
-    let resource = format!("vault.{}", vault.name);
+    let resource = ResourceKind::Vault.at(vault.name.to_string());
     let mut paths = Vec::new();
 
     for (action, call) in [
@@ -312,7 +313,7 @@ fn key_paths(
         .unwrap_or_default();
     let principals = access::principals(topology, &key.account, &break_glass);
     let resource = format!("arn:aws:kms:{}:{owner}:key/*", key.region);
-    let address = format!("key.{}", key.name);
+    let address = ResourceKind::Key.at(key.name.to_string());
     for (action, call) in [
         (
             "disable the key (every copy unreadable until it is enabled again)",
@@ -335,7 +336,7 @@ fn key_paths(
 }
 
 fn path(
-    resource: &str,
+    resource: &Address,
     action: &str,
     calls: &[&str],
     who: &[&Principal],

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::checks::Severity;
-use crate::model::{Action, Change, FieldChange, Flag, Plan, ResourceKind};
+use crate::model::{Action, Address, Change, FieldChange, Flag, Plan, ResourceKind};
 use crate::render::{md_aws_resource, md_cell, md_code, md_text, name_first, plural};
 
 /// Version of the drift JSON format.
@@ -27,7 +27,7 @@ pub enum Status {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Drifted {
-    pub address: String,
+    pub address: Address,
     pub kind: ResourceKind,
     pub account: String,
     pub region: String,
@@ -407,7 +407,7 @@ pub fn markdown(report: &DriftReport) -> String {
             out,
             "| {} | {} | {} | {} | {} | {} | {} |",
             item.severity,
-            md_cell(&md_code(&item.address)),
+            md_cell(&md_code(&item.address.to_string())),
             status_word(item.status),
             md_cell(&md_aws_resource(
                 item.aws_name.as_deref(),
@@ -431,7 +431,7 @@ pub fn markdown(report: &DriftReport) -> String {
                 let _ = writeln!(
                     out,
                     "- {} {}: file says {}, AWS has {}",
-                    md_code(&item.address),
+                    md_code(&item.address.to_string()),
                     md_code(&f.path),
                     value_markdown(f.after.as_ref()),
                     value_markdown(f.before.as_ref())

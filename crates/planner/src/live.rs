@@ -108,11 +108,9 @@ pub struct LiveKey {
     pub arn: String,
     #[serde(default)]
     pub description: String,
-    /// `Enabled`, `Disabled`, `PendingDeletion`, ...
-    pub key_state: String,
-    /// `CUSTOMER` or `AWS`.
-    #[serde(default = "customer")]
-    pub key_manager: String,
+    pub key_state: KeyState,
+    #[serde(default)]
+    pub key_manager: KeyManager,
     #[serde(default)]
     pub rotation_enabled: bool,
     #[serde(default)]
@@ -127,8 +125,89 @@ pub struct LiveKey {
     pub creation_date: Option<String>,
 }
 
-fn customer() -> String {
-    "CUSTOMER".to_string()
+/// A KMS key's state (`KeyMetadata.KeyState`), written as KMS writes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum KeyState {
+    #[default]
+    Enabled,
+    Disabled,
+    PendingDeletion,
+    PendingReplicaDeletion,
+    /// `Creating`, `PendingImport`, `Unavailable`, `Updating`, or a state KMS adds later.
+    Other(String),
+}
+
+impl KeyState {
+    pub fn as_str(&self) -> &str {
+        match self {
+            KeyState::Enabled => "Enabled",
+            KeyState::Disabled => "Disabled",
+            KeyState::PendingDeletion => "PendingDeletion",
+            KeyState::PendingReplicaDeletion => "PendingReplicaDeletion",
+            KeyState::Other(state) => state,
+        }
+    }
+
+    /// Scheduled for deletion (the key or, for a multi-Region key, its replica).
+    pub fn is_pending_deletion(&self) -> bool {
+        matches!(
+            self,
+            KeyState::PendingDeletion | KeyState::PendingReplicaDeletion
+        )
+    }
+}
+
+impl From<String> for KeyState {
+    fn from(state: String) -> Self {
+        match state.as_str() {
+            "Enabled" => KeyState::Enabled,
+            "Disabled" => KeyState::Disabled,
+            "PendingDeletion" => KeyState::PendingDeletion,
+            "PendingReplicaDeletion" => KeyState::PendingReplicaDeletion,
+            _ => KeyState::Other(state),
+        }
+    }
+}
+
+impl From<&str> for KeyState {
+    fn from(state: &str) -> Self {
+        KeyState::from(state.to_string())
+    }
+}
+
+impl From<KeyState> for String {
+    fn from(state: KeyState) -> Self {
+        state.as_str().to_string()
+    }
+}
+
+impl std::fmt::Display for KeyState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who manages a KMS key (`KeyMetadata.KeyManager`): only a customer managed key has a policy
+/// Coffer may change or share.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyManager {
+    #[default]
+    #[serde(rename = "CUSTOMER")]
+    Customer,
+    #[serde(rename = "AWS")]
+    Aws,
+}
+
+impl KeyManager {
+    /// `CUSTOMER` or `AWS`, as KMS writes it; anything else is read as customer managed.
+    pub fn parse(text: &str) -> KeyManager {
+        if text == "AWS" {
+            KeyManager::Aws
+        } else {
+            KeyManager::Customer
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

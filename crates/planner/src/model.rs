@@ -75,6 +75,110 @@ impl ResourceKind {
             ResourceKind::CrossAccountBackup => "cross_account_backup",
         }
     }
+
+    /// Every kind, in the order a plan lists them.
+    pub const ALL: [ResourceKind; 8] = [
+        ResourceKind::Key,
+        ResourceKind::Alias,
+        ResourceKind::Vault,
+        ResourceKind::VaultPolicy,
+        ResourceKind::VaultLock,
+        ResourceKind::BackupPlan,
+        ResourceKind::Selection,
+        ResourceKind::CrossAccountBackup,
+    ];
+
+    /// The kind an address prefix names (`vault` for `vault.central`).
+    pub fn parse(text: &str) -> Option<ResourceKind> {
+        ResourceKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+    }
+
+    /// The address of this kind's resource `name`.
+    pub fn at(self, name: impl Into<String>) -> Address {
+        Address {
+            kind: self,
+            name: name.into(),
+        }
+    }
+}
+
+impl fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a resource stands in a plan: `kind.name`, e.g. `vault.central` or
+/// `selection.orders-daily.orders-db`. Written as that string in the plan JSON, and ordered
+/// as that string is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Address {
+    pub kind: ResourceKind,
+    /// The logical name (for a selection `<backup plan>.<selection>`; for a key that is a
+    /// duplicate, `<name>#<key id>`; for the cross-account setting, the region).
+    pub name: String,
+}
+
+impl Address {
+    /// Parses `kind.name`; `None` when the text names no kind Coffer knows.
+    pub fn parse(text: &str) -> Option<Address> {
+        let (kind, name) = text.split_once('.')?;
+        Some(ResourceKind::parse(kind)?.at(name))
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.kind.as_str(), self.name)
+    }
+}
+
+impl Ord for Address {
+    /// The order of the written form: kind names are `[a-z_]` and `.` sorts before all of
+    /// them, so comparing the kind's name and then the name is comparing `kind.name`.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.kind.as_str(), &self.name).cmp(&(other.kind.as_str(), &other.name))
+    }
+}
+
+impl PartialOrd for Address {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq<str> for Address {
+    fn eq(&self, other: &str) -> bool {
+        other
+            .split_once('.')
+            .is_some_and(|(kind, name)| kind == self.kind.as_str() && name == self.name)
+    }
+}
+
+impl PartialEq<&str> for Address {
+    fn eq(&self, other: &&str) -> bool {
+        *self == **other
+    }
+}
+
+impl Serialize for Address {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Address {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Address::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a resource address (`kind.name`, kind one of {})",
+                ResourceKind::ALL.map(ResourceKind::as_str).join(", ")
+            ))
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -132,8 +236,7 @@ pub enum Flag {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Change {
-    /// `kind.name`, e.g. `vault.central` or `selection.orders-daily.orders-db`.
-    pub address: String,
+    pub address: Address,
     pub kind: ResourceKind,
     /// Account ID.
     pub account: String,
@@ -221,7 +324,7 @@ pub struct Step {
     /// Stable: the same change always gets the same ID.
     pub id: String,
     /// The change this step belongs to.
-    pub address: String,
+    pub address: Address,
     pub account: String,
     pub region: String,
     pub operation: Operation,

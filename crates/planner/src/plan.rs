@@ -13,7 +13,7 @@ use coffer_spec::{
 use coffer_spec::diag::plural;
 
 use crate::live::{
-    LiveBackupPlan, LiveKey, LiveRegion, LiveRule, LiveSelection, LiveState, LiveVault,
+    KeyState, LiveBackupPlan, LiveKey, LiveRegion, LiveRule, LiveSelection, LiveState, LiveVault,
 };
 use crate::model::*;
 use crate::policy;
@@ -242,8 +242,7 @@ impl<'a> Planner<'a> {
     #[allow(clippy::too_many_arguments)]
     fn change(
         &self,
-        address: String,
-        kind: ResourceKind,
+        address: Address,
         account: &AccountName,
         region: &str,
         before: Option<Value>,
@@ -257,8 +256,8 @@ impl<'a> Planner<'a> {
             _ => Action::Update,
         };
         Change {
+            kind: address.kind,
             address,
-            kind,
             account: self.account_id(account),
             account_name: Some(account.to_string()),
             region: region.to_string(),
@@ -340,7 +339,7 @@ impl<'a> Planner<'a> {
         let account_id = self.account_id(&key.account);
         let region = self.live.region(&account_id, &key.region);
         let logical_id = format!("key/{}", key.name);
-        let address = format!("key.{}", key.name);
+        let address = ResourceKind::Key.at(key.name.to_string());
         let live_alias = region.and_then(|r| r.aliases.iter().find(|a| a.name == key.alias));
         let alias_target = live_alias.and_then(|a| a.target_key_id.clone());
         let mut problem: Option<String> = None;
@@ -429,7 +428,6 @@ impl<'a> Planner<'a> {
         });
         let mut change = self.change(
             address.clone(),
-            ResourceKind::Key,
             &key.account,
             &key.region,
             before,
@@ -526,7 +524,7 @@ impl<'a> Planner<'a> {
     ) -> Vec<String> {
         let address = change.address.clone();
         let mut first: Vec<String> = Vec::new();
-        if live.key_state == "PendingDeletion" {
+        if live.key_state == KeyState::PendingDeletion {
             let cancel = self.add_step(
                 format!("{address}:cancel-deletion"),
                 change,
@@ -543,7 +541,7 @@ impl<'a> Planner<'a> {
                 },
                 vec![cancel],
             ));
-        } else if live.key_state == "Disabled" {
+        } else if live.key_state == KeyState::Disabled {
             first.push(self.add_step(
                 format!("{address}:enable"),
                 change,
@@ -648,19 +646,18 @@ impl<'a> Planner<'a> {
     }
 
     fn alias(&mut self, key: &Key, handle: &KeyHandle, live_target: Option<String>) {
-        let address = format!("alias.{}", key.name);
-        let key_address = format!("key.{}", key.name);
+        let address = ResourceKind::Alias.at(key.name.to_string());
+        let key_address = ResourceKind::Key.at(key.name.to_string());
         let after = json!({"name": key.alias, "target": key_address});
         let before = live_target.as_ref().map(|target| {
             let shown = match &handle.live {
-                Some(live) if &live.key_id == target => key_address.clone(),
+                Some(live) if &live.key_id == target => key_address.to_string(),
                 _ => target.clone(),
             };
             json!({"name": key.alias, "target": shown})
         });
         let mut change = self.change(
             address.clone(),
-            ResourceKind::Alias,
             &key.account,
             &key.region,
             before,
@@ -708,7 +705,7 @@ impl<'a> Planner<'a> {
     fn vault(&mut self, vault: &Vault) {
         let account_id = self.account_id(&vault.account);
         let logical_id = format!("vault/{}", vault.name);
-        let address = format!("vault.{}", vault.name);
+        let address = ResourceKind::Vault.at(vault.name.to_string());
         let live = self
             .live
             .region(&account_id, &vault.region)
@@ -742,7 +739,6 @@ impl<'a> Planner<'a> {
         });
         let mut change = self.change(
             address.clone(),
-            ResourceKind::Vault,
             &vault.account,
             &vault.region,
             before,
@@ -889,7 +885,7 @@ impl<'a> Planner<'a> {
         desired: Option<Value>,
         handle: &VaultHandle,
     ) -> Option<String> {
-        let address = format!("vault_policy.{}", vault.name);
+        let address = ResourceKind::VaultPolicy.at(vault.name.to_string());
         let before = live
             .and_then(|lv| lv.access_policy.as_ref())
             .map(|p| json!({"policy": policy::canonical(p)}));
@@ -901,7 +897,6 @@ impl<'a> Planner<'a> {
         }
         let mut change = self.change(
             address.clone(),
-            ResourceKind::VaultPolicy,
             &vault.account,
             &vault.region,
             before,
@@ -953,7 +948,7 @@ impl<'a> Planner<'a> {
         live: Option<&LiveVault>,
         handle: &VaultHandle,
     ) -> Option<String> {
-        let address = format!("vault_lock.{}", vault.name);
+        let address = ResourceKind::VaultLock.at(vault.name.to_string());
         let live_lock = live.and_then(|lv| lv.lock.as_ref());
         let before = live_lock.map(|l| {
             json!({
@@ -974,7 +969,6 @@ impl<'a> Planner<'a> {
         }
         let mut change = self.change(
             address.clone(),
-            ResourceKind::VaultLock,
             &vault.account,
             &vault.region,
             before,
@@ -1068,21 +1062,14 @@ impl<'a> Planner<'a> {
             }
         }
         for region in regions {
-            let address = format!("cross_account_backup.{region}");
+            let address = ResourceKind::CrossAccountBackup.at(region.to_string());
             let live = self
                 .live
                 .region(&management_id, &region)
                 .and_then(|r| r.cross_account_backup);
             let before = Some(json!({"enabled": live.unwrap_or(false)}));
             let after = Some(json!({"enabled": enabled}));
-            let change = self.change(
-                address.clone(),
-                ResourceKind::CrossAccountBackup,
-                management,
-                &region,
-                before,
-                after,
-            );
+            let change = self.change(address.clone(), management, &region, before, after);
             if change.action != Action::NoOp {
                 let step = self.add_step(
                     format!("{address}:update"),
@@ -1221,7 +1208,7 @@ impl<'a> Planner<'a> {
     fn backup_plan(&mut self, plan: &BackupPlan) {
         let account_id = self.account_id(&plan.account);
         let logical_id = format!("backup_plan/{}", plan.name);
-        let address = format!("backup_plan.{}", plan.name);
+        let address = ResourceKind::BackupPlan.at(plan.name.to_string());
         let live = self
             .live
             .region(&account_id, &plan.region)
@@ -1258,7 +1245,6 @@ impl<'a> Planner<'a> {
         });
         let mut change = self.change(
             address.clone(),
-            ResourceKind::BackupPlan,
             &plan.account,
             &plan.region,
             before,
@@ -1416,7 +1402,7 @@ impl<'a> Planner<'a> {
         plan_steps: &[String],
         plan_blocked: bool,
     ) {
-        let address = format!("selection.{}.{}", plan.name, selection.name);
+        let address = ResourceKind::Selection.at(format!("{}.{}", plan.name, selection.name));
         let after = Self::selection_json_desired(selection);
         let matching = same_name
             .iter()
@@ -1428,7 +1414,6 @@ impl<'a> Planner<'a> {
             .or_else(|| others.first().map(|s| Self::selection_json_live(s)));
         let mut change = self.change(
             address.clone(),
-            ResourceKind::Selection,
             &plan.account,
             &plan.region,
             before,
@@ -1501,10 +1486,9 @@ impl<'a> Planner<'a> {
         selection: &LiveSelection,
         own_change: bool,
     ) -> String {
-        let address = format!("selection.{plan_name}.{}", selection.name);
+        let address = ResourceKind::Selection.at(format!("{plan_name}.{}", selection.name));
         let mut change = self.change(
             address.clone(),
-            ResourceKind::Selection,
             &account,
             region,
             Some(Self::selection_json_live(selection)),
@@ -1555,22 +1539,14 @@ impl<'a> Planner<'a> {
     /// `--allow-delete`.
     fn deletion(
         &self,
-        address: &str,
-        kind: ResourceKind,
+        address: Address,
         at: &(String, AccountName, String),
         (aws_name, arn): (&str, &str),
         before: Value,
         reason: &str,
     ) -> Change {
         let (account_id, account_name, region) = at;
-        let mut change = self.change(
-            address.to_string(),
-            kind,
-            account_name,
-            region,
-            Some(before),
-            None,
-        );
+        let mut change = self.change(address, account_name, region, Some(before), None);
         change.account = account_id.clone();
         change.aws_name = Some(aws_name.to_string());
         change.arn = Some(arn.to_string());
@@ -1615,7 +1591,7 @@ impl<'a> Planner<'a> {
                         )
                     })
                     .collect();
-                let address = format!("backup_plan.{name}");
+                let address = ResourceKind::BackupPlan.at(name.to_string());
                 let reason = match plan.selections.len() {
                     0 => "owned by this topology but no longer in the file".to_string(),
                     n => format!(
@@ -1624,8 +1600,7 @@ impl<'a> Planner<'a> {
                     ),
                 };
                 let change = self.deletion(
-                    &address,
-                    ResourceKind::BackupPlan,
+                    address.clone(),
                     &at,
                     (&plan.name, &plan.arn),
                     json!({"name": plan.name, "tags": tags_json(&plan.tags)}),
@@ -1653,10 +1628,10 @@ impl<'a> Planner<'a> {
                 .iter()
                 .filter(|v| !matched.contains(&v.arn) && is_ours(&v.tags, &topology_name))
             {
-                let address = format!("vault.{}", owned_name(&vault.tags, "vault", &vault.name));
+                let address = ResourceKind::Vault
+                    .at(owned_name(&vault.tags, "vault", &vault.name).to_string());
                 let mut change = self.deletion(
-                    &address,
-                    ResourceKind::Vault,
+                    address.clone(),
                     &at,
                     (&vault.name, &vault.arn),
                     json!({"name": vault.name, "tags": tags_json(&vault.tags)}),
@@ -1706,7 +1681,7 @@ impl<'a> Planner<'a> {
             let owned = |k: &&LiveKey| {
                 !matched.contains(&k.arn)
                     && is_ours(&k.tags, &topology_name)
-                    && k.key_state != "PendingDeletion"
+                    && k.key_state != KeyState::PendingDeletion
             };
             for key in live.keys.iter().filter(owned) {
                 let logical = owned_name(&key.tags, "key", &key.key_id);
@@ -1714,8 +1689,8 @@ impl<'a> Planner<'a> {
                 let in_file = self.topology.keys.get(&KeyName(logical.clone()));
                 let window = in_file.map_or(30, |k| k.deletion_window_days);
                 let address = match in_file {
-                    Some(_) => format!("key.{logical}#{}", key.key_id),
-                    None => format!("key.{logical}"),
+                    Some(_) => ResourceKind::Key.at(format!("{logical}#{}", key.key_id)),
+                    None => ResourceKind::Key.at(logical.clone()),
                 };
                 // Known by an alias that points to it, else by its ID.
                 let known_as = live
@@ -1724,8 +1699,7 @@ impl<'a> Planner<'a> {
                     .find(|a| a.target_key_id.as_deref() == Some(key.key_id.as_str()))
                     .map_or(key.key_id.as_str(), |a| a.name.as_str());
                 let mut change = self.deletion(
-                    &address,
-                    ResourceKind::Key,
+                    address.clone(),
                     &at,
                     (known_as, &key.arn),
                     json!({"key_id": key.key_id, "state": key.key_state, "tags": tags_json(&key.tags)}),

@@ -274,7 +274,12 @@ pub fn text(plan: &Plan, color: bool) -> String {
             paint.red("Blocked: this plan cannot be applied until these are resolved:")
         );
         for change in &blocked {
-            let _ = writeln!(out, "  {} {}", paint.red("!"), paint.bold(&change.address));
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                paint.red("!"),
+                paint.bold(&change.address.to_string())
+            );
             for reason in &change.reasons {
                 let _ = writeln!(out, "      {reason}");
             }
@@ -288,7 +293,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
             out,
             "{} {} {}{}",
             paint.action(change.action, &symbol),
-            paint.bold(&change.address),
+            paint.bold(&change.address.to_string()),
             paint.dim(&format!(
                 "({})",
                 name_first(change.aws_name.as_deref(), &what)
@@ -499,7 +504,7 @@ pub fn markdown(plan: &Plan) -> String {
             let _ = writeln!(
                 out,
                 "> - **{label}** {}: {}",
-                md_code(&change.address),
+                md_code(&change.address.to_string()),
                 md_text(&change.reasons.join("; ")).replace('\n', " ")
             );
         }

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use crate::live::{
-    LiveAlias, LiveBackupPlan, LiveCopyAction, LiveKey, LiveLifecycle, LiveLock, LiveRule,
-    LiveSelection, LiveState, LiveVault,
+    KeyManager, KeyState, LiveAlias, LiveBackupPlan, LiveCopyAction, LiveKey, LiveLifecycle,
+    LiveLock, LiveRule, LiveSelection, LiveState, LiveVault,
 };
 use crate::model::{
     BackupPlanDocument, LifecycleDocument, Operation, Outputs, Plan, Ref, Step, outputs,
@@ -86,8 +86,8 @@ pub fn play_step(step: &Step, live: &mut LiveState, outputs: &Outputs) -> BTreeM
                 key_id: key_id.clone(),
                 arn: arn.clone(),
                 description: description.clone(),
-                key_state: "Enabled".into(),
-                key_manager: "CUSTOMER".into(),
+                key_state: KeyState::Enabled,
+                key_manager: KeyManager::Customer,
                 rotation_enabled: false,
                 rotation_period_days: None,
                 policy: Some(policy.clone()),
@@ -115,10 +115,10 @@ pub fn play_step(step: &Step, live: &mut LiveState, outputs: &Outputs) -> BTreeM
             on_key(region, &resolve(key), |k| k.rotation_enabled = false);
         }
         Operation::CancelKeyDeletion { key } => {
-            on_key(region, &resolve(key), |k| k.key_state = "Disabled".into());
+            on_key(region, &resolve(key), |k| k.key_state = KeyState::Disabled);
         }
         Operation::EnableKey { key } => {
-            on_key(region, &resolve(key), |k| k.key_state = "Enabled".into());
+            on_key(region, &resolve(key), |k| k.key_state = KeyState::Enabled);
         }
         Operation::TagKey { key, tags } => {
             on_key(region, &resolve(key), |k| k.tags.extend(tags.clone()));
@@ -132,7 +132,7 @@ pub fn play_step(step: &Step, live: &mut LiveState, outputs: &Outputs) -> BTreeM
         }
         Operation::ScheduleKeyDeletion { key, .. } => {
             on_key(region, &resolve(key), |k| {
-                k.key_state = "PendingDeletion".into()
+                k.key_state = KeyState::PendingDeletion
             });
         }
         Operation::CreateAlias { alias_name, key } | Operation::UpdateAlias { alias_name, key } => {

@@ -58,7 +58,7 @@ fn policy_weakenings(topology: &Topology, change: &Change, vault: bool) -> Vec<S
         return Vec::new();
     };
     let owner = change.account.as_str();
-    let name = change.address.split_once('.').map_or("", |(_, n)| n);
+    let name = change.address.name.as_str();
     let (resource, break_glass, destructive, foreign): (String, Vec<String>, &[&str], &[&str]) =
         if vault {
             let exempt = topology

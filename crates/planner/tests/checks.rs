@@ -786,7 +786,7 @@ rows! {
                 arn: AWS_RDS_KEY.into(),
                 description: "Default key that protects my RDS database volumes when no other key is defined".into(),
                 key_state: "Enabled".into(),
-                key_manager: "AWS".into(),
+                key_manager: coffer_planner::live::KeyManager::Aws,
                 rotation_enabled: true,
                 ..LiveKey::default()
             });

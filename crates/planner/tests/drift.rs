@@ -24,7 +24,12 @@ fn only(live: &LiveState) -> (String, Status, Severity, bool) {
     let r = report(live);
     assert_eq!(r.drifted.len(), 1, "{}", drift::text(&r));
     let d = &r.drifted[0];
-    (d.address.clone(), d.status, d.severity, d.risk.is_some())
+    (
+        d.address.to_string(),
+        d.status,
+        d.severity,
+        d.risk.is_some(),
+    )
 }
 
 #[test]

@@ -303,7 +303,7 @@ fn a_copy_rule_drift_reads_right_in_the_plan_and_the_drift_report() {
     );
     assert_eq!(rows.len(), report.drifted.len());
     for (row, item) in rows.iter().zip(&report.drifted) {
-        assert_eq!(row[1], item.address);
+        assert_eq!(row[1], item.address.to_string());
         assert_eq!(row[3], format!("orders-daily ({plan_arn})"));
         assert_eq!((&row[4], &row[5]), (&item.account, &item.region));
         assert_eq!(row[6], item.risk.clone().unwrap_or_default());

@@ -50,7 +50,7 @@ fn every_kind_of_change_has_its_aws_name_and_the_arns_that_are_known() {
     let named = |p: &Plan| -> Vec<(String, Option<String>, Option<String>)> {
         p.changes
             .iter()
-            .map(|c| (c.address.clone(), c.aws_name.clone(), c.arn.clone()))
+            .map(|c| (c.address.to_string(), c.aws_name.clone(), c.arn.clone()))
             .collect()
     };
     let s = |v: &str| Some(v.to_string());

@@ -4,7 +4,7 @@
 mod common;
 
 use coffer_planner::live::LiveState;
-use coffer_planner::{Action, Flag, Operation, plan, render};
+use coffer_planner::{Action, Flag, Operation, ResourceKind, plan, render};
 use common::*;
 use serde_json::json;
 
@@ -22,7 +22,7 @@ fn create_from_empty() {
     let p = plan(&t, &LiveState::default());
     // Every resource is created; the organization's switch is a setting, off until turned on.
     for change in &p.changes {
-        let expected = if change.address.starts_with("cross_account_backup.") {
+        let expected = if change.address.kind == ResourceKind::CrossAccountBackup {
             Action::Update
         } else {
             Action::Create
@@ -272,7 +272,7 @@ fn an_unowned_name_clash_is_blocked_unless_adopted() {
         change.reasons
     );
     assert!(
-        p.steps.iter().all(|s| !s.address.ends_with(".central")),
+        p.steps.iter().all(|s| s.address.name != "central"),
         "nothing touches the unowned vault"
     );
     insta::assert_snapshot!("unowned_clash_text", render::text(&p, false));
@@ -289,12 +289,15 @@ fn an_unowned_name_clash_is_blocked_unless_adopted() {
         .find(|c| c.address == "vault.central")
         .expect("vault");
     assert!(!change.has(Flag::Blocked), "{:?}", change.reasons);
-    let calls: Vec<(&str, &str)> = p
+    let calls: Vec<(String, &str)> = p
         .steps
         .iter()
-        .map(|s| (s.address.as_str(), s.operation.name()))
+        .map(|s| (s.address.to_string(), s.operation.name()))
         .collect();
-    assert_eq!(calls, vec![("vault.central", "TagResource (Backup)")]);
+    assert_eq!(
+        calls,
+        vec![("vault.central".to_string(), "TagResource (Backup)")]
+    );
 }
 
 #[test]
@@ -468,7 +471,7 @@ fn selections_of_a_plan_coffer_does_not_own_are_never_deleted() {
     assert!(
         !p.changes
             .iter()
-            .any(|c| c.address.contains("someone-elses")),
+            .any(|c| c.address.name.contains("someone-elses")),
         "{}",
         render::text(&p, false)
     );
@@ -504,11 +507,11 @@ fn removing_the_guard_or_adding_an_exempt_principal_weakens_protection() {
         "deny_recovery_point_deletion: false",
     ));
     let p = plan(&unguarded, &live);
-    let weakened: Vec<&str> = p
+    let weakened: Vec<String> = p
         .changes
         .iter()
         .filter(|c| c.has(Flag::Weakens))
-        .map(|c| c.address.as_str())
+        .map(|c| c.address.to_string())
         .collect();
     assert_eq!(weakened, vec!["key.backup-vault", "vault_policy.central"]);
     assert_eq!(p.summary.weakens, 2);

@@ -204,9 +204,51 @@ pub struct Selection {
     pub tags: Tags,
 }
 
+/// One copy a backup rule makes: from the rule's vault to one of its `copy_to` vaults.
+#[derive(Clone, Copy, Debug)]
+pub struct CopyEdge<'a> {
+    pub plan: &'a BackupPlan,
+    pub rule: &'a Rule,
+    pub copy: &'a Copy,
+    /// The vault the rule backs up into.
+    pub source: &'a Vault,
+    pub destination: &'a Vault,
+}
+
+impl CopyEdge<'_> {
+    /// The copy leaves the backup plan's account.
+    pub fn cross_account(&self) -> bool {
+        self.destination.account != self.plan.account
+    }
+
+    /// The copy leaves the backup plan's region.
+    pub fn cross_region(&self) -> bool {
+        self.destination.region != self.plan.region
+    }
+}
+
 impl Topology {
     pub fn account(&self, name: &AccountName) -> Option<&Account> {
         self.accounts.get(name)
+    }
+
+    /// Every copy of every backup rule, by backup plan, rule and copy in file order; a rule
+    /// or copy whose vault the topology lacks is left out.
+    pub fn copy_edges(&self) -> impl Iterator<Item = CopyEdge<'_>> {
+        self.backup_plans.values().flat_map(move |plan| {
+            plan.rules.iter().flat_map(move |rule| {
+                let source = self.vaults.get(&rule.vault);
+                rule.copy_to.iter().filter_map(move |copy| {
+                    Some(CopyEdge {
+                        plan,
+                        rule,
+                        copy,
+                        source: source?,
+                        destination: self.vaults.get(&copy.vault)?,
+                    })
+                })
+            })
+        })
     }
 
     /// The account ID behind a logical account name ("" if unknown, which a resolved
