@@ -37,6 +37,11 @@ def session_for(url: str, account: str | None) -> boto3.Session:
     )
 
 
+def policy(*statements: dict) -> str:
+    """A policy document of ``Allow`` statements."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", **s} for s in statements]})
+
+
 def wait(describe, field: str) -> dict:
     deadline = time.monotonic() + 60
     while True:
@@ -57,22 +62,15 @@ def main(url: str) -> None:
         return session.client(service, endpoint_url=url, config=CONFIG)
 
     role = f"arn:aws:iam::{SOURCE}:role/service-role/AWSBackupDefaultServiceRole"
-    root = {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}
     source_kms = client(source, "kms")
     source_key = source_kms.create_key(
-        Policy=json.dumps(
+        Policy=policy(
+            {"Principal": {"AWS": f"arn:aws:iam::{SOURCE}:root"}, "Action": "kms:*", "Resource": "*"},
             {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {**root, "Principal": {"AWS": f"arn:aws:iam::{SOURCE}:root"}},
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"AWS": f"arn:aws:iam::{BACKUP}:root"},
-                        "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"],
-                        "Resource": "*",
-                    },
-                ],
-            }
+                "Principal": {"AWS": f"arn:aws:iam::{BACKUP}:root"},
+                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"],
+                "Resource": "*",
+            },
         )
     )["KeyMetadata"]
     source_kms.create_alias(AliasName="alias/coffer/source-rds", TargetKeyId=source_key["KeyId"])
@@ -81,22 +79,10 @@ def main(url: str) -> None:
     backup_key = client(backup, "kms").create_key()["KeyMetadata"]
     backup_backup = client(backup, "backup")
     vault = backup_backup.create_backup_vault(BackupVaultName="coffer-central", EncryptionKeyArn=backup_key["Arn"])
+    in_org = {"StringEquals": {"aws:PrincipalOrgID": ORG_ID}}
     backup_backup.put_backup_vault_access_policy(
         BackupVaultName="coffer-central",
-        Policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": "*",
-                        "Action": "backup:CopyIntoBackupVault",
-                        "Resource": "*",
-                        "Condition": {"StringEquals": {"aws:PrincipalOrgID": ORG_ID}},
-                    }
-                ],
-            }
-        ),
+        Policy=policy({"Principal": "*", "Action": "backup:CopyIntoBackupVault", "Resource": "*", "Condition": in_org}),
     )
     print(f"backup vault {vault['BackupVaultArn']} with access policy")
 

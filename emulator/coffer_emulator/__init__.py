@@ -12,8 +12,9 @@ Layout:
 * ``keys``       - KMS look-ups shared by the extensions (aliases, AWS managed keys).
 * ``orgs``       - Organizations look-ups (which org an account is in, its OU path).
 * ``policy``     - the small IAM policy evaluator used for vault access and key policies.
-* ``copy_rules`` - the ordered cross-account copy prerequisites, with their AWS sources.
-* ``backup``     - the Backup backend extension (models, jobs, HTTP handlers).
+* ``validation`` - every request checked against botocore's service model, refused as AWS does.
+* ``backup``     - the Backup backend extension (models, operations, jobs and the ordered
+                   cross-account copy rules, HTTP handlers).
 * ``patches``    - the few places where moto itself is patched, all in one module.
 * ``clock``      - emulator time (real time plus an offset the admin API can advance).
 """

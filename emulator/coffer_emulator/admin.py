@@ -6,19 +6,29 @@ as YAML or JSON. Errors answer ``{"error": "..."}`` with status 400, 404 or 405.
 
 import json
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from werkzeug.wrappers import Request, Response
 
 from . import consistency, world
-from .backup.backend import JobTiming
+from .backup.jobs import JobTiming
 from .clock import CLOCK
-from .faults import FaultConfig
+from .faults import FaultConfig, FaultInjector, RequestLog
 
-if TYPE_CHECKING:
-    from .middleware import Emulator
 
-Handler = Callable[["Emulator", Request], Any]
+class Emulator(Protocol):
+    """What the admin API works on: the emulator's faults, its request log and its state
+    (``middleware.Emulator``)."""
+
+    faults: FaultInjector
+    requests: RequestLog
+
+    def reset(self) -> None: ...
+
+    def load_world(self, document: dict[str, Any]) -> None: ...
+
+
+Handler = Callable[[Emulator, Request], Any]
 
 
 class AdminError(Exception):
@@ -40,15 +50,15 @@ def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def health(emulator: "Emulator", request: Request) -> Any:
+def health(emulator: Emulator, request: Request) -> Any:
     return {"status": "ok"}
 
 
-def get_world(emulator: "Emulator", request: Request) -> Any:
+def get_world(emulator: Emulator, request: Request) -> Any:
     return {"world": world.CURRENT.document, "default_account": world.CURRENT.default_account}
 
 
-def load_world(emulator: "Emulator", request: Request) -> Any:
+def load_world(emulator: Emulator, request: Request) -> Any:
     document = world.read(request.get_data(as_text=True))
     try:
         emulator.load_world(document)
@@ -57,16 +67,16 @@ def load_world(emulator: "Emulator", request: Request) -> Any:
     return {"loaded": True, "default_account": world.CURRENT.default_account}
 
 
-def reset(emulator: "Emulator", request: Request) -> Any:
+def reset(emulator: Emulator, request: Request) -> Any:
     emulator.reset()
     return {"reset": True}
 
 
-def get_faults(emulator: "Emulator", request: Request) -> Any:
+def get_faults(emulator: Emulator, request: Request) -> Any:
     return emulator.faults.config().to_dict()
 
 
-def put_faults(emulator: "Emulator", request: Request) -> Any:
+def put_faults(emulator: Emulator, request: Request) -> Any:
     try:
         config = FaultConfig.from_dict(_json_body(request))
     except ValueError as error:
@@ -75,7 +85,7 @@ def put_faults(emulator: "Emulator", request: Request) -> Any:
     return config.to_dict()
 
 
-def delete_faults(emulator: "Emulator", request: Request) -> Any:
+def delete_faults(emulator: Emulator, request: Request) -> Any:
     emulator.faults.configure(FaultConfig())
     return FaultConfig().to_dict()
 
@@ -84,19 +94,19 @@ def _log_filters(request: Request) -> dict[str, str | None]:
     return {name: request.args.get(name) for name in ("account", "service", "operation", "region")}
 
 
-def get_requests(emulator: "Emulator", request: Request) -> Any:
+def get_requests(emulator: Emulator, request: Request) -> Any:
     return {"requests": emulator.requests.entries(**_log_filters(request))}
 
 
-def delete_requests(emulator: "Emulator", request: Request) -> Any:
+def delete_requests(emulator: Emulator, request: Request) -> Any:
     return {"cleared": emulator.requests.clear(request.args.get("account"))}
 
 
-def get_clock(emulator: "Emulator", request: Request) -> Any:
+def get_clock(emulator: Emulator, request: Request) -> Any:
     return {"now": CLOCK.now().isoformat(), "offset_seconds": CLOCK.offset_seconds()}
 
 
-def advance_clock(emulator: "Emulator", request: Request) -> Any:
+def advance_clock(emulator: Emulator, request: Request) -> Any:
     seconds = _json_body(request).get("advance_seconds")
     if not isinstance(seconds, (int, float)) or seconds < 0:
         raise AdminError("advance_seconds must be a number >= 0")
@@ -104,11 +114,11 @@ def advance_clock(emulator: "Emulator", request: Request) -> Any:
     return get_clock(emulator, request)
 
 
-def get_settings(emulator: "Emulator", request: Request) -> Any:
+def get_settings(emulator: Emulator, request: Request) -> Any:
     return {"job_delay_seconds": JobTiming.delay_seconds}
 
 
-def put_settings(emulator: "Emulator", request: Request) -> Any:
+def put_settings(emulator: Emulator, request: Request) -> Any:
     body = _json_body(request)
     delay = body.get("job_delay_seconds")
     if set(body) != {"job_delay_seconds"} or not isinstance(delay, (int, float)) or delay < 0:
@@ -117,11 +127,11 @@ def put_settings(emulator: "Emulator", request: Request) -> Any:
     return get_settings(emulator, request)
 
 
-def get_consistency(emulator: "Emulator", request: Request) -> Any:
+def get_consistency(emulator: Emulator, request: Request) -> Any:
     return consistency.STATE.config().to_dict()
 
 
-def put_consistency(emulator: "Emulator", request: Request) -> Any:
+def put_consistency(emulator: Emulator, request: Request) -> Any:
     """Replace the delays (kinds left out: 0) for changes made from now on."""
     try:
         config = consistency.ConsistencyConfig.from_dict(_json_body(request))
@@ -131,7 +141,7 @@ def put_consistency(emulator: "Emulator", request: Request) -> Any:
     return config.to_dict()
 
 
-def delete_consistency(emulator: "Emulator", request: Request) -> Any:
+def delete_consistency(emulator: Emulator, request: Request) -> Any:
     """No delays, and every pending change visible at once."""
     consistency.STATE.reset()
     return consistency.STATE.config().to_dict()
@@ -149,7 +159,7 @@ ROUTES: dict[str, dict[str, Handler]] = {
 }
 
 
-def handle(emulator: "Emulator", environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+def handle(emulator: Emulator, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     request = Request(environ)
     name = request.path.removeprefix("/_coffer/").strip("/")
     try:

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from moto.kms.models import Key, KmsBackend, kms_backends
 
-_KEY_ARN = re.compile(r"^arn:aws[\w-]*:kms:(?P<region>[^:]+):(?P<account>\d{12}):key/(?P<id>.+)$")
-_ALIAS_ARN = re.compile(r"^arn:aws[\w-]*:kms:(?P<region>[^:]+):(?P<account>\d{12}):(?P<alias>alias/.+)$")
+# Key and alias ARNs, in any partition.
+KEY_ARN = re.compile(r"^arn:aws[\w-]*:kms:(?P<region>[^:]+):(?P<account>\d{12}):key/(?P<id>.+)$")
+ALIAS_ARN = re.compile(r"^arn:aws[\w-]*:kms:(?P<region>[^:]+):(?P<account>\d{12}):(?P<alias>alias/.+)$")
 
 # Descriptions AWS gives its managed keys ("Default key that protects my ... when no other
 # key is defined"); the service name is the part after ``alias/aws/``.
@@ -38,10 +39,10 @@ def locate(ref: str, account: str, region: str) -> KeyLocation:
     Bare key ids and alias names are relative to the caller's ``account`` and ``region``,
     as in KMS itself.
     """
-    match = _KEY_ARN.match(ref)
+    match = KEY_ARN.match(ref)
     if match:
         return KeyLocation(match["account"], match["region"], match["id"])
-    match = _ALIAS_ARN.match(ref)
+    match = ALIAS_ARN.match(ref)
     if match:
         return KeyLocation(match["account"], match["region"], match["alias"])
     return KeyLocation(account, region, ref)

@@ -46,51 +46,6 @@ from .identity import Caller
 
 Response = tuple[int, list[tuple[str, str]], bytes]
 
-# Operations whose KeyId names the key the action applies to (IAM action kms:<Operation>).
-KEY_OPERATIONS = frozenset(
-    {
-        "CancelKeyDeletion",
-        "CreateGrant",
-        "Decapsulate",
-        "DeleteImportedKeyMaterial",
-        "DeriveSharedSecret",
-        "DescribeKey",
-        "DisableKey",
-        "DisableKeyRotation",
-        "EnableKey",
-        "EnableKeyRotation",
-        "Encapsulate",
-        "Encrypt",
-        "GenerateDataKey",
-        "GenerateDataKeyPair",
-        "GenerateDataKeyPairWithoutPlaintext",
-        "GenerateDataKeyWithoutPlaintext",
-        "GenerateMac",
-        "GetKeyLastUsage",
-        "GetKeyPolicy",
-        "GetKeyRotationStatus",
-        "GetParametersForImport",
-        "GetPublicKey",
-        "ImportKeyMaterial",
-        "ListGrants",
-        "ListKeyPolicies",
-        "ListKeyRotations",
-        "ListResourceTags",
-        "PutKeyPolicy",
-        "ReplicateKey",
-        "RevokeGrant",
-        "RotateKeyOnDemand",
-        "ScheduleKeyDeletion",
-        "Sign",
-        "TagResource",
-        "UntagResource",
-        "UpdateKeyDescription",
-        "UpdatePrimaryRegion",
-        "Verify",
-        "VerifyMac",
-    }
-)
-
 # Operations a principal of another account can call on a key (by key ARN or alias ARN).
 CROSS_ACCOUNT_OPERATIONS = frozenset(
     {
@@ -114,6 +69,23 @@ CROSS_ACCOUNT_OPERATIONS = frozenset(
         "Sign",
         "Verify",
         "VerifyMac",
+    }
+)
+
+# Operations whose KeyId names the key the action applies to (IAM action kms:<Operation>): the
+# cross-account ones but Decrypt and ReEncrypt (their key may come from the ciphertext), then the
+# ones only the key's own account can call: those that change a key (as AWS managed keys refuse
+# them, patches.py) and the reads of its policy, material, rotations, tags and use.
+KEY_OPERATIONS = (
+    (CROSS_ACCOUNT_OPERATIONS - {"Decrypt", "ReEncrypt"})
+    | {action.removeprefix("kms:") for action in patches.AWS_MANAGED_KEY_CHANGES}
+    | {
+        "GetKeyLastUsage",
+        "GetKeyPolicy",
+        "GetParametersForImport",
+        "ListKeyPolicies",
+        "ListKeyRotations",
+        "ListResourceTags",
     }
 )
 

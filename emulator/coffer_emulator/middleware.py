@@ -30,8 +30,7 @@ from moto.organizations.models import organizations_backends
 from moto.utilities.utils import PARTITION_NAMES
 
 from . import admin, identity, kms_access, roles, validation, wire, world
-from .backup.backend import JobTiming
-from .backup.jobs import settle_due_jobs
+from .backup.jobs import JobTiming, settle_due_jobs
 from .clock import CLOCK
 from .faults import FaultConfig, FaultInjector, RequestLog, request_key
 

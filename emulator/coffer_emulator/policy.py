@@ -171,28 +171,35 @@ def has_wildcard_action(statement: dict[str, Any]) -> bool:
 
 
 def _applies(statement: dict[str, Any], request: Request, context: dict[str, Any]) -> bool:
-    if "Principal" in statement:
-        principal_ok = _principal_matches(statement["Principal"], request)
-    elif "NotPrincipal" in statement:
-        principal_ok = not _named_by_not_principal(statement["NotPrincipal"], request)
-    else:
-        return False
-    if "Action" in statement:
-        action_ok = any(_glob(str(p), request.action, True) for p in as_list(statement["Action"]))
-    elif "NotAction" in statement:
-        action_ok = not any(_glob(str(p), request.action, True) for p in as_list(statement["NotAction"]))
-    else:
-        return False
-    if "Resource" in statement:
-        resource_ok = any(_glob(str(p), request.resource, False) for p in as_list(statement["Resource"]))
-    elif "NotResource" in statement:
-        resource_ok = not any(_glob(str(p), request.resource, False) for p in as_list(statement["NotResource"]))
-    else:
-        return False
-    if not (principal_ok and action_ok and resource_ok):
+    """The statement's principal, action and resource elements (or their ``Not`` forms) all match
+    the request, and its conditions hold. A statement without one of the three never applies."""
+    matches = (
+        _principal_element(statement, request),
+        _pattern_element(statement, "Action", request.action, ignore_case=True),
+        _pattern_element(statement, "Resource", request.resource, ignore_case=False),
+    )
+    if not all(matches):
         return False
     conditions = statement.get("Condition", {})
     return isinstance(conditions, dict) and _conditions_hold(conditions, context)
+
+
+def _principal_element(statement: dict[str, Any], request: Request) -> bool | None:
+    """``Principal`` names the caller, or ``NotPrincipal`` does not; None without either."""
+    if "Principal" in statement:
+        return _principal_matches(statement["Principal"], request)
+    if "NotPrincipal" in statement:
+        return not _named_by_not_principal(statement["NotPrincipal"], request)
+    return None
+
+
+def _pattern_element(statement: dict[str, Any], name: str, value: str, ignore_case: bool) -> bool | None:
+    """``<name>`` (``Action``, ``Resource``) has a pattern that matches ``value``, or ``Not<name>``
+    has none; None without either."""
+    for element, listed in ((name, True), (f"Not{name}", False)):
+        if element in statement:
+            return any(_glob(str(p), value, ignore_case) for p in as_list(statement[element])) == listed
+    return None
 
 
 def _root_arn(account: str) -> str:

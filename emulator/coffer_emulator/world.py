@@ -26,9 +26,9 @@ from moto.rds.models import rds_backends
 from werkzeug.exceptions import HTTPException
 
 from . import consistency, keys, orgs, service_roles
-from .backup import state
-from .backup.backend import JobTiming
+from .backup import operations
 from .backup.errors import BackupError
+from .backup.jobs import JobTiming
 from .faults import FaultConfig
 from .patches import DEFERRED_KEY_ATTRIBUTE
 
@@ -213,7 +213,7 @@ def _load_account(account: dict[str, Any], default_region: str, where: str) -> N
     settings = account.get("backup_global_settings")
     if settings:
         try:
-            state.backend(account_id, default_region).update_global_settings(
+            operations.backend(account_id, default_region).update_global_settings(
                 {k: str(v).lower() for k, v in settings.items()}
             )
         except BackupError as error:
@@ -332,7 +332,7 @@ def _create_db_instance(account_id: str, instance: dict[str, Any], default_regio
 
 def _create_vault(account_id: str, vault: dict[str, Any], default_region: str, where: str) -> None:
     _no_unknown(vault, {"name", "kms_key", "access_policy", "lock", "tags", "region"}, where)
-    backend = state.backend(account_id, vault.get("region", default_region))
+    backend = operations.backend(account_id, vault.get("region", default_region))
     try:
         backend.create_backup_vault(
             backup_vault_name=str(vault.get("name", "")),

@@ -11,6 +11,7 @@ applied, exactly once.  [source: BOTO-BACKUP BackupJobState, CopyJobState, Resto
 
 import threading
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,30 +19,49 @@ from moto.core.parse import XFormedDict
 from moto.rds.exceptions import RDSClientError
 from moto.rds.models import rds_backends
 
-from .. import copy_rules, identity, kms_use
+from .. import identity, kms_use
 from ..clock import CLOCK
+from . import copy_rules, state
 from . import lifecycle as lifecycles
-from . import state
-from .models import RecoveryPoint, Vault
+from .models import BACKUP_SIZE_IN_BYTES, RecoveryPoint, Vault
 
 _SETTLE_LOCK = threading.RLock()
+
+
+class JobTiming:
+    """How long jobs take before they finish (``--job-delay``, or the world file's setting)."""
+
+    DEFAULT_SECONDS = 1.0
+    delay_seconds = DEFAULT_SECONDS
+
+
+@dataclass(frozen=True)
+class JobStart:
+    """What every job is started with: the account and Region that run it, the role it runs as,
+    the ``IdempotencyToken`` of the call and how long it takes."""
+
+    account: str
+    region: str
+    iam_role_arn: str
+    idempotency_token: str | None
+    delay_seconds: float
 
 
 class Job:
     initial_state = "CREATED"
     success_state = "COMPLETED"
+    # What the job's role must be allowed on the keys it uses through RDS.
+    KEY_ACTIONS: tuple[str, ...] = ()
 
-    def __init__(
-        self, account: str, region: str, iam_role_arn: str, idempotency_token: str | None, delay_seconds: float
-    ):
+    def __init__(self, start: JobStart):
         self.job_id = str(uuid.uuid4()).upper()
-        self.account = account
-        self.region = region
-        self.iam_role_arn = iam_role_arn
-        self.idempotency_token = idempotency_token
+        self.account = start.account
+        self.region = start.region
+        self.iam_role_arn = start.iam_role_arn
+        self.idempotency_token = start.idempotency_token
         self.creation_date = CLOCK.now()
-        self.due = self.creation_date + timedelta(seconds=delay_seconds)
-        self._halfway = self.creation_date + timedelta(seconds=delay_seconds / 2)
+        self.due = self.creation_date + timedelta(seconds=start.delay_seconds)
+        self._halfway = self.creation_date + timedelta(seconds=start.delay_seconds / 2)
         self.final_state: str | None = None
         self.status_message: str | None = None
 
@@ -75,6 +95,29 @@ class Job:
             "CompletionDate": self.due if self.final_state is not None else None,
         }
 
+    def common_fields(self) -> dict[str, Any]:
+        """The fields every kind of job describes alike (all jobs are of RDS resources)."""
+        return {
+            "AccountId": self.account,
+            "CreationDate": self.creation_date,
+            "IamRoleArn": self.iam_role_arn,
+            "ResourceType": "RDS",
+            "BackupSizeInBytes": BACKUP_SIZE_IN_BYTES,
+            "IsParent": False,
+        }
+
+    def key_refusal(self, key_arn: str, *, missing_key_ok: bool = False) -> str | None:
+        """Why RDS cannot use ``key_arn`` for the job's role (``KEY_ACTIONS``, ``kms:ViaService``
+        RDS), in parentheses, or None."""
+        return kms_use.refusal(
+            key_arn,
+            identity.job_role(self.iam_role_arn, self.account),
+            f"role {self.iam_role_arn}",
+            self.KEY_ACTIONS,
+            kms_use.via("rds", self.region),
+            missing_key_ok=missing_key_ok,
+        )
+
 
 def message_category(state: str) -> str | None:
     """``MessageCategory`` of a backup or copy job: ``SUCCESS`` once it has completed (AWS's
@@ -87,7 +130,47 @@ def _vault(account: str, region: str, name: str) -> Vault | None:
     return state.backend(account, region).vaults.get(name)
 
 
-class BackupJob(Job):
+def _stored_point(account: str, region: str, vault_name: str, arn: str) -> RecoveryPoint | None:
+    """The recovery point a job reads, if its vault still holds it."""
+    vault = _vault(account, region, vault_name)
+    return vault.recovery_points.get(arn) if vault else None
+
+
+class RecoveryPointJob(Job):
+    """A job that writes a recovery point into a vault (backup and copy jobs): the recovery point
+    is made with the job's role, completes when the job is due and keeps the job's lifecycle,
+    which the vault's lock bounds must allow."""
+
+    def __init__(self, start: JobStart, lifecycle: dict[str, Any] | None):
+        super().__init__(start)
+        self.lifecycle = lifecycle
+
+    def store(self, vault: Vault, arn: str, **fields: Any) -> None:
+        vault.recovery_points[arn] = RecoveryPoint(
+            arn=arn,
+            vault_name=vault.backup_vault_name,
+            vault_arn=vault.backup_vault_arn,
+            iam_role_arn=self.iam_role_arn,
+            completion_date=self.due,
+            lifecycle=self.lifecycle,
+            **fields,
+        )
+
+    def fields(self) -> dict[str, Any]:
+        """The fields of this kind of job's description."""
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        progress = self.progress()  # first: a job that is due settles now, which sets some fields
+        return {
+            **self.common_fields(),
+            **self.fields(),
+            "MessageCategory": message_category(progress["State"]),
+            **progress,
+        }
+
+
+class BackupJob(RecoveryPointJob):
     """An on-demand backup of an RDS DB instance.
 
     RDS is not fully managed by AWS Backup, so the recovery point is encrypted with the
@@ -105,24 +188,21 @@ class BackupJob(Job):
 
     def __init__(
         self,
-        account: str,
-        region: str,
-        iam_role_arn: str,
-        idempotency_token: str | None,
-        delay_seconds: float,
+        start: JobStart,
         vault: Vault,
         resource_arn: str,
         lifecycle: dict[str, Any] | None,
         snapshot: dict[str, Any] | None,
     ):
-        super().__init__(account, region, iam_role_arn, idempotency_token, delay_seconds)
+        super().__init__(start, lifecycle)
         self.vault_name = vault.backup_vault_name
         self.vault_arn = vault.backup_vault_arn
         self.resource_arn = resource_arn
-        self.lifecycle = lifecycle
         # The DB instance as it was when the job started (None if it did not exist).
         self.snapshot = snapshot
-        self.recovery_point_arn = f"arn:aws:rds:{region}:{account}:snapshot:awsbackup:job-{self.job_id.lower()}"
+        self.recovery_point_arn = (
+            f"arn:aws:rds:{start.region}:{start.account}:snapshot:awsbackup:job-{self.job_id.lower()}"
+        )
 
     def run(self) -> str | None:
         vault = _vault(self.account, self.region, self.vault_name)
@@ -130,45 +210,31 @@ class BackupJob(Job):
             return f"Backup job failed. Backup vault {self.vault_name} does not exist."
         if self.snapshot is None:
             return f"Backup job failed. Resource {self.resource_arn} was not found."
-        violation = vault.lock.retention_violation(self.lifecycle) if vault.lock else None
+        violation = vault.retention_violation(self.lifecycle)
         if violation:
             return f"Backup job failed. {violation} on backup vault {self.vault_name}."
         key_arn = self.snapshot["KmsKeyArn"]
-        if key_arn is not None:
-            cause = kms_use.refusal(
-                key_arn,
-                identity.job_role(self.iam_role_arn, self.account),
-                f"role {self.iam_role_arn}",
-                self.KEY_ACTIONS,
-                kms_use.via("rds", self.region),
-                missing_key_ok=True,
+        cause = self.key_refusal(key_arn, missing_key_ok=True) if key_arn is not None else None
+        if cause:
+            return (
+                f"Backup job failed. The KMS key [{key_arn}] of resource {self.resource_arn} does not "
+                f"exist, is not enabled or you do not have permissions to access it. {cause}"
             )
-            if cause:
-                return (
-                    f"Backup job failed. The KMS key [{key_arn}] of resource {self.resource_arn} does not "
-                    f"exist, is not enabled or you do not have permissions to access it. {cause}"
-                )
-        vault.recovery_points[self.recovery_point_arn] = RecoveryPoint(
-            arn=self.recovery_point_arn,
-            vault_name=vault.backup_vault_name,
-            vault_arn=vault.backup_vault_arn,
+        self.store(
+            vault,
+            self.recovery_point_arn,
             resource_arn=self.resource_arn,
             resource_name=self.snapshot["DBInstanceIdentifier"],
-            iam_role_arn=self.iam_role_arn,
             creation_date=self.creation_date,
-            completion_date=self.due,
-            encryption_key_arn=self.snapshot["KmsKeyArn"],
-            lifecycle=self.lifecycle,
+            encryption_key_arn=key_arn,
             snapshot=self.snapshot,
         )
         return None
 
-    def describe(self) -> dict[str, Any]:
+    def fields(self) -> dict[str, Any]:
         key = (self.snapshot or {}).get("KmsKeyArn")
         vault = _vault(self.account, self.region, self.vault_name)
-        progress = self.progress()
         return {
-            "AccountId": self.account,
             "BackupJobId": self.job_id,
             "BackupVaultName": self.vault_name,
             "BackupVaultArn": self.vault_arn,
@@ -180,18 +246,11 @@ class BackupJob(Job):
             "IsEncrypted": key is not None,
             "ResourceArn": self.resource_arn,
             "ResourceName": (self.snapshot or {}).get("DBInstanceIdentifier"),
-            "ResourceType": "RDS",
-            "CreationDate": self.creation_date,
             "InitiationDate": self.creation_date,
-            "IamRoleArn": self.iam_role_arn,
-            "BackupSizeInBytes": 21474836480,
-            "IsParent": False,
-            "MessageCategory": message_category(progress["State"]),
-            **progress,
         }
 
 
-class CopyJob(Job):
+class CopyJob(RecoveryPointJob):
     """A copy of a recovery point into another vault, possibly in another account or Region.
 
     The job is started by the account that owns the source vault. On success the copy is a
@@ -204,46 +263,31 @@ class CopyJob(Job):
 
     def __init__(
         self,
-        account: str,
-        region: str,
-        iam_role_arn: str,
-        idempotency_token: str | None,
-        delay_seconds: float,
+        start: JobStart,
         source_vault: Vault,
         recovery_point: RecoveryPoint,
-        destination_vault_arn: str,
-        destination_account: str,
-        destination_region: str,
-        destination_vault_name: str,
+        destination: state.VaultAddress,
         lifecycle: dict[str, Any] | None,
     ):
-        super().__init__(account, region, iam_role_arn, idempotency_token, delay_seconds)
+        super().__init__(start, lifecycle)
         self.source_vault_name = source_vault.backup_vault_name
         self.source_vault_arn = source_vault.backup_vault_arn
         self.source_recovery_point_arn = recovery_point.arn
         self.resource_arn = recovery_point.resource_arn
         self.resource_name = recovery_point.resource_name
-        self.destination_vault_arn = destination_vault_arn
-        self.destination_account = destination_account
-        self.destination_region = destination_region
-        self.destination_vault_name = destination_vault_name
-        self.lifecycle = lifecycle
+        self.destination = destination
         self.destination_recovery_point_arn: str | None = None
         self.destination_encryption_key_arn: str | None = None
 
     def run(self) -> str | None:
-        source_vault = _vault(self.account, self.region, self.source_vault_name)
-        point = source_vault.recovery_points.get(self.source_recovery_point_arn) if source_vault else None
+        point = _stored_point(self.account, self.region, self.source_vault_name, self.source_recovery_point_arn)
         if point is None:
             return f"Copy job failed. Source recovery point {self.source_recovery_point_arn} was not found."
         failure = copy_rules.first_failure(
             copy_rules.CopyAttempt(
                 source_account=self.account,
                 source_region=self.region,
-                destination_account=self.destination_account,
-                destination_region=self.destination_region,
-                destination_vault_name=self.destination_vault_name,
-                destination_vault_arn=self.destination_vault_arn,
+                destination=self.destination,
                 iam_role_arn=self.iam_role_arn,
                 recovery_point_key_arn=point.encryption_key_arn,
                 resource_type=point.resource_type,
@@ -251,27 +295,23 @@ class CopyJob(Job):
         )
         if failure:
             return failure
-        destination = _vault(self.destination_account, self.destination_region, self.destination_vault_name)
+        destination = self.destination.vault()
         assert destination is not None  # checked by copy_rules.destination_vault_exists
         self.lifecycle = lifecycles.of_copy(self.lifecycle, point.lifecycle)
-        violation = destination.lock.retention_violation(self.lifecycle) if destination.lock else None
+        violation = destination.retention_violation(self.lifecycle)
         if violation:
             return f"Copy job failed. {violation} on destination backup vault {destination.backup_vault_arn}."
         arn = (
-            f"arn:aws:rds:{self.destination_region}:{self.destination_account}:snapshot:"
+            f"arn:aws:rds:{self.destination.region}:{self.destination.account}:snapshot:"
             f"awsbackup:copyjob-{self.job_id.lower()}"
         )
-        destination.recovery_points[arn] = RecoveryPoint(
-            arn=arn,
-            vault_name=destination.backup_vault_name,
-            vault_arn=destination.backup_vault_arn,
+        self.store(
+            destination,
+            arn,
             resource_arn=point.resource_arn,
             resource_name=point.resource_name,
-            iam_role_arn=self.iam_role_arn,
             creation_date=point.creation_date,
-            completion_date=self.due,
             encryption_key_arn=destination.encryption_key_arn,
-            lifecycle=self.lifecycle,
             snapshot={**point.snapshot, "KmsKeyArn": destination.encryption_key_arn},
             source_vault_arn=self.source_vault_arn,
         )
@@ -279,15 +319,13 @@ class CopyJob(Job):
         self.destination_encryption_key_arn = destination.encryption_key_arn
         return None
 
-    def describe(self) -> dict[str, Any]:
-        progress = self.progress()
-        destination = _vault(self.destination_account, self.destination_region, self.destination_vault_name)
+    def fields(self) -> dict[str, Any]:
+        destination = self.destination.vault()
         return {
-            "AccountId": self.account,
             "CopyJobId": self.job_id,
             "SourceBackupVaultArn": self.source_vault_arn,
             "SourceRecoveryPointArn": self.source_recovery_point_arn,
-            "DestinationBackupVaultArn": self.destination_vault_arn,
+            "DestinationBackupVaultArn": self.destination.arn,
             "DestinationVaultType": "BACKUP_VAULT",
             "DestinationVaultLockState": destination.lock_state(CLOCK.now()) if destination else None,
             "DestinationRecoveryPointArn": self.destination_recovery_point_arn,
@@ -295,13 +333,6 @@ class CopyJob(Job):
             "DestinationRecoveryPointLifecycle": self.lifecycle,
             "ResourceArn": self.resource_arn,
             "ResourceName": self.resource_name,
-            "ResourceType": "RDS",
-            "CreationDate": self.creation_date,
-            "IamRoleArn": self.iam_role_arn,
-            "BackupSizeInBytes": 21474836480,
-            "IsParent": False,
-            "MessageCategory": message_category(progress["State"]),
-            **progress,
         }
 
 
@@ -333,18 +364,8 @@ class RestoreJob(Job):
         "allocatedstorage": "AllocatedStorage",
     }
 
-    def __init__(
-        self,
-        account: str,
-        region: str,
-        iam_role_arn: str,
-        idempotency_token: str | None,
-        delay_seconds: float,
-        vault: Vault,
-        recovery_point: RecoveryPoint,
-        metadata: dict[str, str],
-    ):
-        super().__init__(account, region, iam_role_arn, idempotency_token, delay_seconds)
+    def __init__(self, start: JobStart, vault: Vault, recovery_point: RecoveryPoint, metadata: dict[str, str]):
+        super().__init__(start)
         self.vault_name = vault.backup_vault_name
         self.vault_arn = vault.backup_vault_arn
         self.recovery_point_arn = recovery_point.arn
@@ -354,24 +375,27 @@ class RestoreJob(Job):
         self.created_resource_arn: str | None = None
 
     def run(self) -> str | None:
-        vault = _vault(self.account, self.region, self.vault_name)
-        point = vault.recovery_points.get(self.recovery_point_arn) if vault else None
+        point = _stored_point(self.account, self.region, self.vault_name, self.recovery_point_arn)
         if point is None:
             return f"Restore job failed. Recovery point {self.recovery_point_arn} was not found."
-        if point.encryption_key_arn is not None:
-            cause = kms_use.refusal(
-                point.encryption_key_arn,
-                identity.job_role(self.iam_role_arn, self.account),
-                f"role {self.iam_role_arn}",
-                self.KEY_ACTIONS,
-                kms_use.via("rds", self.region),
+        cause = self.key_refusal(point.encryption_key_arn) if point.encryption_key_arn is not None else None
+        if cause:
+            return (
+                f"Restore job failed. The KMS key [{point.encryption_key_arn}] of recovery point "
+                f"{self.recovery_point_arn} does not exist, is not enabled or you do not have "
+                f"permissions to access it. {cause}"
             )
-            if cause:
-                return (
-                    f"Restore job failed. The KMS key [{point.encryption_key_arn}] of recovery point "
-                    f"{self.recovery_point_arn} does not exist, is not enabled or you do not have "
-                    f"permissions to access it. {cause}"
-                )
+        parameters = XFormedDict(self._parameters(point))
+        try:
+            instance = rds_backends[self.account][self.region].create_db_instance(parameters)  # type: ignore[arg-type]
+        except RDSClientError as error:
+            return f"Restore job failed. {error.message}"
+        self.created_resource_arn = instance.db_instance_arn
+        return None
+
+    def _parameters(self, point: RecoveryPoint) -> dict[str, Any]:
+        """The ``CreateDBInstance`` parameters of the restored instance: the snapshot's, the
+        recovery point's key, and the metadata's overrides."""
         snapshot = point.snapshot
         parameters: dict[str, Any] = {
             "DBInstanceIdentifier": self.metadata["dbinstanceidentifier"],
@@ -386,12 +410,7 @@ class RestoreJob(Job):
         for key, name in self.METADATA_PARAMETERS.items():
             if key in self.metadata:
                 parameters[name] = self._typed(name, self.metadata[key])
-        try:
-            instance = rds_backends[self.account][self.region].create_db_instance(XFormedDict(parameters))  # type: ignore[arg-type]
-        except RDSClientError as error:
-            return f"Restore job failed. {error.message}"
-        self.created_resource_arn = instance.db_instance_arn
-        return None
+        return parameters
 
     @staticmethod
     def _typed(name: str, value: str) -> Any:
@@ -404,22 +423,17 @@ class RestoreJob(Job):
     def describe(self) -> dict[str, Any]:
         progress = self.progress()
         return {
-            "AccountId": self.account,
+            **self.common_fields(),
             "RestoreJobId": self.job_id,
             "RecoveryPointArn": self.recovery_point_arn,
             "SourceResourceArn": self.source_resource_arn,
             "BackupVaultArn": self.vault_arn,
-            "CreationDate": self.creation_date,
             "CompletionDate": progress["CompletionDate"],
             "Status": progress["State"],
             "StatusMessage": progress["StatusMessage"],
             "PercentDone": progress["PercentDone"],
-            "BackupSizeInBytes": 21474836480,
-            "IamRoleArn": self.iam_role_arn,
             "CreatedResourceArn": self.created_resource_arn,
-            "ResourceType": "RDS",
             "RecoveryPointCreationDate": self.recovery_point_creation_date,
-            "IsParent": False,
         }
 
 

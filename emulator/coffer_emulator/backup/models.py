@@ -14,6 +14,8 @@ from typing import Any
 from ..clock import CLOCK
 
 DAY = timedelta(days=1)
+# The size every recovery point and job reports (20 GiB): the emulator keeps no data.
+BACKUP_SIZE_IN_BYTES = 21474836480
 
 
 def new_id() -> str:
@@ -95,7 +97,7 @@ class RecoveryPoint:
     snapshot: dict[str, Any]
     source_vault_arn: str | None = None
     resource_type: str = "RDS"
-    backup_size_in_bytes: int = 21474836480
+    backup_size_in_bytes: int = BACKUP_SIZE_IN_BYTES
 
     @property
     def delete_at(self) -> datetime | None:
@@ -205,6 +207,11 @@ class Vault:
         for arn in expired:
             self.recovery_points.pop(arn, None)
         return expired
+
+    def retention_violation(self, lifecycle: dict[str, Any] | None) -> str | None:
+        """Why a job may not write a recovery point kept per ``lifecycle`` here (the lock's
+        bounds, ``VaultLock.retention_violation``), if it may not."""
+        return self.lock.retention_violation(lifecycle) if self.lock else None
 
     def lock_state(self, now: datetime) -> str:
         """``VaultLockState`` as reported on jobs."""

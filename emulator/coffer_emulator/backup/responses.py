@@ -11,7 +11,7 @@ HTTP 500 ``NotImplementedError``.
 
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
 from botocore.utils import parse_timestamp
@@ -22,13 +22,41 @@ from moto.core.responses import ActionResult, EmptyResult
 from moto.core.routing import get_service_router
 from moto.core.utils import camelcase_to_underscores, method_names_from_class
 
-from . import state
+from . import operations
 from .errors import BackupError, InvalidParameterValue, MissingParameterValue, NotImplementedOperation
 
-if TYPE_CHECKING:
-    from .backend import CofferBackupBackend
-
 DEFAULT_PAGE_SIZE = 1000
+# Timestamp windows of the lists: field -> (after, before) parameters.
+CREATED = ("ByCreatedAfter", "ByCreatedBefore")
+JOB_WINDOWS = {"CreationDate": CREATED, "CompletionDate": ("ByCompleteAfter", "ByCompleteBefore")}
+# The equality filters of each list: parameter -> the listed item's field.
+RECOVERY_POINT_FILTERS = {
+    "ByResourceArn": "ResourceArn",
+    "ByResourceType": "ResourceType",
+    "ByBackupPlanId": "BackupPlanId",
+    "ByParentRecoveryPointArn": "ParentRecoveryPointArn",
+}
+BACKUP_JOB_FILTERS = {
+    "ByResourceArn": "ResourceArn",
+    "ByState": "State",
+    "ByBackupVaultName": "BackupVaultName",
+    "ByResourceType": "ResourceType",
+    "ByParentJobId": "ParentJobId",
+}
+COPY_JOB_FILTERS = {
+    "ByResourceArn": "ResourceArn",
+    "ByState": "State",
+    "ByDestinationVaultArn": "DestinationBackupVaultArn",
+    "BySourceRecoveryPointArn": "SourceRecoveryPointArn",
+    "ByResourceType": "ResourceType",
+    "ByParentJobId": "ParentJobId",
+}
+RESTORE_JOB_FILTERS = {
+    "ByStatus": "Status",
+    "ByResourceType": "ResourceType",
+    "ByParentJobId": "ParentJobId",
+    "ByRestoreTestingPlanArn": "RestoreTestingPlanArn",
+}
 
 
 class CofferBackupResponse(BackupResponse):
@@ -37,8 +65,8 @@ class CofferBackupResponse(BackupResponse):
         self.automated_parameter_parsing = True
 
     @property
-    def backend(self) -> "CofferBackupBackend":
-        return state.backend(self.current_account, self.region)
+    def backend(self) -> operations.BackupOperations:
+        return operations.backend(self.current_account, self.region)
 
     def _dispatch(self, request: Request, full_url: str | None = None, headers: Any = None) -> TYPE_RESPONSE:
         """Serve the operation if a handler exists; any other request gets HTTP 400 naming it."""
@@ -61,6 +89,20 @@ class CofferBackupResponse(BackupResponse):
         if value in (None, ""):
             raise MissingParameterValue(name)
         return value
+
+    def _arguments(self, required: tuple[str, ...], optional: tuple[str, ...]) -> dict[str, Any]:
+        """Parameters as the backend's keyword arguments (``IamRoleArn``: ``iam_role_arn``): the
+        ``required`` ones, in order (the first one missing is refused), then the ``optional`` ones."""
+        arguments = {camelcase_to_underscores(name): self._required(name) for name in required}
+        arguments.update({camelcase_to_underscores(name): self._get_param(name) for name in optional})
+        return arguments
+
+    def _vault_name(self, action: str) -> str:
+        """``BackupVaultName``, once a ``BackupVaultAccountId`` given names the caller's own account
+        (``refuse_other_account``)."""
+        name = self._required("BackupVaultName")
+        self.backend.refuse_other_account(self._get_param("BackupVaultAccountId"), name, action)
+        return name
 
     def _page(self, items: list[dict[str, Any]], key: str) -> ActionResult:
         """One page of ``items``: ``NextToken`` is the index of the next item."""
@@ -160,8 +202,7 @@ class CofferBackupResponse(BackupResponse):
         )
 
     def describe_backup_vault(self) -> ActionResult:
-        name = self._required("BackupVaultName")
-        self.backend.refuse_other_account(self._get_param("BackupVaultAccountId"), name, "DescribeBackupVault")
+        name = self._vault_name("DescribeBackupVault")
         return ActionResult(self.backend.describe_backup_vault(name).describe())
 
     def list_backup_vaults(self) -> ActionResult:  # type: ignore[override]
@@ -280,25 +321,13 @@ class CofferBackupResponse(BackupResponse):
     # -------------------------------------------------------- recovery points
 
     def list_recovery_points_by_backup_vault(self) -> ActionResult:
-        name = self._required("BackupVaultName")
-        action = "ListRecoveryPointsByBackupVault"
-        self.backend.refuse_other_account(self._get_param("BackupVaultAccountId"), name, action)
+        name = self._vault_name("ListRecoveryPointsByBackupVault")
         points = [p.describe() for p in self.backend.list_recovery_points_by_backup_vault(name)]
-        points = self._filtered(
-            points,
-            {
-                "ByResourceArn": "ResourceArn",
-                "ByResourceType": "ResourceType",
-                "ByBackupPlanId": "BackupPlanId",
-                "ByParentRecoveryPointArn": "ParentRecoveryPointArn",
-            },
-            {"CreationDate": ("ByCreatedAfter", "ByCreatedBefore")},
-        )
+        points = self._filtered(points, RECOVERY_POINT_FILTERS, {"CreationDate": CREATED})
         return self._page(points, "RecoveryPoints")
 
     def describe_recovery_point(self) -> ActionResult:
-        name = self._required("BackupVaultName")
-        self.backend.refuse_other_account(self._get_param("BackupVaultAccountId"), name, "DescribeRecoveryPoint")
+        name = self._vault_name("DescribeRecoveryPoint")
         _, point = self.backend.recovery_point(name, self._required("RecoveryPointArn"))
         return ActionResult(point.describe())
 
@@ -320,9 +349,7 @@ class CofferBackupResponse(BackupResponse):
         return EmptyResult()
 
     def get_recovery_point_restore_metadata(self) -> ActionResult:
-        name = self._required("BackupVaultName")
-        action = "GetRecoveryPointRestoreMetadata"
-        self.backend.refuse_other_account(self._get_param("BackupVaultAccountId"), name, action)
+        name = self._vault_name("GetRecoveryPointRestoreMetadata")
         vault, point, metadata = self.backend.get_recovery_point_restore_metadata(
             name, self._required("RecoveryPointArn")
         )
@@ -346,13 +373,16 @@ class CofferBackupResponse(BackupResponse):
 
     # ------------------------------------------------------------------- jobs
 
+    def _list_jobs(self, kind: str, filters: dict[str, str], key: str, by_category: bool = True) -> ActionResult:
+        """A List*Jobs answer: the ``kind`` jobs visible with ``ByAccountId``, filtered by the
+        operation's ``filters`` (and ``ByMessageCategory`` for backup and copy jobs), one page."""
+        jobs = [j.describe() for j in self.backend.visible_jobs(kind, self._get_param("ByAccountId"))]
+        jobs = self._filtered(jobs, filters, JOB_WINDOWS)
+        return self._page(self._message_category_filter(jobs) if by_category else jobs, key)
+
     def start_backup_job(self) -> ActionResult:
         job = self.backend.start_backup_job(
-            backup_vault_name=self._required("BackupVaultName"),
-            resource_arn=self._required("ResourceArn"),
-            iam_role_arn=self._required("IamRoleArn"),
-            idempotency_token=self._get_param("IdempotencyToken"),
-            lifecycle=self._get_param("Lifecycle"),
+            **self._arguments(("BackupVaultName", "ResourceArn", "IamRoleArn"), ("IdempotencyToken", "Lifecycle"))
         )
         return ActionResult(
             {
@@ -370,63 +400,23 @@ class CofferBackupResponse(BackupResponse):
         self.backend.stop_backup_job(self._required("BackupJobId"))
         return EmptyResult()
 
-    JOB_WINDOWS = {
-        "CreationDate": ("ByCreatedAfter", "ByCreatedBefore"),
-        "CompletionDate": ("ByCompleteAfter", "ByCompleteBefore"),
-    }
-
     def list_backup_jobs(self) -> ActionResult:
-        jobs = [j.describe() for j in self.backend.visible_jobs("backup_jobs", self._get_param("ByAccountId"))]
-        jobs = self._filtered(
-            jobs,
-            {
-                "ByResourceArn": "ResourceArn",
-                "ByState": "State",
-                "ByBackupVaultName": "BackupVaultName",
-                "ByResourceType": "ResourceType",
-                "ByParentJobId": "ParentJobId",
-            },
-            self.JOB_WINDOWS,
-        )
-        return self._page(self._message_category_filter(jobs), "BackupJobs")
+        return self._list_jobs("backup_jobs", BACKUP_JOB_FILTERS, "BackupJobs")
 
     def start_copy_job(self) -> ActionResult:
-        job = self.backend.start_copy_job(
-            recovery_point_arn=self._required("RecoveryPointArn"),
-            source_backup_vault_name=self._required("SourceBackupVaultName"),
-            destination_backup_vault_arn=self._required("DestinationBackupVaultArn"),
-            iam_role_arn=self._required("IamRoleArn"),
-            idempotency_token=self._get_param("IdempotencyToken"),
-            lifecycle=self._get_param("Lifecycle"),
-        )
+        required = ("RecoveryPointArn", "SourceBackupVaultName", "DestinationBackupVaultArn", "IamRoleArn")
+        job = self.backend.start_copy_job(**self._arguments(required, ("IdempotencyToken", "Lifecycle")))
         return ActionResult({"CopyJobId": job.job_id, "CreationDate": job.creation_date, "IsParent": False})
 
     def describe_copy_job(self) -> ActionResult:
         return ActionResult({"CopyJob": self.backend.describe_copy_job(self._required("CopyJobId")).describe()})
 
     def list_copy_jobs(self) -> ActionResult:
-        jobs = [j.describe() for j in self.backend.visible_jobs("copy_jobs", self._get_param("ByAccountId"))]
-        jobs = self._filtered(
-            jobs,
-            {
-                "ByResourceArn": "ResourceArn",
-                "ByState": "State",
-                "ByDestinationVaultArn": "DestinationBackupVaultArn",
-                "BySourceRecoveryPointArn": "SourceRecoveryPointArn",
-                "ByResourceType": "ResourceType",
-                "ByParentJobId": "ParentJobId",
-            },
-            self.JOB_WINDOWS,
-        )
-        return self._page(self._message_category_filter(jobs), "CopyJobs")
+        return self._list_jobs("copy_jobs", COPY_JOB_FILTERS, "CopyJobs")
 
     def start_restore_job(self) -> ActionResult:
         job = self.backend.start_restore_job(
-            recovery_point_arn=self._required("RecoveryPointArn"),
-            metadata=self._required("Metadata"),
-            iam_role_arn=self._required("IamRoleArn"),
-            idempotency_token=self._get_param("IdempotencyToken"),
-            resource_type=self._get_param("ResourceType"),
+            **self._arguments(("RecoveryPointArn", "Metadata", "IamRoleArn"), ("IdempotencyToken", "ResourceType"))
         )
         return ActionResult({"RestoreJobId": job.job_id})
 
@@ -434,18 +424,7 @@ class CofferBackupResponse(BackupResponse):
         return ActionResult(self.backend.describe_restore_job(self._required("RestoreJobId")).describe())
 
     def list_restore_jobs(self) -> ActionResult:
-        jobs = [j.describe() for j in self.backend.visible_jobs("restore_jobs", self._get_param("ByAccountId"))]
-        jobs = self._filtered(
-            jobs,
-            {
-                "ByStatus": "Status",
-                "ByResourceType": "ResourceType",
-                "ByParentJobId": "ParentJobId",
-                "ByRestoreTestingPlanArn": "RestoreTestingPlanArn",
-            },
-            self.JOB_WINDOWS,
-        )
-        return self._page(jobs, "RestoreJobs")
+        return self._list_jobs("restore_jobs", RESTORE_JOB_FILTERS, "RestoreJobs", by_category=False)
 
     # -------------------------------------------------------- region settings
 

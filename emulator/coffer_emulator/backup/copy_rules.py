@@ -26,8 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import authz, consistency, identity, keys, kms_use, orgs, policy
-from .backup import state
+from .. import authz, consistency, identity, keys, kms_use, orgs, policy
+from . import state
+from .models import Vault
 
 COPY_INTO_VAULT = "backup:CopyIntoBackupVault"
 # The minimal key permissions the destination account needs on a shared source key
@@ -44,17 +45,20 @@ class CopyAttempt:
 
     source_account: str
     source_region: str
-    destination_account: str
-    destination_region: str
-    destination_vault_name: str
-    destination_vault_arn: str
+    destination: state.VaultAddress
     iam_role_arn: str
     recovery_point_key_arn: str | None  # None: the recovery point is not encrypted
     resource_type: str = "RDS"  # of the recovery point (BOTO-BACKUP ResourceType)
 
     @property
     def cross_account(self) -> bool:
-        return self.source_account != self.destination_account
+        return self.source_account != self.destination.account
+
+    def destination_vault(self) -> Vault:
+        """The destination vault, once ``destination_vault_exists`` has passed."""
+        vault = self.destination.vault()
+        assert vault is not None  # checked by destination_vault_exists
+        return vault
 
 
 def first_failure(attempt: CopyAttempt) -> str | None:
@@ -89,7 +93,7 @@ def same_organization(attempt: CopyAttempt) -> str | None:
     [source: https://repost.aws/knowledge-center/backup-troubleshoot-cross-account-copy]
     """
     source = orgs.membership(attempt.source_account)
-    destination = orgs.membership(attempt.destination_account)
+    destination = orgs.membership(attempt.destination.account)
     if source is None or destination is None or source.org_id != destination.org_id:
         return "Copy job failed. Both source and destination account must be a member of the same organization"
     return None
@@ -124,7 +128,7 @@ def not_default_vault(attempt: CopyAttempt) -> str | None:
     The default vault's key cannot be shared with other accounts.
     [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/create-cross-account-backup.html]
     """
-    if attempt.destination_vault_name == "Default":
+    if attempt.destination.name == "Default":
         return (
             "Copy job failed. The destination of a cross-account copy cannot be the Default "
             "backup vault, because its key cannot be shared with other accounts."
@@ -136,9 +140,8 @@ def destination_vault_exists(attempt: CopyAttempt) -> str | None:
     """The destination account must have the destination vault in the destination Region.
     [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/create-cross-account-backup.html]
     """
-    vaults = state.backend(attempt.destination_account, attempt.destination_region).vaults
-    if attempt.destination_vault_name not in vaults:
-        return f"Copy job failed. Destination backup vault {attempt.destination_vault_arn} does not exist."
+    if attempt.destination.vault() is None:
+        return f"Copy job failed. Destination backup vault {attempt.destination.arn} does not exist."
     return None
 
 
@@ -154,16 +157,14 @@ def vault_policy_allows_copy(attempt: CopyAttempt) -> str | None:
     [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/create-cross-account-backup.html#share-vault-cab]
     [source: https://repost.aws/knowledge-center/backup-resolve-access-denied-error]
     """
-    vault = state.backend(attempt.destination_account, attempt.destination_region).vaults[
-        attempt.destination_vault_name
-    ]
+    vault = attempt.destination_vault()
     prefix = "Access Denied trying to call AWS Backup service: "
     access_policy = consistency.vault_policy(vault)  # the previous policy while a change propagates
     if access_policy is None:
         return prefix + f"destination vault {vault.backup_vault_arn} has no access policy allowing {COPY_INTO_VAULT}."
     source = identity.for_role(attempt.iam_role_arn, attempt.source_account)
     request = authz.request_for(source, COPY_INTO_VAULT, vault.backup_vault_arn)
-    verdict = authz.decide(_org_scoped_wildcards_only(access_policy), request, attempt.destination_account)
+    verdict = authz.decide(_org_scoped_wildcards_only(access_policy), request, attempt.destination.account)
     if verdict.allowed:
         return None
     how = "explicitly denies" if verdict.explicit_deny else "does not allow"
@@ -207,10 +208,7 @@ def source_key_shared(attempt: CopyAttempt) -> str | None:
     key_arn = attempt.recovery_point_key_arn
     if key_arn is None:
         return None
-    prefix = (
-        f"The source snapshot KMS key [{key_arn}] does not exist, is not enabled or you do not "
-        "have permissions to access it. "
-    )
+    prefix = _source_key_failure(key_arn)
     key = keys.find_key(key_arn, attempt.source_account, attempt.source_region)
     if key is None:
         return prefix + "(The key does not exist.)"
@@ -223,8 +221,8 @@ def source_key_shared(attempt: CopyAttempt) -> str | None:
         )
     cause = kms_use.refusal(
         key.arn,
-        identity.for_role(_backup_service_linked_role(attempt.destination_account), attempt.destination_account),
-        f"destination account {attempt.destination_account}",
+        _destination_backup_service(attempt),
+        f"destination account {attempt.destination.account}",
         REQUIRED_KEY_ACTIONS,
         kms_use.via("backup", attempt.source_region),
     )
@@ -249,11 +247,15 @@ def source_key_usable_by_source(attempt: CopyAttempt) -> str | None:
         kms_use.via("rds", attempt.source_region),
         missing_key_ok=True,
     )
-    if cause is None:
-        return None
+    return _source_key_failure(key_arn) + cause if cause else None
+
+
+def _source_key_failure(key_arn: str) -> str:
+    """The start of the message of a copy that cannot use its source key: AWS's error for RDS
+    snapshots; the cause in parentheses follows."""
     return (
         f"The source snapshot KMS key [{key_arn}] does not exist, is not enabled or you do not "
-        f"have permissions to access it. {cause}"
+        "have permissions to access it. "
     )
 
 
@@ -276,10 +278,8 @@ def destination_key_customer_managed(attempt: CopyAttempt) -> str | None:
     """
     if attempt.resource_type not in NOT_FULLY_MANAGED_TYPES:
         return None
-    vault = state.backend(attempt.destination_account, attempt.destination_region).vaults[
-        attempt.destination_vault_name
-    ]
-    key = keys.find_key(vault.encryption_key_arn, attempt.destination_account, attempt.destination_region)
+    vault = attempt.destination_vault()
+    key = keys.find_key(vault.encryption_key_arn, attempt.destination.account, attempt.destination.region)
     if key is None or key.key_manager == "CUSTOMER":
         return None  # a missing key is destination_key_usable's failure
     return (
@@ -298,21 +298,17 @@ def destination_key_usable(attempt: CopyAttempt) -> str | None:
     the emulator's (AWS's wording is not documented).
     [source: https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html#copy-encryption]
     """
-    vault = state.backend(attempt.destination_account, attempt.destination_region).vaults[
-        attempt.destination_vault_name
-    ]
+    vault = attempt.destination_vault()
     if attempt.cross_account:
-        principal = identity.for_role(
-            _backup_service_linked_role(attempt.destination_account), attempt.destination_account
-        )
+        principal = _destination_backup_service(attempt)
     else:
-        principal = identity.job_role(attempt.iam_role_arn, attempt.destination_account)
+        principal = identity.job_role(attempt.iam_role_arn, attempt.destination.account)
     cause = kms_use.refusal(
         vault.encryption_key_arn,
         principal,
-        f"destination account {attempt.destination_account}",
+        f"destination account {attempt.destination.account}",
         DESTINATION_KEY_ACTIONS,
-        kms_use.via("backup", attempt.destination_region),
+        kms_use.via("backup", attempt.destination.region),
     )
     if cause is None:
         return None
@@ -322,6 +318,8 @@ def destination_key_usable(attempt: CopyAttempt) -> str | None:
     )
 
 
-def _backup_service_linked_role(account: str) -> str:
-    """AWS Backup's service-linked role in ``account``, which performs copies for it."""
-    return f"arn:aws:iam::{account}:role/aws-service-role/backup.amazonaws.com/AWSServiceRoleForBackup"
+def _destination_backup_service(attempt: CopyAttempt) -> identity.Caller:
+    """AWS Backup's service-linked role in the destination account, which performs copies for it."""
+    account = attempt.destination.account
+    role = f"arn:aws:iam::{account}:role/aws-service-role/backup.amazonaws.com/AWSServiceRoleForBackup"
+    return identity.for_role(role, account)
