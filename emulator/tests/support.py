@@ -143,18 +143,18 @@ class Emulator:
             service, endpoint_url=self.url, region_name=region, config=config, **self.credentials(account, role)
         )
 
-    # jobs
-    def wait_backup_job(self, backup: Any, job_id: str) -> dict[str, Any]:
-        return _poll(lambda: backup.describe_backup_job(BackupJobId=job_id), "State")
+    # jobs (``timeout``: seconds before a job that has not ended fails the test)
+    def wait_backup_job(self, backup: Any, job_id: str, timeout: float = 15.0) -> dict[str, Any]:
+        return _poll(lambda: backup.describe_backup_job(BackupJobId=job_id), "State", timeout)
 
-    def wait_copy_job(self, backup: Any, job_id: str) -> dict[str, Any]:
-        return _poll(lambda: backup.describe_copy_job(CopyJobId=job_id)["CopyJob"], "State")
+    def wait_copy_job(self, backup: Any, job_id: str, timeout: float = 15.0) -> dict[str, Any]:
+        return _poll(lambda: backup.describe_copy_job(CopyJobId=job_id)["CopyJob"], "State", timeout)
 
-    def wait_restore_job(self, backup: Any, job_id: str) -> dict[str, Any]:
-        return _poll(lambda: backup.describe_restore_job(RestoreJobId=job_id), "Status")
+    def wait_restore_job(self, backup: Any, job_id: str, timeout: float = 15.0) -> dict[str, Any]:
+        return _poll(lambda: backup.describe_restore_job(RestoreJobId=job_id), "Status", timeout)
 
 
-def _poll(describe: Any, field: str, timeout: float = 15.0) -> dict[str, Any]:
+def _poll(describe: Any, field: str, timeout: float) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         job = describe()
@@ -163,6 +163,31 @@ def _poll(describe: Any, field: str, timeout: float = 15.0) -> dict[str, Any]:
         if time.monotonic() > deadline:
             raise AssertionError(f"job still {job[field]} after {timeout}s")
         time.sleep(JOB_DELAY / 4)
+
+
+# ----------------------------------------------------------------- policies
+
+
+def root(account: str) -> str:
+    """The account's root principal, as policies name the whole account."""
+    return f"arn:aws:iam::{account}:root"
+
+
+def statement(
+    effect: str, principal: Any, action: str | list[str], condition: dict[str, Any] | None = None, *, sid: str = ""
+) -> dict[str, Any]:
+    """A policy statement on every resource (``Resource: "*"``); ``principal`` as the document
+    writes it (``"*"`` or ``{"AWS": ...}``); no ``Sid`` or ``Condition`` unless given."""
+    made: dict[str, Any] = {"Sid": sid} if sid else {}
+    made.update({"Effect": effect, "Principal": principal, "Action": action, "Resource": "*"})
+    if condition is not None:
+        made["Condition"] = condition
+    return made
+
+
+def policy_document(*statements: dict[str, Any]) -> dict[str, Any]:
+    """A policy document (version 2012-10-17) of the statements."""
+    return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
 # ----------------------------------------------------------------- copy topology
@@ -174,50 +199,23 @@ SOURCE_KEY_ALIAS = "alias/coffer/source-rds"
 def key_policy(owner: str, shared_with: str | None) -> dict[str, Any]:
     """A key policy: the owner's root has kms:*; optionally another account gets the
     two-statement "use this key" sharing AWS documents for encrypted snapshot copies."""
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "Owner",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{owner}:root"},
-            "Action": "kms:*",
-            "Resource": "*",
-        }
-    ]
+    statements = [statement("Allow", {"AWS": root(owner)}, "kms:*", sid="Owner")]
     if shared_with is not None:
+        use = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+        grants = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
+        for_aws = {"Bool": {"kms:GrantIsForAWSResource": "true"}}
         statements += [
-            {
-                "Sid": "UseKey",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{shared_with}:root"},
-                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
-                "Resource": "*",
-            },
-            {
-                "Sid": "GrantsForAwsResources",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{shared_with}:root"},
-                "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
-                "Resource": "*",
-                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            },
+            statement("Allow", {"AWS": root(shared_with)}, use, sid="UseKey"),
+            statement("Allow", {"AWS": root(shared_with)}, grants, for_aws, sid="GrantsForAwsResources"),
         ]
-    return {"Version": "2012-10-17", "Statement": statements}
+    return policy_document(*statements)
 
 
 def org_vault_policy() -> dict[str, Any]:
     """The documented "whole organization may copy into this vault" access policy."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "backup:CopyIntoBackupVault",
-                "Resource": "*",
-                "Condition": {"StringEquals": {"aws:PrincipalOrgID": [ORG_ID]}},
-            }
-        ],
-    }
+    return policy_document(
+        statement("Allow", "*", "backup:CopyIntoBackupVault", {"StringEquals": {"aws:PrincipalOrgID": [ORG_ID]}})
+    )
 
 
 class CopySetup:
@@ -254,12 +252,8 @@ class CopySetup:
                 GlobalSettings={"isCrossAccountBackupEnabled": "true"}
             )
 
-        self.source = emu.client("backup", SOURCE)
-        self.source.create_backup_vault(BackupVaultName="local")
-        job = self.source.start_backup_job(
-            BackupVaultName="local", ResourceArn=ORDERS_ARN, IamRoleArn=BACKUP_ROLE, Lifecycle={"DeleteAfterDays": 35}
-        )
-        done = emu.wait_backup_job(self.source, job["BackupJobId"])
+        self.source = local_vault(emu)
+        job, done = backup_orders(emu, self.source, lifecycle={"DeleteAfterDays": 35})
         assert done["State"] == "COMPLETED", done
         self.recovery_point_arn = job["RecoveryPointArn"]
 
@@ -277,12 +271,29 @@ class CopySetup:
         return self.emu.wait_copy_job(self.source, job["CopyJobId"])
 
 
+def local_vault(emu: Any) -> Any:
+    """The source account's Backup client, with its vault ``local`` created."""
+    backup = emu.client("backup", SOURCE)
+    backup.create_backup_vault(BackupVaultName="local")
+    return backup
+
+
+def backup_orders(
+    emu: Any, backup: Any, vault: str = "local", lifecycle: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A backup job of ``orders`` (the job's role ``BACKUP_ROLE``) into ``vault`` of the source
+    account's Backup client ``backup``, waited for: StartBackupJob's answer and the ended job."""
+    arguments: dict[str, Any] = {"BackupVaultName": vault, "ResourceArn": ORDERS_ARN, "IamRoleArn": BACKUP_ROLE}
+    if lifecycle is not None:
+        arguments["Lifecycle"] = lifecycle
+    job = backup.start_backup_job(**arguments)
+    return job, emu.wait_backup_job(backup, job["BackupJobId"])
+
+
 def source_vault(emu: Any) -> tuple[Any, str]:
     """The source account's key behind ``SOURCE_KEY_ALIAS`` (so ``orders`` is encrypted with it)
     and its vault ``local``: the source account's Backup client and the key's ARN."""
     kms = emu.client("kms", SOURCE)
     key = kms.create_key()["KeyMetadata"]
     kms.create_alias(AliasName=SOURCE_KEY_ALIAS, TargetKeyId=key["KeyId"])
-    backup = emu.client("backup", SOURCE)
-    backup.create_backup_vault(BackupVaultName="local")
-    return backup, key["Arn"]
+    return local_vault(emu), key["Arn"]

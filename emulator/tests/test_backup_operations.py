@@ -18,7 +18,10 @@ from support import (
     REGION,
     SOURCE,
     CopySetup,
+    backup_orders,
+    policy_document,
     source_vault,
+    statement,
 )
 
 HOUR = 3600
@@ -158,12 +161,8 @@ def test_a_path_no_operation_matches_answers_400(emu):
 # ------------------------------------------------------------------ the added operations
 
 
-def _backup_orders(emu, backup, vault="local", lifecycle=None):
-    arguments = {"BackupVaultName": vault, "ResourceArn": ORDERS_ARN, "IamRoleArn": BACKUP_ROLE}
-    if lifecycle is not None:
-        arguments["Lifecycle"] = lifecycle
-    job = backup.start_backup_job(**arguments)
-    done = emu.wait_backup_job(backup, job["BackupJobId"])
+def _backup_orders(emu, backup, vault="local"):
+    job, done = backup_orders(emu, backup, vault)
     assert done["State"] == "COMPLETED", done
     return job
 
@@ -204,17 +203,7 @@ def test_get_recovery_point_restore_metadata_of_an_unknown_recovery_point(emu):
 def test_get_recovery_point_restore_metadata_honours_the_vault_access_policy(emu):
     backup, _ = source_vault(emu)
     point = _backup_orders(emu, backup)["RecoveryPointArn"]
-    deny = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Deny",
-                "Principal": {"AWS": "*"},
-                "Action": "backup:GetRecoveryPointRestoreMetadata",
-                "Resource": "*",
-            }
-        ],
-    }
+    deny = policy_document(statement("Deny", {"AWS": "*"}, "backup:GetRecoveryPointRestoreMetadata"))
     backup.put_backup_vault_access_policy(BackupVaultName="local", Policy=json.dumps(deny))
     response = _error(
         lambda: backup.get_recovery_point_restore_metadata(BackupVaultName="local", RecoveryPointArn=point)

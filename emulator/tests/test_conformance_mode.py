@@ -17,6 +17,7 @@ from typing import Any
 
 import conformance
 import pytest
+from aws_sandbox import AwsSandbox
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO = TESTS_DIR.parents[1]
@@ -375,7 +376,7 @@ def test_configured_organization_must_match_the_discovered_one(monkeypatch: pyte
 def test_emulator_only_facilities_name_the_mark(call: Callable[[Any], Any], facility: str) -> None:
     """A test that reaches an emulator-only facility on AWS is told to mark itself (the handle
     makes no AWS call for this)."""
-    sandbox = conformance.AwsSandbox(conformance.validate(dict(FAKE)))
+    sandbox = AwsSandbox(conformance.validate(dict(FAKE)))
     assert sandbox.url is None and sandbox.PLAIN_CREDENTIALS == {}
     with pytest.raises(conformance.EmulatorOnlyError) as excinfo:
         call(sandbox)

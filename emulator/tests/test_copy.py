@@ -13,8 +13,15 @@ from support import (
     REGION,
     SOURCE,
     CopySetup,
+    backup_orders,
     key_policy,
+    policy_document,
+    root,
+    source_vault,
+    statement,
 )
+
+COPY_INTO = "backup:CopyIntoBackupVault"
 
 
 @pytest.mark.emulator_only(
@@ -91,72 +98,35 @@ def test_destination_vault_without_access_policy(emu):
 
 
 def test_access_policy_for_another_account(emu):
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
-                "Action": "backup:CopyIntoBackupVault",
-                "Resource": "*",
-            }
-        ],
-    }
+    policy = policy_document(statement("Allow", {"AWS": root("999999999999")}, COPY_INTO))
     setup = CopySetup(emu, vault_policy=policy)
     _assert_failed(setup.copy(), "Access Denied trying to call AWS Backup service", "does not allow", SOURCE)
 
 
 def test_access_policy_principal_star_with_wrong_org(emu):
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "backup:CopyIntoBackupVault",
-                "Resource": "*",
-                "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-someoneelse1"}},
-            }
-        ],
-    }
+    wrong_org = {"StringEquals": {"aws:PrincipalOrgID": "o-someoneelse1"}}
+    policy = policy_document(statement("Allow", "*", COPY_INTO, wrong_org))
     setup = CopySetup(emu, vault_policy=policy)
     _assert_failed(setup.copy(), "Access Denied trying to call AWS Backup service")
 
 
 def test_access_policy_principal_star_without_org_condition(emu):
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "backup:CopyIntoBackupVault", "Resource": "*"}],
-    }
+    policy = policy_document(statement("Allow", "*", COPY_INTO))
     setup = CopySetup(emu, vault_policy=policy)
     _assert_failed(setup.copy(), "Access Denied trying to call AWS Backup service", "does not allow")
 
 
 def test_explicit_deny_in_access_policy_wins(emu):
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": SOURCE},
-                "Action": "backup:CopyIntoBackupVault",
-                "Resource": "*",
-            },
-            {
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "backup:CopyIntoBackupVault",
-                "Resource": "*",
-                "Condition": {"StringEquals": {"aws:PrincipalAccount": SOURCE}},
-            },
-        ],
-    }
+    policy = policy_document(
+        statement("Allow", {"AWS": SOURCE}, COPY_INTO),
+        statement("Deny", "*", COPY_INTO, {"StringEquals": {"aws:PrincipalAccount": SOURCE}}),
+    )
     setup = CopySetup(emu, vault_policy=policy)
     _assert_failed(setup.copy(), "Access Denied trying to call AWS Backup service", "explicitly denies")
 
 
 @pytest.mark.parametrize(
-    "statement",
+    "allowed",
     [
         {"Principal": {"AWS": f"arn:aws:iam::{SOURCE}:root"}},
         {"Principal": {"AWS": SOURCE}},
@@ -173,11 +143,8 @@ def test_explicit_deny_in_access_policy_wins(emu):
     ],
     ids=["account-root-arn", "account-id", "role-arn", "org-id", "org-path", "org-path-wildcard"],
 )
-def test_documented_access_policy_principals_allow_the_copy(emu, statement):
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "backup:CopyIntoBackupVault", "Resource": "*", **statement}],
-    }
+def test_documented_access_policy_principals_allow_the_copy(emu, allowed):
+    policy = policy_document({"Effect": "Allow", "Action": COPY_INTO, "Resource": "*", **allowed})
     setup = CopySetup(emu, vault_policy=policy)
     assert setup.copy()["State"] == "COMPLETED"
 
@@ -202,9 +169,7 @@ def test_source_key_not_shared_with_destination(emu):
 def test_source_key_shared_with_kms_star(emu):
     setup = CopySetup(emu, share_source_key=False)
     shared = key_policy(SOURCE, None)
-    shared["Statement"].append(
-        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{BACKUP}:root"}, "Action": "kms:*", "Resource": "*"}
-    )
+    shared["Statement"].append(statement("Allow", {"AWS": root(BACKUP)}, "kms:*"))
     emu.client("kms", SOURCE).put_key_policy(
         KeyId=setup.source_key_arn, PolicyName="default", Policy=json.dumps(shared)
     )
@@ -233,17 +198,11 @@ def test_copy_outside_destination_lock_bounds_fails(emu):
 
 
 def test_same_account_cross_region_copy(emu):
-    source = emu.client("backup", SOURCE)
-    emu.client("kms", SOURCE).create_alias(
-        AliasName="alias/coffer/source-rds",
-        TargetKeyId=emu.client("kms", SOURCE).create_key()["KeyMetadata"]["KeyId"],
-    )
-    source.create_backup_vault(BackupVaultName="local")
+    source, _ = source_vault(emu)
     other_region = emu.client("backup", SOURCE, region="eu-central-1")
     dr_key = emu.client("kms", SOURCE, region="eu-central-1").create_key()["KeyMetadata"]["Arn"]
     other_region.create_backup_vault(BackupVaultName="dr", EncryptionKeyArn=dr_key)
-    job = source.start_backup_job(BackupVaultName="local", ResourceArn=ORDERS_ARN, IamRoleArn=BACKUP_ROLE)
-    emu.wait_backup_job(source, job["BackupJobId"])
+    job, _ = backup_orders(emu, source)
     copy = source.start_copy_job(
         RecoveryPointArn=job["RecoveryPointArn"],
         SourceBackupVaultName="local",

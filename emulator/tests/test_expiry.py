@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from botocore.exceptions import ClientError
-from support import BACKUP_ROLE, ORDERS_ARN, CopySetup, source_vault
+from support import CopySetup, backup_orders, source_vault
 
 DAY = 86400
 pytestmark = pytest.mark.emulator_only(reason="clock: advances the emulator clock to the end of the retention")
@@ -19,11 +19,8 @@ def _error(call):
 
 
 def _backup_orders(emu, backup, lifecycle):
-    arguments = {"BackupVaultName": "local", "ResourceArn": ORDERS_ARN, "IamRoleArn": BACKUP_ROLE}
-    if lifecycle is not None:
-        arguments["Lifecycle"] = lifecycle
-    job = backup.start_backup_job(**arguments)
-    assert emu.wait_backup_job(backup, job["BackupJobId"])["State"] == "COMPLETED"
+    job, done = backup_orders(emu, backup, lifecycle=lifecycle)
+    assert done["State"] == "COMPLETED"
     return job["RecoveryPointArn"]
 
 

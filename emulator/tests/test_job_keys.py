@@ -5,17 +5,25 @@ the destination account) and the destination vault's key of a copy."""
 import json
 
 import pytest
-from support import BACKUP, BACKUP_ROLE, ORDERS_ARN, REGION, SOURCE, CopySetup, key_policy
+from support import (
+    BACKUP,
+    BACKUP_ROLE,
+    ORDERS_ARN,
+    REGION,
+    SOURCE,
+    CopySetup,
+    backup_orders,
+    key_policy,
+    source_vault,
+    statement,
+)
 
 RESTORE_ROLE = f"arn:aws:iam::{BACKUP}:role/restore"
 PREFIX = "does not exist, is not enabled or you do not have permissions to access it."
 
 
 def deny(principal, actions, condition=None):
-    statement = {"Sid": "Deny", "Effect": "Deny", "Principal": principal, "Action": actions, "Resource": "*"}
-    if condition:
-        statement["Condition"] = condition
-    return statement
+    return statement("Deny", principal, actions, condition, sid="Deny")
 
 
 def put_policy(kms, key, owner, *extra, shared_with=None):
@@ -31,36 +39,31 @@ def _failed(job, *fragments):
         assert fragment in job["StatusMessage"], job["StatusMessage"]
 
 
+def _copy_under_source_key(emu, extra):
+    """A copy after the statement ``extra`` is added to the source key's policy (shared with the
+    backup account): the copy setup and the ended copy job."""
+    setup = CopySetup(emu)
+    put_policy(emu.client("kms", SOURCE), setup.source_key_arn, SOURCE, extra, shared_with=BACKUP)
+    return setup, setup.copy()
+
+
 @pytest.mark.emulator_only(
     reason="emulator-only feature: deferred key binding (orders is encrypted with the key the test creates)"
 )
 def test_backup_job_fails_when_the_db_key_denies_the_job_role(emu):
     kms = emu.client("kms", SOURCE)
-    key = kms.create_key()["KeyMetadata"]
-    kms.create_alias(AliasName="alias/coffer/source-rds", TargetKeyId=key["KeyId"])
-    put_policy(
-        kms,
-        key["KeyId"],
-        SOURCE,
-        deny(
-            {"AWS": BACKUP_ROLE},
-            "kms:CreateGrant",
-            {"StringEquals": {"kms:ViaService": f"rds.{REGION}.amazonaws.com"}},
-        ),
-    )
-    backup = emu.client("backup", SOURCE)
-    backup.create_backup_vault(BackupVaultName="local")
-    job = backup.start_backup_job(BackupVaultName="local", ResourceArn=ORDERS_ARN, IamRoleArn=BACKUP_ROLE)
+    backup, key_arn = source_vault(emu)
+    via_rds = {"StringEquals": {"kms:ViaService": f"rds.{REGION}.amazonaws.com"}}
+    put_policy(kms, key_arn, SOURCE, deny({"AWS": BACKUP_ROLE}, "kms:CreateGrant", via_rds))
     _failed(
-        emu.wait_backup_job(backup, job["BackupJobId"]),
-        f"Backup job failed. The KMS key [{key['Arn']}] of resource {ORDERS_ARN} {PREFIX}",
+        backup_orders(emu, backup)[1],
+        f"Backup job failed. The KMS key [{key_arn}] of resource {ORDERS_ARN} {PREFIX}",
         f"(The key policy explicitly denies role {BACKUP_ROLE} kms:CreateGrant.)",
     )
     assert backup.list_recovery_points_by_backup_vault(BackupVaultName="local")["RecoveryPoints"] == []
 
-    put_policy(kms, key["KeyId"], SOURCE)
-    job = backup.start_backup_job(BackupVaultName="local", ResourceArn=ORDERS_ARN, IamRoleArn=BACKUP_ROLE)
-    assert emu.wait_backup_job(backup, job["BackupJobId"])["State"] == "COMPLETED"
+    put_policy(kms, key_arn, SOURCE)
+    assert backup_orders(emu, backup)[1]["State"] == "COMPLETED"
 
 
 def test_restore_job_fails_when_the_key_does_not_allow_the_restore_role(emu):
@@ -93,16 +96,11 @@ def test_restore_job_fails_when_the_key_does_not_allow_the_restore_role(emu):
     reason="emulator-only feature: deferred key binding (orders is encrypted with the key the test creates)"
 )
 def test_copy_fails_when_the_source_key_explicitly_denies_the_destination(emu):
-    setup = CopySetup(emu)
-    put_policy(
-        emu.client("kms", SOURCE),
-        setup.source_key_arn,
-        SOURCE,
-        deny("*", "kms:CreateGrant", {"StringEquals": {"aws:PrincipalAccount": BACKUP}}),
-        shared_with=BACKUP,
+    setup, copy = _copy_under_source_key(
+        emu, deny("*", "kms:CreateGrant", {"StringEquals": {"aws:PrincipalAccount": BACKUP}})
     )
     _failed(
-        setup.copy(),
+        copy,
         f"The source snapshot KMS key [{setup.source_key_arn}] {PREFIX}",
         f"(The key policy explicitly denies destination account {BACKUP} kms:CreateGrant.)",
     )
@@ -129,16 +127,9 @@ def test_copy_needs_grants_for_aws_resources_only(emu):
     reason="emulator-only feature: deferred key binding (orders is encrypted with the key the test creates)"
 )
 def test_copy_fails_when_the_source_key_denies_the_source_job_role(emu):
-    setup = CopySetup(emu)
-    put_policy(
-        emu.client("kms", SOURCE),
-        setup.source_key_arn,
-        SOURCE,
-        deny({"AWS": BACKUP_ROLE}, "kms:Decrypt"),
-        shared_with=BACKUP,
-    )
+    setup, copy = _copy_under_source_key(emu, deny({"AWS": BACKUP_ROLE}, "kms:Decrypt"))
     _failed(
-        setup.copy(),
+        copy,
         f"The source snapshot KMS key [{setup.source_key_arn}] {PREFIX}",
         f"(The key policy explicitly denies source account {SOURCE} (role {BACKUP_ROLE}) kms:Decrypt.)",
     )
@@ -146,12 +137,8 @@ def test_copy_fails_when_the_source_key_denies_the_source_job_role(emu):
 
 def test_copy_fails_when_the_destination_vault_key_denies_aws_backup(emu):
     setup = CopySetup(emu)
-    put_policy(
-        emu.client("kms", BACKUP),
-        setup.backup_key_arn,
-        BACKUP,
-        deny("*", "kms:GenerateDataKey", {"StringLike": {"kms:ViaService": "backup.*.amazonaws.com"}}),
-    )
+    via_backup = {"StringLike": {"kms:ViaService": "backup.*.amazonaws.com"}}
+    put_policy(emu.client("kms", BACKUP), setup.backup_key_arn, BACKUP, deny("*", "kms:GenerateDataKey", via_backup))
     _failed(
         setup.copy(),
         f"Copy job failed. The destination backup vault key [{setup.backup_key_arn}] {PREFIX}",

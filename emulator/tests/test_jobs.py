@@ -4,7 +4,7 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-from support import BACKUP_ROLE, ORDERS_ARN, REGION, SOURCE, SOURCE_KEY_ALIAS
+from support import BACKUP_ROLE, ORDERS_ARN, REGION, SOURCE, SOURCE_KEY_ALIAS, backup_orders, local_vault, source_vault
 
 UNENCRYPTED_WORLD = """
 region: eu-west-1
@@ -48,10 +48,7 @@ def test_deferred_alias_binding_resolves_when_read(emu):
     reason="emulator-only feature: deferred key binding (orders is encrypted with the key the test creates)"
 )
 def test_backup_before_the_alias_exists_records_the_alias(emu):
-    backup = emu.client("backup", SOURCE)
-    backup.create_backup_vault(BackupVaultName="local")
-    job = backup.start_backup_job(BackupVaultName="local", ResourceArn=ORDERS_ARN, IamRoleArn=BACKUP_ROLE)
-    done = emu.wait_backup_job(backup, job["BackupJobId"])
+    _, done = backup_orders(emu, local_vault(emu))
     assert done["State"] == "COMPLETED"
     assert done["EncryptionKeyArn"] == f"arn:aws:kms:{REGION}:{SOURCE}:{SOURCE_KEY_ALIAS}"
 
@@ -59,8 +56,7 @@ def test_backup_before_the_alias_exists_records_the_alias(emu):
 @pytest.mark.emulator_only(reason="job delay: sets the emulator's job delay to watch every state")
 def test_job_moves_through_created_running_completed(emu):
     emu.admin("PUT", "settings", {"job_delay_seconds": 1.0})
-    backup = emu.client("backup", SOURCE)
-    backup.create_backup_vault(BackupVaultName="local")
+    backup = local_vault(emu)
     job = backup.start_backup_job(BackupVaultName="local", ResourceArn=ORDERS_ARN, IamRoleArn=BACKUP_ROLE)
     seen = []
     deadline = time.monotonic() + 10
@@ -80,8 +76,7 @@ def test_job_moves_through_created_running_completed(emu):
     reason="world: a fresh world's empty job lists (AWS keeps listing earlier jobs, no clean-up removes them)"
 )
 def test_backup_jobs_listing_and_idempotency(emu):
-    backup = emu.client("backup", SOURCE)
-    backup.create_backup_vault(BackupVaultName="local")
+    backup = local_vault(emu)
     first = backup.start_backup_job(
         BackupVaultName="local", ResourceArn=ORDERS_ARN, IamRoleArn=BACKUP_ROLE, IdempotencyToken="t1"
     )
@@ -99,8 +94,7 @@ def test_backup_jobs_listing_and_idempotency(emu):
 
 
 def test_backup_of_missing_instance_fails(emu):
-    backup = emu.client("backup", SOURCE)
-    backup.create_backup_vault(BackupVaultName="local")
+    backup = local_vault(emu)
     missing = f"arn:aws:rds:{REGION}:{SOURCE}:db:ghost"
     job = backup.start_backup_job(BackupVaultName="local", ResourceArn=missing, IamRoleArn=BACKUP_ROLE)
     done = emu.wait_backup_job(backup, job["BackupJobId"])
@@ -127,8 +121,7 @@ def test_backup_rejects_other_resources_and_missing_vaults(emu):
 @pytest.mark.emulator_only(reason="world: a custom world with an unencrypted instance")
 def test_unencrypted_instance_gives_unencrypted_recovery_point_and_restore(emu):
     emu.load_world(text=UNENCRYPTED_WORLD)
-    backup = emu.client("backup", SOURCE)
-    backup.create_backup_vault(BackupVaultName="local")
+    backup = local_vault(emu)
     job = backup.start_backup_job(
         BackupVaultName="local", ResourceArn=f"arn:aws:rds:{REGION}:{SOURCE}:db:plain", IamRoleArn=BACKUP_ROLE
     )
@@ -149,12 +142,8 @@ def test_unencrypted_instance_gives_unencrypted_recovery_point_and_restore(emu):
     reason="world: a fresh world's empty job lists (AWS keeps listing earlier jobs, no clean-up removes them)"
 )
 def test_restore_job_failures_and_listing(emu):
-    kms = emu.client("kms", SOURCE)
-    kms.create_alias(AliasName=SOURCE_KEY_ALIAS, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
-    backup = emu.client("backup", SOURCE)
-    backup.create_backup_vault(BackupVaultName="local")
-    job = backup.start_backup_job(BackupVaultName="local", ResourceArn=ORDERS_ARN, IamRoleArn=BACKUP_ROLE)
-    emu.wait_backup_job(backup, job["BackupJobId"])
+    backup, _ = source_vault(emu)
+    job, _ = backup_orders(emu, backup)
     with pytest.raises(ClientError) as excinfo:
         backup.start_restore_job(
             RecoveryPointArn=job["RecoveryPointArn"], Metadata={"Engine": "postgres"}, IamRoleArn=BACKUP_ROLE

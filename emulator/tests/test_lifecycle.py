@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from botocore.exceptions import ClientError
-from support import BACKUP_ROLE, ORDERS_ARN, REGION, SOURCE
+from support import REGION, SOURCE, backup_orders, source_vault
 
 DAY = 86400
 VAULT_ARN = f"arn:aws:backup:{REGION}:{SOURCE}:backup-vault:local"
@@ -19,19 +19,13 @@ def _error(call):
 
 
 def _setup(emu, lifecycle=None):
-    kms = emu.client("kms", SOURCE)
-    kms.create_alias(AliasName="alias/coffer/source-rds", TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
-    backup = emu.client("backup", SOURCE)
-    backup.create_backup_vault(BackupVaultName="local")
+    backup, _ = source_vault(emu)
     return backup, _backup_orders(emu, backup, {"DeleteAfterDays": 35} if lifecycle is None else lifecycle)
 
 
 def _backup_orders(emu, backup, lifecycle):
-    arguments = {"BackupVaultName": "local", "ResourceArn": ORDERS_ARN, "IamRoleArn": BACKUP_ROLE}
-    if lifecycle:
-        arguments["Lifecycle"] = lifecycle
-    job = backup.start_backup_job(**arguments)
-    done = emu.wait_backup_job(backup, job["BackupJobId"])
+    """The recovery point of a completed backup of ``orders`` (no lifecycle when it is empty)."""
+    job, done = backup_orders(emu, backup, lifecycle=lifecycle or None)
     assert done["State"] == "COMPLETED", done
     return job["RecoveryPointArn"]
 

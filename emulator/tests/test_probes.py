@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
-from support import MANAGEMENT, REGION, SOURCE
+from support import MANAGEMENT, REGION, SOURCE, policy_document, root, statement
 
 MOTO_DEFAULT_ACCOUNT = "123456789012"
 ADMIN_ROLE = "OrganizationAccountAccessRole"
@@ -221,19 +221,7 @@ CHANGES: dict[str, Callable[[Any, str], Any]] = {
     "PutKeyPolicy": lambda kms, key: kms.put_key_policy(
         KeyId=key,
         PolicyName="default",
-        Policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"AWS": f"arn:aws:iam::{SOURCE}:root"},
-                        "Action": "kms:*",
-                        "Resource": "*",
-                    }
-                ],
-            }
-        ),
+        Policy=json.dumps(policy_document(statement("Allow", {"AWS": root(SOURCE)}, "kms:*"))),
     ),
     "EnableKeyRotation": lambda kms, key: kms.enable_key_rotation(KeyId=key),
     "DisableKeyRotation": lambda kms, key: kms.disable_key_rotation(KeyId=key),

@@ -12,25 +12,28 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from support import BACKUP, BACKUP_ROLE, ORDERS_ARN, REGION, SOURCE
+from botocore import xform_name
+from support import (
+    BACKUP,
+    BACKUP_ROLE,
+    ORDERS_ARN,
+    REGION,
+    SOURCE,
+    backup_orders,
+    policy_document,
+    root,
+    source_vault,
+    statement,
+)
 
 ROLE_ARN = f"arn:aws:iam::{SOURCE}:role/CofferDeployRole"
 SESSION_ARN = f"arn:aws:sts::{SOURCE}:assumed-role/CofferDeployRole/coffer-tests"
 ADMIN = "OrganizationAccountAccessRole"
 VAULT_ARN = f"arn:aws:backup:{REGION}:{SOURCE}:backup-vault:local"
 SPARE_ARN = f"arn:aws:backup:{REGION}:{SOURCE}:backup-vault:spare"
-HARMLESS_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Sid": "CopyFromBackup",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{BACKUP}:root"},
-            "Action": "backup:CopyIntoBackupVault",
-            "Resource": "*",
-        }
-    ],
-}
+HARMLESS_POLICY = policy_document(
+    statement("Allow", {"AWS": root(BACKUP)}, "backup:CopyIntoBackupVault", sid="CopyFromBackup")
+)
 
 
 class Vaults:
@@ -41,31 +44,20 @@ class Vaults:
 
     def __init__(self, emu: Any):
         self.emu = emu
-        kms = emu.client("kms", SOURCE)
-        kms.create_alias(AliasName="alias/coffer/source-rds", TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
-        self.backup = emu.client("backup", SOURCE)
+        self.backup, _ = source_vault(emu)
         self.admin = emu.client("backup", SOURCE, role=ADMIN)
-        for name in ("local", "spare", "other"):
+        for name in ("spare", "other"):
             self.backup.create_backup_vault(BackupVaultName=name)
-        job = self.backup.start_backup_job(
-            BackupVaultName="local", ResourceArn=ORDERS_ARN, IamRoleArn=BACKUP_ROLE, Lifecycle={"DeleteAfterDays": 35}
-        )
-        assert emu.wait_backup_job(self.backup, job["BackupJobId"])["State"] == "COMPLETED"
+        job, done = backup_orders(emu, self.backup, lifecycle={"DeleteAfterDays": 35})
+        assert done["State"] == "COMPLETED"
         self.point = job["RecoveryPointArn"]
 
-    def guard(self, vault: str, action: str, **statement: Any) -> None:
+    def guard(self, vault: str, action: str, **changes: Any) -> None:
         """Deny ``action`` on ``vault`` to everyone but the administrator role (the shape of
-        Coffer's deletion guard), plus the harmless statement."""
-        deny = {
-            "Sid": "Guard",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": action,
-            "Resource": "*",
-            "Condition": {"ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::{SOURCE}:role/{ADMIN}"}},
-            **statement,
-        }
-        policy = {"Version": "2012-10-17", "Statement": [deny, *HARMLESS_POLICY["Statement"]]}
+        Coffer's deletion guard; ``changes`` replace its keys), plus the harmless statement."""
+        but_admin = {"ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::{SOURCE}:role/{ADMIN}"}}
+        deny = {**statement("Deny", "*", action, but_admin, sid="Guard"), **changes}
+        policy = policy_document(deny, *HARMLESS_POLICY["Statement"])
         self.admin.put_backup_vault_access_policy(BackupVaultName=vault, Policy=json.dumps(policy))
 
     def unguard(self, vault: str) -> None:
@@ -74,71 +66,40 @@ class Vaults:
 
 # (action, vault the policy is on, resource named in the refusal, the call as CofferDeployRole)
 Call = Callable[[Vaults], Any]
-OPERATIONS: list[tuple[str, str, str | None, Call]] = [
-    ("DescribeBackupVault", "local", VAULT_ARN, lambda v: v.backup.describe_backup_vault(BackupVaultName="local")),
-    ("DeleteBackupVault", "spare", SPARE_ARN, lambda v: v.backup.delete_backup_vault(BackupVaultName="spare")),
-    (
-        "PutBackupVaultAccessPolicy",
-        "local",
-        VAULT_ARN,
-        lambda v: v.backup.put_backup_vault_access_policy(BackupVaultName="local", Policy=json.dumps(HARMLESS_POLICY)),
-    ),
-    (
-        "GetBackupVaultAccessPolicy",
-        "local",
-        VAULT_ARN,
-        lambda v: v.backup.get_backup_vault_access_policy(BackupVaultName="local"),
-    ),
-    (
-        "DeleteBackupVaultAccessPolicy",
-        "local",
-        VAULT_ARN,
-        lambda v: v.backup.delete_backup_vault_access_policy(BackupVaultName="local"),
-    ),
-    (
-        "PutBackupVaultLockConfiguration",
-        "spare",
-        SPARE_ARN,
-        lambda v: v.backup.put_backup_vault_lock_configuration(BackupVaultName="spare", MinRetentionDays=1),
-    ),
-    (
-        "DeleteBackupVaultLockConfiguration",
-        "spare",
-        SPARE_ARN,
-        lambda v: v.backup.delete_backup_vault_lock_configuration(BackupVaultName="spare"),
-    ),
-    (
-        "ListRecoveryPointsByBackupVault",
-        "local",
-        VAULT_ARN,
-        lambda v: v.backup.list_recovery_points_by_backup_vault(BackupVaultName="local"),
-    ),
-    (
-        "DescribeRecoveryPoint",
+Operation = tuple[str, str, str | None, Call]
+
+
+def on_vault(action: str, vault: str, **arguments: Any) -> Operation:
+    """``action`` on a vault named by ``BackupVaultName``: the refusal names the vault."""
+    method = xform_name(action)
+    arn = {"local": VAULT_ARN, "spare": SPARE_ARN}[vault]
+    return (action, vault, arn, lambda v: getattr(v.backup, method)(BackupVaultName=vault, **arguments))
+
+
+def on_point(action: str, **arguments: Any) -> Operation:
+    """``action`` on the recovery point of vault ``local``: the refusal names the point."""
+    method = xform_name(action)
+    return (
+        action,
         "local",
         None,
-        lambda v: v.backup.describe_recovery_point(BackupVaultName="local", RecoveryPointArn=v.point),
-    ),
-    (
-        "DeleteRecoveryPoint",
-        "local",
-        None,
-        lambda v: v.backup.delete_recovery_point(BackupVaultName="local", RecoveryPointArn=v.point),
-    ),
-    (
-        "UpdateRecoveryPointLifecycle",
-        "local",
-        None,
-        lambda v: v.backup.update_recovery_point_lifecycle(
-            BackupVaultName="local", RecoveryPointArn=v.point, Lifecycle={"DeleteAfterDays": 40}
-        ),
-    ),
-    (
-        "StartBackupJob",
-        "local",
-        VAULT_ARN,
-        lambda v: v.backup.start_backup_job(BackupVaultName="local", ResourceArn=ORDERS_ARN, IamRoleArn=BACKUP_ROLE),
-    ),
+        lambda v: getattr(v.backup, method)(BackupVaultName="local", RecoveryPointArn=v.point, **arguments),
+    )
+
+
+OPERATIONS: list[Operation] = [
+    on_vault("DescribeBackupVault", "local"),
+    on_vault("DeleteBackupVault", "spare"),
+    on_vault("PutBackupVaultAccessPolicy", "local", Policy=json.dumps(HARMLESS_POLICY)),
+    on_vault("GetBackupVaultAccessPolicy", "local"),
+    on_vault("DeleteBackupVaultAccessPolicy", "local"),
+    on_vault("PutBackupVaultLockConfiguration", "spare", MinRetentionDays=1),
+    on_vault("DeleteBackupVaultLockConfiguration", "spare"),
+    on_vault("ListRecoveryPointsByBackupVault", "local"),
+    on_point("DescribeRecoveryPoint"),
+    on_point("DeleteRecoveryPoint"),
+    on_point("UpdateRecoveryPointLifecycle", Lifecycle={"DeleteAfterDays": 40}),
+    on_vault("StartBackupJob", "local", ResourceArn=ORDERS_ARN, IamRoleArn=BACKUP_ROLE),
     (
         "StartCopyJob",
         "local",
@@ -287,17 +248,9 @@ def test_plain_credentials_are_the_management_accounts_moto_user(emu):
     backup.put_backup_vault_access_policy(
         BackupVaultName="mgmt",
         Policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Deny",
-                        "Principal": {"AWS": "arn:aws:iam::100200300400:user/moto"},
-                        "Action": "backup:DescribeBackupVault",
-                        "Resource": "*",
-                    }
-                ],
-            }
+            policy_document(
+                statement("Deny", {"AWS": "arn:aws:iam::100200300400:user/moto"}, "backup:DescribeBackupVault")
+            )
         ),
     )
     response = _denied(lambda: backup.describe_backup_vault(BackupVaultName="mgmt"))

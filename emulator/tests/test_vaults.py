@@ -5,21 +5,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.exceptions import ClientError
-from support import BACKUP, BACKUP_ROLE, ORDERS_ARN, REGION, SOURCE
+from support import BACKUP, ORDERS_ARN, REGION, SOURCE, backup_orders, policy_document, root, source_vault, statement
 
 DAY = 86400
 
 
 def _error(excinfo):
     return excinfo.value.response["Error"]
-
-
-def _backup_orders(emu, backup, vault="local", lifecycle=None):
-    arguments = {"BackupVaultName": vault, "ResourceArn": ORDERS_ARN, "IamRoleArn": BACKUP_ROLE}
-    if lifecycle is not None:
-        arguments["Lifecycle"] = lifecycle
-    job = backup.start_backup_job(**arguments)
-    return emu.wait_backup_job(backup, job["BackupJobId"])
 
 
 def test_create_vault_is_idempotent_with_creator_request_id(emu):
@@ -55,19 +47,7 @@ def test_invalid_vault_name_is_rejected(emu):
 def test_access_policy_put_get_delete(emu):
     backup = emu.client("backup", BACKUP)
     backup.create_backup_vault(BackupVaultName="central")
-    policy = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{SOURCE}:root"},
-                    "Action": "backup:CopyIntoBackupVault",
-                    "Resource": "*",
-                }
-            ],
-        }
-    )
+    policy = json.dumps(policy_document(statement("Allow", {"AWS": root(SOURCE)}, "backup:CopyIntoBackupVault")))
     backup.put_backup_vault_access_policy(BackupVaultName="central", Policy=policy)
     got = backup.get_backup_vault_access_policy(BackupVaultName="central")
     assert json.loads(got["Policy"]) == json.loads(policy)
@@ -82,10 +62,7 @@ def test_access_policy_put_get_delete(emu):
 def test_access_policy_with_wildcard_action_is_rejected(emu, action):
     backup = emu.client("backup", BACKUP)
     backup.create_backup_vault(BackupVaultName="central")
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": action, "Resource": "*"}],
-    }
+    policy = policy_document(statement("Allow", "*", action))
     with pytest.raises(ClientError) as excinfo:
         backup.put_backup_vault_access_policy(BackupVaultName="central", Policy=json.dumps(policy))
     assert _error(excinfo)["Code"] == "InvalidParameterValueException"
@@ -102,12 +79,8 @@ def test_access_policy_on_missing_vault(emu):
     reason="eventual consistency: deletes the vault right after its last recovery point (AWS may refuse for a while)"
 )
 def test_vault_with_recovery_points_cannot_be_deleted(emu):
-    emu.client("kms", SOURCE).create_alias(
-        AliasName="alias/coffer/source-rds", TargetKeyId=emu.client("kms", SOURCE).create_key()["KeyMetadata"]["KeyId"]
-    )
-    backup = emu.client("backup", SOURCE)
-    backup.create_backup_vault(BackupVaultName="local")
-    job = _backup_orders(emu, backup)
+    backup, _ = source_vault(emu)
+    _, job = backup_orders(emu, backup)
     assert backup.describe_backup_vault(BackupVaultName="local")["NumberOfRecoveryPoints"] == 1
     (listed,) = backup.list_backup_vaults()["BackupVaultList"]
     assert listed["NumberOfRecoveryPoints"] == 1
@@ -192,18 +165,14 @@ def test_lock_bounds_are_validated(emu, arguments):
 
 @pytest.mark.emulator_only(reason="clock: advances the emulator clock to the end of the retention")
 def test_locked_vault_keeps_recovery_points_until_their_retention_ends(emu):
-    emu.client("kms", SOURCE).create_alias(
-        AliasName="alias/coffer/source-rds", TargetKeyId=emu.client("kms", SOURCE).create_key()["KeyMetadata"]["KeyId"]
-    )
-    backup = emu.client("backup", SOURCE)
-    backup.create_backup_vault(BackupVaultName="local")
+    backup, _ = source_vault(emu)
     backup.put_backup_vault_lock_configuration(BackupVaultName="local", MinRetentionDays=7, MaxRetentionDays=30)
 
-    too_short = _backup_orders(emu, backup, lifecycle={"DeleteAfterDays": 3})
+    _, too_short = backup_orders(emu, backup, lifecycle={"DeleteAfterDays": 3})
     assert too_short["State"] == "FAILED"
     assert "Backup Vault Lock" in too_short["StatusMessage"] and "MinRetentionDays=7" in too_short["StatusMessage"]
 
-    kept = _backup_orders(emu, backup, lifecycle={"DeleteAfterDays": 10})
+    _, kept = backup_orders(emu, backup, lifecycle={"DeleteAfterDays": 10})
     assert kept["State"] == "COMPLETED"
     # Protected until the recovery point's own retention (10 days) ends, not the lock's minimum.
     for advance in (0, 7 * DAY + 60):
@@ -224,11 +193,8 @@ def test_locked_vault_keeps_recovery_points_until_their_retention_ends(emu):
     reason="emulator-only feature: deferred key binding (orders is encrypted with the key the test creates)"
 )
 def test_recovery_point_listing_and_description(emu):
-    key = emu.client("kms", SOURCE).create_key()["KeyMetadata"]
-    emu.client("kms", SOURCE).create_alias(AliasName="alias/coffer/source-rds", TargetKeyId=key["KeyId"])
-    backup = emu.client("backup", SOURCE)
-    backup.create_backup_vault(BackupVaultName="local")
-    job = _backup_orders(emu, backup, lifecycle={"DeleteAfterDays": 35})
+    backup, key_arn = source_vault(emu)
+    _, job = backup_orders(emu, backup, lifecycle={"DeleteAfterDays": 35})
     (point,) = backup.list_recovery_points_by_backup_vault(BackupVaultName="local", ByResourceArn=ORDERS_ARN)[
         "RecoveryPoints"
     ]
@@ -237,7 +203,7 @@ def test_recovery_point_listing_and_description(emu):
         assert fields["RecoveryPointArn"] == job["RecoveryPointArn"]
         assert fields["ResourceType"] == "RDS"
         assert fields["Status"] == "COMPLETED"
-        assert fields["EncryptionKeyArn"] == key["Arn"]
+        assert fields["EncryptionKeyArn"] == key_arn
         assert fields["IsEncrypted"] is True
         assert fields["CalculatedLifecycle"]["DeleteAt"] - fields["CreationDate"] == timedelta(days=35)
     assert (

@@ -2,25 +2,20 @@
 independent boto3 side (out-of-band resources, an inventory of what exists).
 
 The emulator launcher, the admin API and the AssumeRole boto3 clients are the emulator
-tests' own (``emulator/tests/support.py``), imported here rather than copied.
+tests' own (``emulator/tests/support.py``, on the path by tests/conftest.py), imported here
+rather than copied.
 """
 
 import json
 import os
 import pty
 import subprocess
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-EMULATOR_TESTS = REPO / "emulator" / "tests"
-if str(EMULATOR_TESTS) not in sys.path:
-    sys.path.insert(0, str(EMULATOR_TESTS))
-
-from support import (  # noqa: E402  (needs the path above)
+from support import (
     BACKUP,
     MANAGEMENT,
     ORDERS_ARN,
@@ -28,7 +23,12 @@ from support import (  # noqa: E402  (needs the path above)
     REGION,
     SOURCE,
     Emulator,
+    policy_document,
+    root,
+    statement,
 )
+
+REPO = Path(__file__).resolve().parents[2]
 
 TOPOLOGY = REPO / "examples" / "seed" / "topology.yaml"
 ACCOUNTS = (MANAGEMENT, SOURCE, BACKUP)
@@ -185,10 +185,6 @@ def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
     return items
 
 
-def root(account: str) -> str:
-    return f"arn:aws:iam::{account}:root"
-
-
 def coffer_tags(coffer_id: str) -> dict[str, str]:
     return {**TOPOLOGY_TAGS, "coffer:id": coffer_id}
 
@@ -197,33 +193,14 @@ def source_key_policy() -> dict[str, Any]:
     """The policy Coffer generates for `keys.source-rds` (policy.rs: account root, key use and
     grants for AWS resources for the `usable_by` accounts), written with the statements and
     the actions in another order on purpose: order carries no meaning."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "CofferKeyGrantsForAwsResources",
-                "Effect": "Allow",
-                "Principal": {"AWS": [root(BACKUP)]},
-                "Action": ["kms:RevokeGrant", "kms:CreateGrant", "kms:ListGrants"],
-                "Resource": "*",
-                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            },
-            {
-                "Sid": "CofferKeyUse",
-                "Effect": "Allow",
-                "Principal": {"AWS": [root(BACKUP)]},
-                "Action": ["kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Encrypt", "kms:DescribeKey", "kms:Decrypt"],
-                "Resource": "*",
-            },
-            {
-                "Sid": "CofferAccountRoot",
-                "Effect": "Allow",
-                "Principal": {"AWS": root(SOURCE)},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-        ],
-    }
+    grants = ["kms:RevokeGrant", "kms:CreateGrant", "kms:ListGrants"]
+    use = ["kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Encrypt", "kms:DescribeKey", "kms:Decrypt"]
+    for_aws = {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    return policy_document(
+        statement("Allow", {"AWS": [root(BACKUP)]}, grants, for_aws, sid="CofferKeyGrantsForAwsResources"),
+        statement("Allow", {"AWS": [root(BACKUP)]}, use, sid="CofferKeyUse"),
+        statement("Allow", {"AWS": root(SOURCE)}, "kms:*", sid="CofferAccountRoot"),
+    )
 
 
 BREAK_GLASS_ROLE = f"arn:aws:iam::{BACKUP}:role/BreakGlass"
@@ -234,104 +211,71 @@ def backup_key_policy() -> dict[str, Any]:
     """The backup account's key encrypts the guarded central vault, so it carries the key
     guard: disabling, deleting and re-policying it only for Coffer's role and break-glass;
     grants only from its own account."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "CofferAccountRoot",
-                "Effect": "Allow",
-                "Principal": {"AWS": root(BACKUP)},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            {
-                "Sid": "CofferKeyGuard",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": ["kms:ScheduleKeyDeletion", "kms:PutKeyPolicy", "kms:DisableKey"],
-                "Resource": "*",
-                "Condition": {"ArnNotLike": {"aws:PrincipalArn": [BREAK_GLASS_ROLE, COFFER_ROLE_ARN_BACKUP]}},
-            },
-            {
-                "Sid": "CofferKeyGuardForeignGrants",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "kms:CreateGrant",
-                "Resource": "*",
-                "Condition": {"StringNotEquals": {"kms:CallerAccount": BACKUP}},
-            },
-            {
-                "Sid": "CofferKeyGuardGrantsOnlyForAwsServices",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "kms:CreateGrant",
-                "Resource": "*",
-                "Condition": {
-                    "StringNotEquals": {"kms:CallerAccount": BACKUP},
-                    "BoolIfExists": {"kms:GrantIsForAWSResource": "false"},
-                },
-            },
-        ],
+    guarded = ["kms:ScheduleKeyDeletion", "kms:PutKeyPolicy", "kms:DisableKey"]
+    exempt = {"ArnNotLike": {"aws:PrincipalArn": [BREAK_GLASS_ROLE, COFFER_ROLE_ARN_BACKUP]}}
+    foreign = {"StringNotEquals": {"kms:CallerAccount": BACKUP}}
+    not_for_aws = {
+        "StringNotEquals": {"kms:CallerAccount": BACKUP},
+        "BoolIfExists": {"kms:GrantIsForAWSResource": "false"},
     }
+    return policy_document(
+        statement("Allow", {"AWS": root(BACKUP)}, "kms:*", sid="CofferAccountRoot"),
+        statement("Deny", "*", guarded, exempt, sid="CofferKeyGuard"),
+        statement("Deny", "*", "kms:CreateGrant", foreign, sid="CofferKeyGuardForeignGrants"),
+        statement("Deny", "*", "kms:CreateGrant", not_for_aws, sid="CofferKeyGuardGrantsOnlyForAwsServices"),
+    )
 
 
 def source_vault_policy() -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "CofferCopyFromAccounts",
-                "Effect": "Allow",
-                "Principal": {"AWS": [root(BACKUP)]},
-                "Action": "backup:CopyIntoBackupVault",
-                "Resource": "*",
-            }
-        ],
-    }
+    return policy_document(
+        statement("Allow", {"AWS": [root(BACKUP)]}, "backup:CopyIntoBackupVault", sid="CofferCopyFromAccounts")
+    )
 
 
 def central_vault_policy() -> dict[str, Any]:
     """The organization may copy in; the deletion guard leaves recovery points to break-glass
     and the policy and lock to Coffer's role and break-glass. The denies come first here
     (Coffer writes them last)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "CofferDenyRecoveryPointDeletion",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": [
-                    "backup:UpdateRecoveryPointLifecycle",
-                    "backup:DeleteRecoveryPoint",
-                    "backup:DeleteBackupVault",
-                ],
-                "Resource": "*",
-                "Condition": {"ArnNotLike": {"aws:PrincipalArn": [BREAK_GLASS_ROLE]}},
-            },
-            {
-                "Sid": "CofferDenyGuardChanges",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": [
-                    "backup:PutBackupVaultAccessPolicy",
-                    "backup:DeleteBackupVaultAccessPolicy",
-                    "backup:PutBackupVaultLockConfiguration",
-                    "backup:DeleteBackupVaultLockConfiguration",
-                ],
-                "Resource": "*",
-                "Condition": {"ArnNotLike": {"aws:PrincipalArn": [COFFER_ROLE_ARN_BACKUP, BREAK_GLASS_ROLE]}},
-            },
-            {
-                "Sid": "CofferCopyFromOrganization",
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "backup:CopyIntoBackupVault",
-                "Resource": "*",
-                "Condition": {"StringEquals": {"aws:PrincipalOrgID": ORG_ID}},
-            },
-        ],
-    }
+    deletions = ["backup:UpdateRecoveryPointLifecycle", "backup:DeleteRecoveryPoint", "backup:DeleteBackupVault"]
+    guard_changes = [
+        "backup:PutBackupVaultAccessPolicy",
+        "backup:DeleteBackupVaultAccessPolicy",
+        "backup:PutBackupVaultLockConfiguration",
+        "backup:DeleteBackupVaultLockConfiguration",
+    ]
+    only_break_glass = {"ArnNotLike": {"aws:PrincipalArn": [BREAK_GLASS_ROLE]}}
+    coffer_or_break_glass = {"ArnNotLike": {"aws:PrincipalArn": [COFFER_ROLE_ARN_BACKUP, BREAK_GLASS_ROLE]}}
+    organization = {"StringEquals": {"aws:PrincipalOrgID": ORG_ID}}
+    return policy_document(
+        statement("Deny", "*", deletions, only_break_glass, sid="CofferDenyRecoveryPointDeletion"),
+        statement("Deny", "*", guard_changes, coffer_or_break_glass, sid="CofferDenyGuardChanges"),
+        statement("Allow", "*", "backup:CopyIntoBackupVault", organization, sid="CofferCopyFromOrganization"),
+    )
+
+
+def backup_and_copy_orders(
+    emu: Emulator, copy_retention_days: int, timeout: float = 15.0
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What the topology's plan would do (the emulator stores plans but never runs them): a
+    backup job of `orders` into the source vault (kept 35 days), then a copy job of its recovery
+    point into the central vault kept `copy_retention_days` days, each waited for (at most
+    `timeout` seconds) and completed. Returns both jobs as they ended (backup, copy)."""
+    source = emu.client("backup", SOURCE)
+    job = source.start_backup_job(
+        BackupVaultName=SOURCE_VAULT, ResourceArn=ORDERS_ARN, IamRoleArn=SELECTION_ROLE, Lifecycle={"DeleteAfterDays": 35}
+    )
+    backed_up = emu.wait_backup_job(source, job["BackupJobId"], timeout)
+    assert backed_up["State"] == "COMPLETED", backed_up
+    copy = source.start_copy_job(
+        RecoveryPointArn=job["RecoveryPointArn"],
+        SourceBackupVaultName=SOURCE_VAULT,
+        DestinationBackupVaultArn=CENTRAL_VAULT_ARN,
+        IamRoleArn=SELECTION_ROLE,
+        Lifecycle={"DeleteAfterDays": copy_retention_days},
+    )
+    copied = emu.wait_copy_job(source, copy["CopyJobId"], timeout)
+    assert copied["State"] == "COMPLETED", copied
+    return backed_up, copied
 
 
 def plan_rule(copy_delete_after_days: int = 90) -> dict[str, Any]:
@@ -382,26 +326,22 @@ def create_topology_out_of_band(emu: Emulator) -> dict[str, str]:
         kms.create_alias(AliasName=alias, TargetKeyId=metadata["KeyId"])
         created[f"key/{name}"] = metadata["Arn"]
 
-    source_backup = emu.client("backup", SOURCE)
-    source_backup.create_backup_vault(
-        BackupVaultName=SOURCE_VAULT,
-        EncryptionKeyArn=created["key/source-rds"],
-        BackupVaultTags=coffer_tags("vault/source"),
-    )
-    source_backup.put_backup_vault_access_policy(BackupVaultName=SOURCE_VAULT, Policy=json.dumps(source_vault_policy()))
-
-    central = emu.client("backup", BACKUP)
-    central.create_backup_vault(
-        BackupVaultName=CENTRAL_VAULT,
-        EncryptionKeyArn=created["key/backup-vault"],
-        BackupVaultTags=coffer_tags("vault/central"),
-    )
-    central.put_backup_vault_access_policy(BackupVaultName=CENTRAL_VAULT, Policy=json.dumps(central_vault_policy()))
+    vaults = {
+        SOURCE: (SOURCE_VAULT, "source", created["key/source-rds"], source_vault_policy()),
+        BACKUP: (CENTRAL_VAULT, "central", created["key/backup-vault"], central_vault_policy()),
+    }
+    for account, (vault, name, key, policy) in vaults.items():
+        backup = emu.client("backup", account)
+        backup.create_backup_vault(BackupVaultName=vault, EncryptionKeyArn=key, BackupVaultTags=coffer_tags(f"vault/{name}"))
+        backup.put_backup_vault_access_policy(BackupVaultName=vault, Policy=json.dumps(policy))
     # Governance mode: no ChangeableForDays.
-    central.put_backup_vault_lock_configuration(BackupVaultName=CENTRAL_VAULT, MinRetentionDays=7, MaxRetentionDays=400)
+    emu.client("backup", BACKUP).put_backup_vault_lock_configuration(
+        BackupVaultName=CENTRAL_VAULT, MinRetentionDays=7, MaxRetentionDays=400
+    )
 
     emu.client("backup", MANAGEMENT).update_global_settings(GlobalSettings={"isCrossAccountBackupEnabled": "true"})
 
+    source_backup = emu.client("backup", SOURCE)
     plan = source_backup.create_backup_plan(
         BackupPlan={"BackupPlanName": PLAN_NAME, "Rules": [plan_rule()]},
         BackupPlanTags=coffer_tags(f"backup_plan/{PLAN_NAME}"),

@@ -11,13 +11,14 @@ from coffer_e2e import (
     SOURCE_KEY_ALIAS,
     SOURCE_VAULT,
     allowed_actions,
+    backup_and_copy_orders,
     changed,
     inventory,
     key_arn,
     plan_id,
     root,
 )
-from support import BACKUP, BACKUP_ROLE, MANAGEMENT, ORDERS_ARN, ORG_ID, SOURCE
+from support import BACKUP, MANAGEMENT, ORDERS_ARN, ORG_ID, SOURCE
 
 KEY_USE = {"kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"}
 KEY_GRANTS = {"kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"}
@@ -107,26 +108,8 @@ def test_backup_copy_and_restore_through_the_applied_topology(emu, coffer):
     source_key = key_arn(emu, SOURCE, SOURCE_KEY_ALIAS)
     central_key = key_arn(emu, BACKUP, BACKUP_KEY_ALIAS)
 
-    source = emu.client("backup", SOURCE)
-    job = source.start_backup_job(
-        BackupVaultName=SOURCE_VAULT,
-        ResourceArn=ORDERS_ARN,
-        IamRoleArn=BACKUP_ROLE,
-        Lifecycle={"DeleteAfterDays": 35},
-    )
-    backed_up = emu.wait_backup_job(source, job["BackupJobId"])
-    assert backed_up["State"] == "COMPLETED", backed_up
+    backed_up, copied = backup_and_copy_orders(emu, 90)
     assert backed_up["EncryptionKeyArn"] == source_key  # the database's key, found through Coffer's alias
-
-    copy = source.start_copy_job(
-        RecoveryPointArn=job["RecoveryPointArn"],
-        SourceBackupVaultName=SOURCE_VAULT,
-        DestinationBackupVaultArn=CENTRAL_VAULT_ARN,
-        IamRoleArn=BACKUP_ROLE,
-        Lifecycle={"DeleteAfterDays": 90},
-    )
-    copied = emu.wait_copy_job(source, copy["CopyJobId"])
-    assert copied["State"] == "COMPLETED", copied
     copied_point = copied["DestinationRecoveryPointArn"]
 
     central = emu.client("backup", BACKUP)

@@ -19,7 +19,7 @@ from coffer_e2e import (
     allowed_actions,
     root,
 )
-from support import BACKUP, MANAGEMENT, REGION, SOURCE
+from support import BACKUP, MANAGEMENT, REGION, SOURCE, statement
 
 OTHER_ACCOUNT = SOURCE  # arn:aws:iam::111222333444:root: not the central vault's owner
 # A guard against a hang, not a timing: the demo runs the binary the suite tests (COFFER_BIN).
@@ -154,13 +154,7 @@ def test_vault_policy_letting_another_account_delete_is_a_blocker(emu, coffer):
     policy["Statement"] = [s for s in policy["Statement"] if s.get("Effect") != "Deny"]
     # ... and let another account delete.
     policy["Statement"].append(
-        {
-            "Sid": "LetSourceDelete",
-            "Effect": "Allow",
-            "Principal": {"AWS": root(OTHER_ACCOUNT)},
-            "Action": "backup:DeleteRecoveryPoint",
-            "Resource": "*",
-        }
+        statement("Allow", {"AWS": root(OTHER_ACCOUNT)}, "backup:DeleteRecoveryPoint", sid="LetSourceDelete")
     )
     backup.put_backup_vault_access_policy(BackupVaultName=CENTRAL_VAULT, Policy=json.dumps(policy))
 

@@ -14,7 +14,6 @@ vault access policies and the KMS key policies decide (emulator/coffer_emulator/
 """
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,17 +24,15 @@ from botocore.exceptions import ClientError
 from coffer_e2e import (
     BACKUP_KEY_ALIAS,
     CENTRAL_VAULT,
-    CENTRAL_VAULT_ARN,
     COFFER_ROLE,
-    SELECTION_ROLE,
-    SOURCE_VAULT,
     TOPOLOGY,
     Coffer,
+    backup_and_copy_orders,
     paginate,
     root,
     topology_variant,
 )
-from support import BACKUP, NO_RETRIES, ORDERS_ARN, REGION, SOURCE, Emulator
+from support import BACKUP, NO_RETRIES, REGION, SOURCE, Emulator
 
 INTRUDER = "Administrator"
 BREAK_GLASS = "BreakGlass"
@@ -142,38 +139,10 @@ def roles(emu: Emulator) -> Roles:
 # ------------------------------------------------------------------ helpers
 
 
-def wait_job(describe: Callable[[], dict[str, Any]], field: str) -> dict[str, Any]:
-    deadline = time.monotonic() + JOB_TIMEOUT_SECONDS
-    while True:
-        job = describe()
-        if job[field] in ("COMPLETED", "FAILED", "ABORTED", "EXPIRED"):
-            return job
-        assert time.monotonic() < deadline, f"job still {job[field]} after {JOB_TIMEOUT_SECONDS} s: {job}"
-        time.sleep(0.05)
-
-
 def make_copy(emu: Emulator) -> str:
-    """One recovery point of `orders` in the central vault, as the topology's plan would make it
-    (the emulator stores plans but never runs them): a backup job into the source vault, then a
-    copy job into the central vault kept COPY_RETENTION_DAYS days. Returns the copy's ARN."""
-    source = emu.client("backup", SOURCE)
-    backup = source.start_backup_job(
-        BackupVaultName=SOURCE_VAULT,
-        ResourceArn=ORDERS_ARN,
-        IamRoleArn=SELECTION_ROLE,
-        Lifecycle={"DeleteAfterDays": 35},
-    )
-    done = wait_job(lambda: source.describe_backup_job(BackupJobId=backup["BackupJobId"]), "State")
-    assert done["State"] == "COMPLETED", done
-    copy = source.start_copy_job(
-        RecoveryPointArn=backup["RecoveryPointArn"],
-        SourceBackupVaultName=SOURCE_VAULT,
-        DestinationBackupVaultArn=CENTRAL_VAULT_ARN,
-        IamRoleArn=SELECTION_ROLE,
-        Lifecycle={"DeleteAfterDays": COPY_RETENTION_DAYS},
-    )
-    copied = wait_job(lambda: source.describe_copy_job(CopyJobId=copy["CopyJobId"])["CopyJob"], "State")
-    assert copied["State"] == "COMPLETED", copied
+    """One recovery point of `orders` in the central vault, as the topology's plan would make it,
+    kept COPY_RETENTION_DAYS days. Returns the copy's ARN."""
+    _, copied = backup_and_copy_orders(emu, COPY_RETENTION_DAYS, JOB_TIMEOUT_SECONDS)
     arn = copied["DestinationRecoveryPointArn"]
     assert [p["RecoveryPointArn"] for p in central_recovery_points(emu)] == [arn]
     return arn
@@ -304,6 +273,81 @@ def plan_detailed(coffer: Coffer, topology: Path, *args: str):  # type: ignore[n
     return coffer.run("plan", "--detailed-exitcode", *args, topology=topology)
 
 
+def intruder_attempts(backup: Any, kms: Any, copy_arn: str, key_id: str) -> list[tuple[str, Callable[[], Any]]]:
+    """The intruder's attempts on the copy and the key first, then on the guard (so that a guard
+    lifted by a gap does not hide the other gaps), then on the lock and the policy itself."""
+    return [
+        (
+            "backup:DeleteRecoveryPoint",
+            lambda: backup.delete_recovery_point(BackupVaultName=CENTRAL_VAULT, RecoveryPointArn=copy_arn),
+        ),
+        (
+            "backup:UpdateRecoveryPointLifecycle",
+            # Shorter, yet inside the lock's bounds: only a policy can refuse it.
+            lambda: backup.update_recovery_point_lifecycle(
+                BackupVaultName=CENTRAL_VAULT, RecoveryPointArn=copy_arn, Lifecycle={"DeleteAfterDays": 8}
+            ),
+        ),
+        ("backup:DeleteBackupVault", lambda: backup.delete_backup_vault(BackupVaultName=CENTRAL_VAULT)),
+        ("kms:DisableKey", lambda: kms.disable_key(KeyId=key_id)),
+        ("kms:ScheduleKeyDeletion", lambda: kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)),
+        (
+            "kms:PutKeyPolicy",
+            lambda: kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(ROOT_ONLY_KEY_POLICY)),
+        ),
+        (
+            "backup:PutBackupVaultAccessPolicy",
+            lambda: backup.put_backup_vault_access_policy(
+                BackupVaultName=CENTRAL_VAULT, Policy=json.dumps(ALLOW_ALL_VAULT_POLICY)
+            ),
+        ),
+        (
+            "backup:DeleteBackupVaultLockConfiguration",
+            lambda: backup.delete_backup_vault_lock_configuration(BackupVaultName=CENTRAL_VAULT),
+        ),
+        (
+            "backup:DeleteBackupVaultAccessPolicy",
+            lambda: backup.delete_backup_vault_access_policy(BackupVaultName=CENTRAL_VAULT),
+        ),
+    ]
+
+
+def changes_since(
+    emu: Emulator,
+    roles: Any,
+    copy_arn: str,
+    key: dict[str, Any],
+    key_policy_before: dict[str, Any],
+    policy_before: dict[str, Any] | None,
+) -> list[str]:
+    """One line for each thing that is not as before the attacks: the copy and its retention,
+    the central vault's key (`key`, as described before), both policies, the lock."""
+    problems = []
+    listed_after = paginate(
+        roles.backup(BREAK_GLASS),
+        "list_recovery_points_by_backup_vault",
+        "RecoveryPoints",
+        BackupVaultName=CENTRAL_VAULT,
+    )
+    after = {p["RecoveryPointArn"]: p for p in listed_after}
+    if copy_arn not in after:
+        problems.append(f"the copy {copy_arn} is gone")
+    elif after[copy_arn].get("Lifecycle", {}).get("DeleteAfterDays") != COPY_RETENTION_DAYS:
+        problems.append(f"the copy's retention changed: {after[copy_arn].get('Lifecycle')}")
+    key_after = central_key(emu)
+    if key_after["KeyState"] != "Enabled":
+        problems.append(f"the key {key['Arn']} is {key_after['KeyState']}")
+    if key_policy(emu, key["KeyId"]) != key_policy_before:
+        problems.append("the key policy changed")
+    if vault_policy(emu) != policy_before:
+        problems.append(f"the vault policy changed: {vault_policy(emu)}")
+    vault_after = emu.client("backup", BACKUP).describe_backup_vault(BackupVaultName=CENTRAL_VAULT)
+    if not vault_after.get("Locked") or vault_after.get("MinRetentionDays") != 7:
+        lock_fields = {k: vault_after.get(k) for k in ("Locked", "MinRetentionDays", "MaxRetentionDays")}
+        problems.append(f"the lock changed: {lock_fields}")
+    return problems
+
+
 # ------------------------------------------------------------------ guard on
 
 
@@ -311,7 +355,7 @@ def test_guard_refuses_the_intruder_and_coffer_still_converges(emu, coffer, role
     apply(coffer, TOPOLOGY)
     copy_arn = make_copy(emu)
     key = central_key(emu)
-    key_id, key_arn = key["KeyId"], key["Arn"]
+    key_id = key["KeyId"]
     assert key["KeyState"] == "Enabled", key
     policy_before = vault_policy(emu)
     assert_vault_guard(policy_before)
@@ -325,53 +369,7 @@ def test_guard_refuses_the_intruder_and_coffer_still_converges(emu, coffer, role
     aliases = {a["AliasName"]: a.get("TargetKeyId") for a in paginate(intruder_kms, "list_aliases", "Aliases")}
     assert aliases.get(BACKUP_KEY_ALIAS) == key_id, aliases
 
-    # Destroying the copy or the key first, then lifting the guard (so a guard lifted by a
-    # gap does not hide the other gaps), then the lock and the policy itself.
-    problems = attack(
-        INTRUDER,
-        [
-            (
-                "backup:DeleteRecoveryPoint",
-                lambda: intruder_backup.delete_recovery_point(BackupVaultName=CENTRAL_VAULT, RecoveryPointArn=copy_arn),
-            ),
-            (
-                "backup:UpdateRecoveryPointLifecycle",
-                # Shorter, yet inside the lock's bounds: only a policy can refuse it.
-                lambda: intruder_backup.update_recovery_point_lifecycle(
-                    BackupVaultName=CENTRAL_VAULT, RecoveryPointArn=copy_arn, Lifecycle={"DeleteAfterDays": 8}
-                ),
-            ),
-            (
-                "backup:DeleteBackupVault",
-                lambda: intruder_backup.delete_backup_vault(BackupVaultName=CENTRAL_VAULT),
-            ),
-            ("kms:DisableKey", lambda: intruder_kms.disable_key(KeyId=key_id)),
-            (
-                "kms:ScheduleKeyDeletion",
-                lambda: intruder_kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7),
-            ),
-            (
-                "kms:PutKeyPolicy",
-                lambda: intruder_kms.put_key_policy(
-                    KeyId=key_id, PolicyName="default", Policy=json.dumps(ROOT_ONLY_KEY_POLICY)
-                ),
-            ),
-            (
-                "backup:PutBackupVaultAccessPolicy",
-                lambda: intruder_backup.put_backup_vault_access_policy(
-                    BackupVaultName=CENTRAL_VAULT, Policy=json.dumps(ALLOW_ALL_VAULT_POLICY)
-                ),
-            ),
-            (
-                "backup:DeleteBackupVaultLockConfiguration",
-                lambda: intruder_backup.delete_backup_vault_lock_configuration(BackupVaultName=CENTRAL_VAULT),
-            ),
-            (
-                "backup:DeleteBackupVaultAccessPolicy",
-                lambda: intruder_backup.delete_backup_vault_access_policy(BackupVaultName=CENTRAL_VAULT),
-            ),
-        ]
-    )
+    problems = attack(INTRUDER, intruder_attempts(intruder_backup, intruder_kms, copy_arn, key_id))
 
     # Coffer's own role may change the guard, never delete a copy.
     problems += attack(
@@ -387,28 +385,7 @@ def test_guard_refuses_the_intruder_and_coffer_still_converges(emu, coffer, role
     )
 
     # Nothing changed: the copy and its retention, the key, both policies, the lock.
-    listed_after = paginate(
-        roles.backup(BREAK_GLASS),
-        "list_recovery_points_by_backup_vault",
-        "RecoveryPoints",
-        BackupVaultName=CENTRAL_VAULT,
-    )
-    after = {p["RecoveryPointArn"]: p for p in listed_after}
-    if copy_arn not in after:
-        problems.append(f"the copy {copy_arn} is gone")
-    elif after[copy_arn].get("Lifecycle", {}).get("DeleteAfterDays") != COPY_RETENTION_DAYS:
-        problems.append(f"the copy's retention changed: {after[copy_arn].get('Lifecycle')}")
-    key_after = central_key(emu)
-    if key_after["KeyState"] != "Enabled":
-        problems.append(f"the key {key_arn} is {key_after['KeyState']}")
-    if key_policy(emu, key_id) != key_policy_before:
-        problems.append("the key policy changed")
-    if vault_policy(emu) != policy_before:
-        problems.append(f"the vault policy changed: {vault_policy(emu)}")
-    vault_after = emu.client("backup", BACKUP).describe_backup_vault(BackupVaultName=CENTRAL_VAULT)
-    if not vault_after.get("Locked") or vault_after.get("MinRetentionDays") != 7:
-        lock_fields = {k: vault_after.get(k) for k in ("Locked", "MinRetentionDays", "MaxRetentionDays")}
-        problems.append(f"the lock changed: {lock_fields}")
+    problems += changes_since(emu, roles, copy_arn, key, key_policy_before, policy_before)
     assert problems == [], "the guard let the intruder through:\n" + "\n".join(problems)
 
     # Break-glass may lift the guard.

@@ -118,6 +118,26 @@ def start_slow_apply(emu, coffer: Coffer, latency_ms: int, calls: str = "*") -> 
     return Running(coffer.start("apply", "--auto-approve"))
 
 
+def interrupted_apply(
+    emu, coffer: Coffer, latency_ms: int, *signals: signal.Signals, calls: str = "*"
+) -> tuple[Running, int]:
+    """Starts a slowed apply (see `start_slow_apply`) and, once a step is done, sends it the
+    `signals` in turn, each after coffer has noted the one before; then waits for its exit and
+    clears the faults. Returns the process and its exit code."""
+    running = start_slow_apply(emu, coffer, latency_ms, calls)
+    try:
+        running.wait_for_a_done_step()
+        for sent, signum in enumerate(signals):
+            if sent:
+                noted = f"{signals[sent - 1].name} received:"
+                running.wait_for(lambda lines: any(noted in line for line in lines), "first interrupt noted")
+            running.process.send_signal(signum)
+        code = running.finish()
+    finally:
+        emu.admin("DELETE", "faults")
+    return running, code
+
+
 def lock_vault_exists(emu) -> bool:
     backup = emu.client("backup", MANAGEMENT)
     return LOCK in {v["BackupVaultName"] for v in backup.list_backup_vaults()["BackupVaultList"]}
@@ -140,13 +160,7 @@ def assert_next_apply_starts_at_once_and_converges(emu, coffer: Coffer) -> str:
 
 
 def test_the_first_interrupt_finishes_the_calls_in_flight_reports_and_releases_the_lock(emu, coffer):
-    running = start_slow_apply(emu, coffer, 400)
-    try:
-        running.wait_for_a_done_step()
-        running.process.send_signal(signal.SIGINT)
-        code = running.finish()
-    finally:
-        emu.admin("DELETE", "faults")
+    running, code = interrupted_apply(emu, coffer, 400, signal.SIGINT)
     assert code == 1, running
     stderr = running.stderr
     assert "SIGINT received: starting no new step" in stderr, running
@@ -169,13 +183,7 @@ def test_the_first_interrupt_finishes_the_calls_in_flight_reports_and_releases_t
 
 
 def test_sigterm_is_an_interrupt_too(emu, coffer):
-    running = start_slow_apply(emu, coffer, 400)
-    try:
-        running.wait_for_a_done_step()
-        running.process.send_signal(signal.SIGTERM)
-        code = running.finish()
-    finally:
-        emu.admin("DELETE", "faults")
+    running, code = interrupted_apply(emu, coffer, 400, signal.SIGTERM)
     assert code == 1, running
     assert "SIGTERM received: starting no new step" in running.stderr, running
     assert INTERRUPTED in running.stderr, running
@@ -185,15 +193,7 @@ def test_sigterm_is_an_interrupt_too(emu, coffer):
 
 def test_a_second_interrupt_exits_at_once_naming_the_steps_in_flight(emu, coffer):
     # Backup calls of a second each: the second signal comes while the first still waits for them.
-    running = start_slow_apply(emu, coffer, 1000, "backup:*")
-    try:
-        running.wait_for_a_done_step()
-        running.process.send_signal(signal.SIGINT)
-        running.wait_for(lambda lines: any("SIGINT received:" in line for line in lines), "first interrupt noted")
-        running.process.send_signal(signal.SIGTERM)
-        code = running.finish()
-    finally:
-        emu.admin("DELETE", "faults")
+    running, code = interrupted_apply(emu, coffer, 1000, signal.SIGINT, signal.SIGTERM, calls="backup:*")
     assert code == 130, running
     stderr = running.stderr
     assert "SIGTERM received again: exiting at once." in stderr, running
@@ -223,14 +223,8 @@ def test_unlock_without_a_lock_says_so(emu, coffer):
 
 
 def test_unlock_shows_and_breaks_the_claim_of_a_killed_apply(emu, coffer):
-    running = start_slow_apply(emu, coffer, 400, "backup:*")
+    running, code = interrupted_apply(emu, coffer, 400, signal.SIGKILL, calls="backup:*")
     pid = running.process.pid
-    try:
-        running.wait_for_a_done_step()
-        running.process.send_signal(signal.SIGKILL)
-        code = running.finish()
-    finally:
-        emu.admin("DELETE", "faults")
     assert code == -signal.SIGKILL, running
     assert lock_vault_exists(emu), "a killed apply leaves its claim behind"
 

@@ -28,7 +28,7 @@ from coffer_e2e import (
     root,
     topology_variant,
 )
-from support import BACKUP, MANAGEMENT, REGION, SOURCE, Emulator
+from support import BACKUP, MANAGEMENT, REGION, SOURCE, Emulator, statement
 
 BREAK_GLASS = "BreakGlass"  # arn:aws:iam::666777888999:role/BreakGlass, exempt from the guard
 
@@ -70,34 +70,21 @@ def vault_policy_deleted(emu: Emulator) -> None:
     backup.delete_backup_vault_access_policy(BackupVaultName=CENTRAL_VAULT)
 
 
-def vault_policy_edited(emu: Emulator) -> None:
-    backup = emu.client("backup", BACKUP, role=BREAK_GLASS)
-    policy = json.loads(backup.get_backup_vault_access_policy(BackupVaultName=CENTRAL_VAULT)["Policy"])
+def copy_allowed_by_hand(backup: Any, vault: str, account: str) -> None:
+    """Adds to the vault's access policy a statement letting ``account`` copy into it."""
+    policy = json.loads(backup.get_backup_vault_access_policy(BackupVaultName=vault)["Policy"])
     policy["Statement"].append(
-        {
-            "Sid": "AddedByHand",
-            "Effect": "Allow",
-            "Principal": {"AWS": root(SOURCE)},
-            "Action": "backup:CopyIntoBackupVault",
-            "Resource": "*",
-        }
+        statement("Allow", {"AWS": root(account)}, "backup:CopyIntoBackupVault", sid="AddedByHand")
     )
-    backup.put_backup_vault_access_policy(BackupVaultName=CENTRAL_VAULT, Policy=json.dumps(policy))
+    backup.put_backup_vault_access_policy(BackupVaultName=vault, Policy=json.dumps(policy))
+
+
+def vault_policy_edited(emu: Emulator) -> None:
+    copy_allowed_by_hand(emu.client("backup", BACKUP, role=BREAK_GLASS), CENTRAL_VAULT, SOURCE)
 
 
 def source_vault_policy_edited(emu: Emulator) -> None:
-    backup = emu.client("backup", SOURCE)
-    policy = json.loads(backup.get_backup_vault_access_policy(BackupVaultName=SOURCE_VAULT)["Policy"])
-    policy["Statement"].append(
-        {
-            "Sid": "AddedByHand",
-            "Effect": "Allow",
-            "Principal": {"AWS": root(MANAGEMENT)},
-            "Action": "backup:CopyIntoBackupVault",
-            "Resource": "*",
-        }
-    )
-    backup.put_backup_vault_access_policy(BackupVaultName=SOURCE_VAULT, Policy=json.dumps(policy))
+    copy_allowed_by_hand(emu.client("backup", SOURCE), SOURCE_VAULT, MANAGEMENT)
 
 
 def vault_lock_removed(emu: Emulator) -> None:

@@ -18,8 +18,8 @@ import subprocess
 import tarfile
 
 import pytest
-
-from test_workflows import (
+import workflow_support
+from workflow_support import (
     COFFER_WORKFLOWS,
     EXAMPLES,
     all_steps,
@@ -30,11 +30,9 @@ from test_workflows import (
     workflow,
 )
 
-import test_workflows
 
-
-class Step(test_workflows.Step):
-    """test_workflows.Step in a directory created first."""
+class Step(workflow_support.Step):
+    """workflow_support.Step in a directory created first."""
 
     def __init__(self, tmp_path, workflow_name, step_name):
         tmp_path.mkdir(parents=True, exist_ok=True)
