@@ -500,7 +500,7 @@ impl<'a> Planner<'a> {
                     address.clone(),
                     at,
                     (&plan.name, &plan.arn),
-                    Self::departed(&plan.name, &plan.tags),
+                    Self::departed_state(&plan.name, &plan.tags),
                     &reason,
                 );
                 let step = self.add_step(

@@ -3,7 +3,7 @@
 //! One module per kind of resource, each read top to bottom: what the file wants, how it
 //! compares with AWS, the steps that make it so, and its deletion once it leaves the file.
 //! This module holds what they share, and the two places that name every kind:
-//! [`Planner::plan_wanted`] and [`Planner::plan_departed`].
+//! `Planner::plan_wanted` and `Planner::plan_departed`.
 
 mod backup_plans;
 mod cross_account;
@@ -310,7 +310,7 @@ impl<'a> Planner<'a> {
     }
 
     /// The deletion `before` of a vault or a backup plan.
-    fn departed(name: &str, tags: &Tags) -> Value {
+    fn departed_state(name: &str, tags: &Tags) -> Value {
         json!(Departed { name, tags })
     }
 

@@ -425,7 +425,7 @@ impl<'a> Planner<'a> {
                     address,
                     at,
                     (&vault.name, &vault.arn),
-                    Self::departed(&vault.name, &vault.tags),
+                    Self::departed_state(&vault.name, &vault.tags),
                     "owned by this topology but no longer in the file",
                 );
                 if vault.recovery_points > 0 {
