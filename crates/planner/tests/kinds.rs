@@ -67,7 +67,7 @@ fn every_kind_that_leaves_the_file_is_deleted_or_goes_as_documented() {
     let p = plan(&emptied(), &live);
     // The ID of the step at an address of `kind` that makes `call`; it runs only with
     // `--allow-delete`.
-    let step = |kind: ResourceKind, call: &str| -> String {
+    let step_of = |kind: ResourceKind, call: &str| -> String {
         let found = p
             .steps
             .iter()
@@ -77,8 +77,8 @@ fn every_kind_that_leaves_the_file_is_deleted_or_goes_as_documented() {
         found.id.clone()
     };
     let waits_for = |kind: ResourceKind, call: &str, first: &str| {
-        let id = step(kind, call);
-        let waiting = p.steps.iter().find(|s| s.id == id).expect("step");
+        let id = step_of(kind, call);
+        let waiting = step(&p, &id);
         assert!(
             waiting.depends_on.iter().any(|d| d == first),
             "{id} does not wait for {first}"
@@ -92,7 +92,7 @@ fn every_kind_that_leaves_the_file_is_deleted_or_goes_as_documented() {
             assert_eq!(change.action, Action::Delete, "{}", change.address);
             assert!(change.has(Flag::NeedsAllowDelete), "{}", change.address);
         }
-        step(kind, call);
+        step_of(kind, call);
     };
     for kind in ResourceKind::ALL {
         let changes = changes_of(&p, kind);
@@ -103,13 +103,13 @@ fn every_kind_that_leaves_the_file_is_deleted_or_goes_as_documented() {
             // Deleted with the key it points to: a step of the key's deletion, before it.
             ResourceKind::Alias => {
                 assert!(changes.is_empty(), "{kind}: {changes:?}");
-                let alias = step(ResourceKind::Key, "DeleteAlias");
+                let alias = step_of(ResourceKind::Key, "DeleteAlias");
                 waits_for(ResourceKind::Key, "ScheduleKeyDeletion", &alias);
             }
             // Deleted with its backup plan, before it: a step of its own, without a change.
             ResourceKind::Selection => {
                 assert!(changes.is_empty(), "{kind}: {changes:?}");
-                let selection = step(kind, "DeleteBackupSelection");
+                let selection = step_of(kind, "DeleteBackupSelection");
                 waits_for(ResourceKind::BackupPlan, "DeleteBackupPlan", &selection);
             }
             // Goes with its vault.
@@ -126,14 +126,7 @@ fn every_kind_that_leaves_the_file_is_deleted_or_goes_as_documented() {
                     .find(|c| c.address == "vault.central")
                     .expect("the locked vault's deletion");
                 assert!(central.has(Flag::Blocked), "{:?}", central.reasons);
-                assert!(
-                    central
-                        .reasons
-                        .iter()
-                        .any(|r| r.contains("Coffer never deletes a locked vault")),
-                    "{:?}",
-                    central.reasons
-                );
+                assert_reason(central, "Coffer never deletes a locked vault");
             }
             // A setting of the organization: never deleted. The file still manages it here;
             // once it no longer does, Coffer leaves it as it is.

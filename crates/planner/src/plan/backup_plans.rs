@@ -472,13 +472,7 @@ impl<'a> Planner<'a> {
     /// (which have no change of their own: they go with their backup plan).
     pub(super) fn departed_backup_plans(&mut self, regions: &[LiveAt<'a>]) {
         for at in regions {
-            let departed: Vec<&'a LiveBackupPlan> = at
-                .state
-                .backup_plans
-                .iter()
-                .filter(|p| self.left_the_file(&p.arn, &p.tags))
-                .collect();
-            for plan in departed {
+            for plan in self.left_the_file(&at.state.backup_plans) {
                 let name = owned_name(&plan.tags, ResourceKind::BackupPlan, &plan.name);
                 let selection_steps: Vec<String> = plan
                     .selections

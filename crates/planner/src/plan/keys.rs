@@ -435,15 +435,11 @@ impl<'a> Planner<'a> {
         let all_vaults: Vec<&'a LiveVault> =
             regions.iter().flat_map(|at| &at.state.vaults).collect();
         for at in regions {
-            let departed: Vec<&'a LiveKey> = at
-                .state
-                .keys
-                .iter()
-                .filter(|k| {
-                    self.left_the_file(&k.arn, &k.tags) && k.key_state != KeyState::PendingDeletion
-                })
-                .collect();
-            for key in departed {
+            let departed = self.left_the_file(&at.state.keys);
+            for key in departed
+                .into_iter()
+                .filter(|k| k.key_state != KeyState::PendingDeletion)
+            {
                 self.departed_key(regions, &all_vaults, at, key);
             }
         }

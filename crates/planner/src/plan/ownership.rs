@@ -3,6 +3,7 @@
 //! left the file.
 
 use super::Planner;
+use crate::live::{LiveBackupPlan, LiveKey, LiveVault};
 use crate::model::{Change, Flag, ResourceKind, Tags};
 
 /// Tag that names the topology owning a resource.
@@ -46,6 +47,28 @@ pub(super) fn owned_name(tags: &Tags, kind: ResourceKind, fallback: &str) -> Str
         .to_string()
 }
 
+/// A live resource Coffer may own: known by its ARN, owned by its tags.
+pub(super) trait Owned {
+    fn arn(&self) -> &str;
+    fn tags(&self) -> &Tags;
+}
+
+macro_rules! owned {
+    ($($live:ty),*) => {$(
+        impl Owned for $live {
+            fn arn(&self) -> &str {
+                &self.arn
+            }
+
+            fn tags(&self) -> &Tags {
+                &self.tags
+            }
+        }
+    )*};
+}
+
+owned!(LiveKey, LiveVault, LiveBackupPlan);
+
 /// A live resource found under the name the file wants.
 pub(super) struct Claim<'a> {
     pub what: &'a str,
@@ -72,10 +95,15 @@ impl Planner<'_> {
         tags
     }
 
-    /// Whether a live resource is this topology's and no resource of the file matched it: it
-    /// left the file.
-    pub(super) fn left_the_file(&self, arn: &str, tags: &Tags) -> bool {
-        !self.matched.contains(arn) && tags.get(TAG_TOPOLOGY) == Some(&self.topology.name)
+    /// The live resources this topology owns that no resource of the file matched: they left
+    /// the file.
+    pub(super) fn left_the_file<'r, T: Owned>(&self, live: &'r [T]) -> Vec<&'r T> {
+        live.iter()
+            .filter(|r| {
+                !self.matched.contains(r.arn())
+                    && r.tags().get(TAG_TOPOLOGY) == Some(&self.topology.name)
+            })
+            .collect()
     }
 
     /// A live resource found under the file's name: Coffer's own, adopted (`adopt: true`), or a

@@ -409,13 +409,7 @@ impl<'a> Planner<'a> {
     /// their region, unless they hold recovery points or have a lock.
     pub(super) fn departed_vaults(&mut self, regions: &[LiveAt<'a>]) {
         for at in regions {
-            let departed: Vec<&'a LiveVault> = at
-                .state
-                .vaults
-                .iter()
-                .filter(|v| self.left_the_file(&v.arn, &v.tags))
-                .collect();
-            for vault in departed {
+            for vault in self.left_the_file(&at.state.vaults) {
                 let address = ResourceKind::Vault.at(owned_name(
                     &vault.tags,
                     ResourceKind::Vault,

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use coffer_planner::live::{LiveRegion, LiveVault};
-use coffer_planner::{Change, LiveState, Plan, plan, simulate};
+use coffer_planner::{Change, LiveState, Plan, Step, plan, simulate};
 use coffer_spec::Topology;
 use serde_json::Value;
 
@@ -45,6 +45,24 @@ pub fn change<'p>(plan: &'p Plan, address: &str) -> &'p Change {
         .iter()
         .find(|c| c.address == address)
         .unwrap_or_else(|| panic!("no change of {address}"))
+}
+
+/// Asserts that one of the reasons of `change` says `text`.
+pub fn assert_reason(change: &Change, text: &str) {
+    assert!(
+        change.reasons.iter().any(|r| r.contains(text)),
+        "{}: no reason says `{text}`: {:?}",
+        change.address,
+        change.reasons
+    );
+}
+
+/// The step `id` of the plan.
+pub fn step<'p>(plan: &'p Plan, id: &str) -> &'p Step {
+    plan.steps
+        .iter()
+        .find(|s| s.id == id)
+        .unwrap_or_else(|| panic!("no step {id}"))
 }
 
 /// The API calls of the plan's steps, in order.

@@ -21,11 +21,8 @@ fn a_copy_retention_change_names_the_field() {
         .delete_after_days = Some(30);
     let p = plan(&t, &live);
     assert_eq!(changed(&p), vec!["update backup_plan.orders-daily"]);
-    let change = p
-        .changes
-        .iter()
-        .find(|c| c.action == Action::Update)
-        .expect("update");
+    let change = change(&p, "backup_plan.orders-daily");
+    assert_eq!(change.action, Action::Update);
     assert_eq!(change.fields.len(), 1);
     assert_eq!(
         change.fields[0].path,
@@ -44,11 +41,8 @@ fn owned_resources_removed_from_the_file_are_deletions() {
     assert_ne!(t, smaller);
     let p = plan(&smaller, &live);
     assert_eq!(changed(&p), vec!["delete selection.orders-daily.orders-db"]);
-    let change = p
-        .changes
-        .iter()
-        .find(|c| c.action == Action::Delete)
-        .expect("delete");
+    let change = change(&p, "selection.orders-daily.orders-db");
+    assert_eq!(change.action, Action::Delete);
     assert!(change.has(Flag::NeedsAllowDelete));
     assert!(p.steps.iter().all(|s| s.needs_allow_delete));
     snapshot("deletion_text", render::text(&p, false));

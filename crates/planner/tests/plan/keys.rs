@@ -43,11 +43,7 @@ fn a_crash_between_key_and_alias_adopts_the_tagged_key() {
     let t = topology(SEED);
     let mut live = LiveState::default();
     let first = plan(&t, &live);
-    let create_key = first
-        .steps
-        .iter()
-        .find(|s| s.id == "key.source-rds:create")
-        .expect("create step");
+    let create_key = step(&first, "key.source-rds:create");
     simulate::play_step(create_key, &mut live, &Default::default());
     let p = plan(&t, &live);
     assert!(
@@ -69,14 +65,7 @@ fn orphaned_principals_are_reported() {
     }
     let p = plan(&t, &live);
     let change = change(&p, "key.source-rds");
-    assert!(
-        change
-            .reasons
-            .iter()
-            .any(|r| r.contains("AROAEXAMPLEDELETED01")),
-        "{:?}",
-        change.reasons
-    );
+    assert_reason(change, "AROAEXAMPLEDELETED01");
 }
 
 #[test]
@@ -86,11 +75,7 @@ fn steps_that_use_a_key_wait_until_it_is_enabled_again() {
     source.keys[0].key_state = "PendingDeletion".into();
     source.aliases.clear();
     let p = plan(&t, &live);
-    let alias = p
-        .steps
-        .iter()
-        .find(|s| s.id == "alias.source-rds:create")
-        .expect("alias step");
+    let alias = step(&p, "alias.source-rds:create");
     assert!(
         alias
             .depends_on
@@ -118,11 +103,7 @@ fn replacing_a_vault_lets_its_old_key_be_deleted_after_it() {
     assert!(!vault.has(Flag::Blocked), "{:?}", vault.reasons);
     let deletion = change(&p, "key.source-rds");
     assert!(!deletion.has(Flag::Blocked), "{:?}", deletion.reasons);
-    let schedule = p
-        .steps
-        .iter()
-        .find(|s| s.id == "key.source-rds:schedule-deletion")
-        .expect("deletion step");
+    let schedule = step(&p, "key.source-rds:schedule-deletion");
     assert!(
         schedule
             .depends_on
@@ -172,7 +153,7 @@ fn a_key_that_encrypts_a_source_or_recovery_points_is_never_deleted() {
     let p = plan(&without, &live);
     let change = deletion(&p);
     assert!(change.has(Flag::Blocked), "{:?}", change.reasons);
-    assert!(change.reasons.iter().any(|r| r.contains("db:orders")));
+    assert_reason(&change, "db:orders");
 
     // Without the database, a recovery point encrypted with the key still blocks it.
     seed_region(&mut live, SOURCE).sources.clear();
@@ -181,5 +162,5 @@ fn a_key_that_encrypts_a_source_or_recovery_points_is_never_deleted() {
     central.recovery_point_keys = vec![source_key.arn.clone()];
     let change = deletion(&plan(&without, &live));
     assert!(change.has(Flag::Blocked), "{:?}", change.reasons);
-    assert!(change.reasons.iter().any(|r| r.contains("recovery points")));
+    assert_reason(&change, "recovery points");
 }

@@ -31,14 +31,7 @@ fn a_vault_key_change_is_a_replacement_blocked_by_recovery_points() {
     let change = change(&p, "vault.central");
     assert_eq!(change.action, Action::Replace);
     assert!(change.has(Flag::Blocked));
-    assert!(
-        change
-            .reasons
-            .iter()
-            .any(|r| r.contains("12 recovery points")),
-        "{:?}",
-        change.reasons
-    );
+    assert_reason(change, "12 recovery points");
     assert!(
         !p.steps.iter().any(|s| s.address == "vault.central"),
         "a blocked change has no steps"
@@ -54,11 +47,7 @@ fn an_unowned_name_clash_is_blocked_unless_adopted() {
     let p = plan(&t, &live);
     let vault = change(&p, "vault.central");
     assert!(vault.has(Flag::Blocked));
-    assert!(
-        vault.reasons.iter().any(|r| r.contains("adopt: true")),
-        "{:?}",
-        vault.reasons
-    );
+    assert_reason(vault, "adopt: true");
     assert!(
         p.steps.iter().all(|s| s.address.name != "central"),
         "nothing touches the unowned vault"
@@ -146,12 +135,7 @@ fn removing_the_guard_or_adding_an_exempt_principal_weakens_protection() {
         "{:?}",
         vault_policy.reasons
     );
-    assert!(
-        vault_policy
-            .reasons
-            .iter()
-            .any(|r| r.contains("role/Operator"))
-    );
+    assert_reason(vault_policy, "role/Operator");
 
     // Tightening is not a weakening: adding the guard back to the unguarded state.
     let unguarded_live = converge(&unguarded, &live);
