@@ -119,13 +119,7 @@ fn lock_view(
 /// The destroy paths of every vault that receives copies. `state` is AWS as it will be after
 /// the plan (or as it is); `None` uses the policies and locks the file generates.
 pub fn report(topology: &Topology, state: Option<&LiveState>) -> DestroyReport {
-    let mut destinations: Vec<&Vault> = topology
-        .backup_plans
-        .values()
-        .flat_map(|p| &p.rules)
-        .flat_map(|r| &r.copy_to)
-        .filter_map(|c| topology.vaults.get(&c.vault))
-        .collect();
+    let mut destinations: Vec<&Vault> = topology.copy_edges().map(|e| e.destination).collect();
     destinations.sort_by(|a, b| a.name.cmp(&b.name));
     destinations.dedup_by(|a, b| a.name == b.name);
     DestroyReport {
@@ -165,6 +159,33 @@ fn live_key_policy(state: Option<&LiveState>, topology: &Topology, key: &Key) ->
         .clone()
 }
 
+/// The policies of a vault as they will be, to ask who may call what on it.
+struct VaultAccess<'v> {
+    principals: Vec<Principal>,
+    document: Option<Value>,
+    arn: &'v str,
+    owner: &'v str,
+}
+
+impl VaultAccess<'_> {
+    fn may(&self, principal: &Principal, call: &str) -> bool {
+        principal.may(self.document.as_ref(), call, self.arn, self.owner)
+    }
+
+    /// The principals that may make one of `calls`.
+    fn who(&self, calls: &[&str]) -> Vec<&Principal> {
+        self.principals
+            .iter()
+            .filter(|p| calls.iter().any(|c| self.may(p, c)))
+            .collect()
+    }
+}
+
+/// Anyone but break-glass and Coffer's role may not change what protects the copies.
+fn changes_protection(principal: &Principal) -> bool {
+    !matches!(principal.role, Role::BreakGlass | Role::Coffer)
+}
+
 fn vault_paths(topology: &Topology, state: Option<&LiveState>, vault: &Vault) -> VaultPaths {
     let owner = topology.account_id(&vault.account).to_string();
     let arn = topology.vault_arn(vault);
@@ -182,54 +203,25 @@ fn vault_paths(topology: &Topology, state: Option<&LiveState>, vault: &Vault) ->
         .as_ref()
         .map(|p| p.break_glass_principals.clone())
         .unwrap_or_default();
-    let principals = access::principals(topology, &vault.account, &break_glass);
+    let access = VaultAccess {
+        principals: access::principals(topology, &vault.account, &break_glass),
+        document,
+        arn: &arn,
+        owner: &owner,
+    };
     let lock = lock_view(vault.lock.as_ref(), live.map(|l| l.lock.as_ref()));
-    let may = |p: &Principal, call: &str| p.may(document.as_ref(), call, &arn, &owner);
     let resource = ResourceKind::Vault.at(vault.name.to_string());
-    let mut paths = Vec::new();
 
-    for (action, call) in [
-        ("delete a recovery point", "backup:DeleteRecoveryPoint"),
-        (
-            "shorten a recovery point's retention",
-            "backup:UpdateRecoveryPointLifecycle",
-        ),
-    ] {
-        let (who, note): (Vec<&Principal>, Option<String>) = match &lock {
-            LockView::None => (principals.iter().filter(|p| may(p, call)).collect(), None),
-            LockView::Removable { mode } => (
-                principals
-                    .iter()
-                    .filter(|p| may(p, call) && may(p, "backup:DeleteBackupVaultLockConfiguration"))
-                    .collect(),
-                Some(format!(
-                    "{mode}: only after removing the lock (`backup:DeleteBackupVaultLockConfiguration`), or once each copy's retention ends"
-                )),
-            ),
-            LockView::Immutable { since } => (
-                Vec::new(),
-                Some(format!(
-                    "nobody until each copy's retention ends (compliance lock, immutable since {})",
-                    since.as_deref().unwrap_or("its lock date")
-                )),
-            ),
-        };
-        paths.push(path(&resource, action, &[call], &who, note, |p| {
-            p.role != Role::BreakGlass
-        }));
-    }
+    let mut paths = recovery_point_paths(&access, &lock, &resource);
+    let delete = ["backup:DeleteBackupVault"];
     paths.push(path(
         &resource,
         "delete the vault (AWS refuses while it holds recovery points)",
-        &["backup:DeleteBackupVault"],
-        &principals
-            .iter()
-            .filter(|p| may(p, "backup:DeleteBackupVault"))
-            .collect::<Vec<_>>(),
+        &delete,
+        &access.who(&delete),
         None,
         |_| false,
     ));
-    let protection = |p: &Principal| !matches!(p.role, Role::BreakGlass | Role::Coffer);
     let policy_calls = [
         "backup:PutBackupVaultAccessPolicy",
         "backup:DeleteBackupVaultAccessPolicy",
@@ -238,48 +230,11 @@ fn vault_paths(topology: &Topology, state: Option<&LiveState>, vault: &Vault) ->
         &resource,
         "replace or delete the vault policy",
         &policy_calls,
-        &principals
-            .iter()
-            .filter(|p| policy_calls.iter().any(|c| may(p, c)))
-            .collect::<Vec<_>>(),
+        &access.who(&policy_calls),
         None,
-        protection,
+        changes_protection,
     ));
-    let lock_calls = [
-        "backup:PutBackupVaultLockConfiguration",
-        "backup:DeleteBackupVaultLockConfiguration",
-    ];
-    let (who, note) = match &lock {
-        LockView::Immutable { since } => (
-            Vec::new(),
-            Some(format!(
-                "compliance lock, immutable since {}",
-                since.as_deref().unwrap_or("its lock date")
-            )),
-        ),
-        LockView::None => (
-            principals
-                .iter()
-                .filter(|p| lock_calls.iter().any(|c| may(p, c)))
-                .collect(),
-            Some("no lock: adding one is the only change".into()),
-        ),
-        LockView::Removable { mode } => (
-            principals
-                .iter()
-                .filter(|p| lock_calls.iter().any(|c| may(p, c)))
-                .collect(),
-            Some(mode.clone()),
-        ),
-    };
-    paths.push(path(
-        &resource,
-        "remove or change the lock",
-        &lock_calls,
-        &who,
-        note,
-        protection,
-    ));
+    paths.push(lock_path(&access, &lock, &resource));
 
     if let Some(key) = vault.key.as_ref().and_then(|k| topology.keys.get(k)) {
         key_paths(topology, state, key, &mut paths);
@@ -293,6 +248,81 @@ fn vault_paths(topology: &Topology, state: Option<&LiveState>, vault: &Vault) ->
         accepted: vault.accept_destroy_paths,
         paths,
     }
+}
+
+/// Who can delete a recovery point or shorten its retention: with a lock that can still be
+/// removed, only who may also remove it; with an immutable one, nobody.
+fn recovery_point_paths(
+    access: &VaultAccess<'_>,
+    lock: &LockView,
+    resource: &Address,
+) -> Vec<DestroyPath> {
+    let mut paths = Vec::new();
+    for (action, call) in [
+        ("delete a recovery point", "backup:DeleteRecoveryPoint"),
+        (
+            "shorten a recovery point's retention",
+            "backup:UpdateRecoveryPointLifecycle",
+        ),
+    ] {
+        let (who, note): (Vec<&Principal>, Option<String>) = match lock {
+            LockView::None => (access.who(&[call]), None),
+            LockView::Removable { mode } => (
+                access
+                    .principals
+                    .iter()
+                    .filter(|p| {
+                        access.may(p, call)
+                            && access.may(p, "backup:DeleteBackupVaultLockConfiguration")
+                    })
+                    .collect(),
+                Some(format!(
+                    "{mode}: only after removing the lock (`backup:DeleteBackupVaultLockConfiguration`), or once each copy's retention ends"
+                )),
+            ),
+            LockView::Immutable { since } => (
+                Vec::new(),
+                Some(format!(
+                    "nobody until each copy's retention ends (compliance lock, immutable since {})",
+                    since.as_deref().unwrap_or("its lock date")
+                )),
+            ),
+        };
+        paths.push(path(resource, action, &[call], &who, note, |p| {
+            p.role != Role::BreakGlass
+        }));
+    }
+    paths
+}
+
+/// Who can remove or change the lock: nobody once it is immutable.
+fn lock_path(access: &VaultAccess<'_>, lock: &LockView, resource: &Address) -> DestroyPath {
+    let lock_calls = [
+        "backup:PutBackupVaultLockConfiguration",
+        "backup:DeleteBackupVaultLockConfiguration",
+    ];
+    let (who, note) = match lock {
+        LockView::Immutable { since } => (
+            Vec::new(),
+            Some(format!(
+                "compliance lock, immutable since {}",
+                since.as_deref().unwrap_or("its lock date")
+            )),
+        ),
+        LockView::None => (
+            access.who(&lock_calls),
+            Some("no lock: adding one is the only change".into()),
+        ),
+        LockView::Removable { mode } => (access.who(&lock_calls), Some(mode.clone())),
+    };
+    path(
+        resource,
+        "remove or change the lock",
+        &lock_calls,
+        &who,
+        note,
+        changes_protection,
+    )
 }
 
 fn key_paths(
@@ -329,9 +359,14 @@ fn key_paths(
             .iter()
             .filter(|p| p.may(Some(&document), call, &resource, &owner))
             .collect();
-        paths.push(path(&address, action, &[call], &who, None, |p| {
-            !matches!(p.role, Role::BreakGlass | Role::Coffer)
-        }));
+        paths.push(path(
+            &address,
+            action,
+            &[call],
+            &who,
+            None,
+            changes_protection,
+        ));
     }
 }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::checks::Severity;
+use crate::live::KeyState;
 use crate::model::{Action, Address, Change, FieldChange, Flag, Plan, ResourceKind};
 use crate::render::{md_aws_resource, md_cell, md_code, md_text, name_first, plural};
 
@@ -78,7 +79,6 @@ fn field<'a>(change: &'a Change, path: &str) -> Option<&'a FieldChange> {
     change.fields.iter().find(|f| f.path == path)
 }
 
-/// Actions that let their holder destroy or unprotect recovery points.
 /// Whether a vault policy lets principals of another account (of any organization it names,
 /// or of none) do destructive things, as the policy engine reads it.
 fn lets_others_destroy(policy: &Value, owner: &str) -> bool {
@@ -136,7 +136,7 @@ fn rate(change: &Change) -> (Status, Severity, Option<String>) {
         return (
             Status::Conflicting,
             Severity::Error,
-            Some("a resource Coffer does not own has the file's name".into()),
+            risk("a resource Coffer does not own has the file's name"),
         );
     }
     let status = match change.action {
@@ -145,128 +145,126 @@ fn rate(change: &Change) -> (Status, Severity, Option<String>) {
         Action::Delete => Status::Extra,
         Action::Update | Action::Replace => Status::Modified,
     };
-    let risk = |text: &str| Some(text.to_string());
-    match change.kind {
-        ResourceKind::Key => {
-            if let Some(state) = field(change, "state") {
-                let now = state.before.as_ref().and_then(Value::as_str).unwrap_or("");
-                if now.starts_with("PendingDeletion") || now == "PendingReplicaDeletion" {
-                    return (
-                        status,
-                        Severity::Blocker,
-                        risk(
-                            "the key is scheduled for deletion: everything it encrypts becomes unrecoverable",
-                        ),
-                    );
-                }
-                return (
-                    status,
-                    Severity::Error,
-                    Some(format!(
-                        "the key is {now}: backups, copies and restores with it fail"
-                    )),
-                );
-            }
-            if field(change, "rotation.enabled").is_some() {
-                return (status, Severity::Error, risk("key rotation was turned off"));
-            }
-            if field(change, "policy").is_some() {
-                return (
-                    status,
-                    Severity::Error,
-                    risk("the key policy changed: who may use the key is not what the file says"),
-                );
-            }
-            if status == Status::Missing {
-                return (status, Severity::Error, risk("the key is missing"));
-            }
-        }
-        ResourceKind::VaultLock if status == Status::Extra => {
-            return (
-                status,
-                Severity::Warning,
-                risk(
-                    "the vault has a lock the file does not declare: add it to the file (Coffer never removes a lock)",
-                ),
-            );
-        }
-        ResourceKind::VaultLock if status == Status::Missing => {
-            return (
-                status,
-                Severity::Blocker,
-                risk(
-                    "the vault lock was removed: recovery points can be deleted before their retention ends",
-                ),
-            );
-        }
-        ResourceKind::VaultLock => {
-            return (
-                status,
-                Severity::Error,
-                risk("the vault lock's bounds changed"),
-            );
-        }
-        ResourceKind::VaultPolicy => {
-            let owner = change.account.as_str();
-            if let Some(before) = change.before.as_ref().and_then(|b| b.get("policy"))
-                && lets_others_destroy(before, owner)
-            {
-                return (
-                    status,
-                    Severity::Blocker,
-                    risk(
-                        "the vault policy now lets another account (or everyone) delete recovery points or rewrite the policy",
-                    ),
-                );
-            }
-            return (
-                status,
-                Severity::Error,
-                risk(
-                    "the vault policy changed: who may copy in or delete is not what the file says",
-                ),
-            );
-        }
-        ResourceKind::CrossAccountBackup => {
-            let off =
-                change.before.as_ref().and_then(|b| b.get("enabled")) == Some(&Value::Bool(false));
-            if off {
-                return (
-                    status,
-                    Severity::Blocker,
-                    risk("cross-account backup was turned off: every cross-account copy job fails"),
-                );
-            }
-            return (status, Severity::Error, None);
-        }
-        ResourceKind::Vault | ResourceKind::BackupPlan | ResourceKind::Selection
-            if status == Status::Missing =>
-        {
-            return (
-                status,
-                Severity::Error,
-                risk("a resource the backups depend on is missing"),
-            );
-        }
-        ResourceKind::BackupPlan if field_prefix(change, "rules") => {
-            return (
-                status,
-                Severity::Error,
-                risk(
-                    "the backup rules changed: schedule, retention or copies differ from the file",
-                ),
-            );
-        }
-        _ => {}
-    }
-    (status, Severity::Warning, None)
+    let (severity, risk) = match change.kind {
+        ResourceKind::Key => rate_key(change, status),
+        ResourceKind::Alias => (Severity::Warning, None),
+        ResourceKind::Vault | ResourceKind::Selection => rate_dependency(status),
+        ResourceKind::VaultPolicy => rate_vault_policy(change),
+        ResourceKind::VaultLock => rate_vault_lock(status),
+        ResourceKind::BackupPlan => rate_backup_plan(change, status),
+        ResourceKind::CrossAccountBackup => rate_cross_account_backup(change),
+    };
+    (status, severity, risk)
 }
 
-fn field_prefix(change: &Change, prefix: &str) -> bool {
-    change
-        .fields
-        .iter()
-        .any(|f| f.path == prefix || f.path.starts_with(&format!("{prefix}.")))
+fn risk(text: &str) -> Option<String> {
+    Some(text.to_string())
+}
+
+/// A key's state, rotation and policy decide whether what it encrypts stays usable, and by
+/// whom.
+fn rate_key(change: &Change, status: Status) -> (Severity, Option<String>) {
+    if let Some(state) = field(change, "state") {
+        let now = KeyState::from(state.before.as_ref().and_then(Value::as_str).unwrap_or(""));
+        if now.is_pending_deletion() {
+            return (
+                Severity::Blocker,
+                risk(
+                    "the key is scheduled for deletion: everything it encrypts becomes unrecoverable",
+                ),
+            );
+        }
+        return (
+            Severity::Error,
+            Some(format!(
+                "the key is {now}: backups, copies and restores with it fail"
+            )),
+        );
+    }
+    if field(change, "rotation.enabled").is_some() {
+        return (Severity::Error, risk("key rotation was turned off"));
+    }
+    if field(change, "policy").is_some() {
+        return (
+            Severity::Error,
+            risk("the key policy changed: who may use the key is not what the file says"),
+        );
+    }
+    if status == Status::Missing {
+        return (Severity::Error, risk("the key is missing"));
+    }
+    (Severity::Warning, None)
+}
+
+/// A vault or a selection the backups need.
+fn rate_dependency(status: Status) -> (Severity, Option<String>) {
+    match status {
+        Status::Missing => (
+            Severity::Error,
+            risk("a resource the backups depend on is missing"),
+        ),
+        _ => (Severity::Warning, None),
+    }
+}
+
+fn rate_vault_policy(change: &Change) -> (Severity, Option<String>) {
+    let owner = change.account.as_str();
+    if let Some(before) = change.before.as_ref().and_then(|b| b.get("policy"))
+        && lets_others_destroy(before, owner)
+    {
+        return (
+            Severity::Blocker,
+            risk(
+                "the vault policy now lets another account (or everyone) delete recovery points or rewrite the policy",
+            ),
+        );
+    }
+    (
+        Severity::Error,
+        risk("the vault policy changed: who may copy in or delete is not what the file says"),
+    )
+}
+
+fn rate_vault_lock(status: Status) -> (Severity, Option<String>) {
+    match status {
+        Status::Extra => (
+            Severity::Warning,
+            risk(
+                "the vault has a lock the file does not declare: add it to the file (Coffer never removes a lock)",
+            ),
+        ),
+        Status::Missing => (
+            Severity::Blocker,
+            risk(
+                "the vault lock was removed: recovery points can be deleted before their retention ends",
+            ),
+        ),
+        _ => (Severity::Error, risk("the vault lock's bounds changed")),
+    }
+}
+
+fn rate_backup_plan(change: &Change, status: Status) -> (Severity, Option<String>) {
+    if status == Status::Missing {
+        return rate_dependency(status);
+    }
+    if change.field_changed("rules") {
+        return (
+            Severity::Error,
+            risk("the backup rules changed: schedule, retention or copies differ from the file"),
+        );
+    }
+    (Severity::Warning, None)
+}
+
+fn rate_cross_account_backup(change: &Change) -> (Severity, Option<String>) {
+    let off = change.before.as_ref().and_then(|b| b.get("enabled")) == Some(&Value::Bool(false));
+    if off {
+        return (
+            Severity::Blocker,
+            risk("cross-account backup was turned off: every cross-account copy job fails"),
+        );
+    }
+    (Severity::Error, None)
 }
 
 /// The drift report of a plan.

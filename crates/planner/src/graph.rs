@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use coffer_spec::Topology;
+use coffer_spec::{Key, Topology, Vault};
 
 use crate::checks::{Finding, Severity};
 
@@ -68,7 +68,27 @@ fn account_node(name: &str) -> String {
 /// Builds the diagram; `findings` mark the copy edges that fail a blocker check.
 pub fn build(topology: &Topology, findings: &[Finding]) -> Graph {
     let mut graph = Graph::default();
-    let broken: BTreeSet<(String, String)> = findings
+    for account in topology.accounts.values() {
+        graph.accounts.push((
+            account_node(account.name.as_str()),
+            format!("{} ({})", account.name, account.id),
+            account.regions.iter().cloned().collect(),
+        ));
+    }
+    for key in topology.keys.values() {
+        key_nodes(&mut graph, key);
+    }
+    for vault in topology.vaults.values() {
+        vault_nodes(&mut graph, topology, vault);
+    }
+    backup_plan_nodes(&mut graph, topology, &broken_copies(findings));
+    graph.edges.dedup();
+    graph
+}
+
+/// The copies (backup plan, destination vault) that fail a blocker check.
+fn broken_copies(findings: &[Finding]) -> BTreeSet<(String, String)> {
+    findings
         .iter()
         .filter(|f| f.severity == Severity::Blocker)
         .filter_map(|f| {
@@ -89,76 +109,87 @@ pub fn build(topology: &Topology, findings: &[Finding]) -> Graph {
                 .to_string();
             Some((plan, destination))
         })
-        .collect();
-    for account in topology.accounts.values() {
-        graph.accounts.push((
-            account_node(account.name.as_str()),
-            format!("{} ({})", account.name, account.id),
-            account.regions.iter().cloned().collect(),
+        .collect()
+}
+
+fn edge(from: String, to: String, kind: EdgeKind) -> Edge {
+    Edge {
+        from,
+        to,
+        kind,
+        broken: false,
+    }
+}
+
+fn key_node(name: &str) -> String {
+    format!("key_{}", safe(name))
+}
+
+fn vault_node(name: &str) -> String {
+    format!("vault_{}", safe(name))
+}
+
+fn key_nodes(graph: &mut Graph, key: &Key) {
+    graph.nodes.push(Node {
+        id: key_node(key.name.as_str()),
+        label: format!("key {}<br/>{}", key.name, key.alias),
+        group: (key.account.to_string(), key.region.clone()),
+    });
+    for user in &key.usable_by {
+        graph.edges.push(edge(
+            key_node(key.name.as_str()),
+            account_node(user.as_str()),
+            EdgeKind::UsableBy,
         ));
     }
-    for key in topology.keys.values() {
-        graph.nodes.push(Node {
-            id: format!("key_{}", safe(key.name.as_str())),
-            label: format!("key {}<br/>{}", key.name, key.alias),
-            group: (key.account.to_string(), key.region.clone()),
-        });
-        for user in &key.usable_by {
-            graph.edges.push(Edge {
-                from: format!("key_{}", safe(key.name.as_str())),
-                to: account_node(user.as_str()),
-                kind: EdgeKind::UsableBy,
-                broken: false,
-            });
-        }
+}
+
+fn vault_nodes(graph: &mut Graph, topology: &Topology, vault: &Vault) {
+    let id = vault_node(vault.name.as_str());
+    let lock = match &vault.lock {
+        Some(lock) if lock.is_compliance() => "<br/>compliance lock",
+        Some(_) => "<br/>governance lock",
+        None => "",
+    };
+    graph.nodes.push(Node {
+        id: id.clone(),
+        label: format!("vault {}{lock}", vault.vault_name),
+        group: (vault.account.to_string(), vault.region.clone()),
+    });
+    if let Some(key) = &vault.key {
+        graph
+            .edges
+            .push(edge(key_node(key.as_str()), id.clone(), EdgeKind::Encrypts));
     }
-    for vault in topology.vaults.values() {
-        let id = format!("vault_{}", safe(vault.name.as_str()));
-        let lock = match &vault.lock {
-            Some(lock) if lock.is_compliance() => "<br/>compliance lock",
-            Some(_) => "<br/>governance lock",
-            None => "",
-        };
-        graph.nodes.push(Node {
-            id: id.clone(),
-            label: format!("vault {}{lock}", vault.vault_name),
-            group: (vault.account.to_string(), vault.region.clone()),
-        });
-        if let Some(key) = &vault.key {
-            graph.edges.push(Edge {
-                from: format!("key_{}", safe(key.as_str())),
-                to: id.clone(),
-                kind: EdgeKind::Encrypts,
-                broken: false,
-            });
-        }
-        if let Some(policy) = &vault.access_policy {
-            for source in &policy.allow_copy_from {
-                let from = topology
-                    .accounts
-                    .values()
-                    .find(|a| &a.id == source)
-                    .map_or_else(
-                        || format!("ext_{source}"),
-                        |a| account_node(a.name.as_str()),
-                    );
-                graph.edges.push(Edge {
-                    from: id.clone(),
-                    to: from,
-                    kind: EdgeKind::AllowsCopyFrom,
-                    broken: false,
-                });
-            }
-            if policy.organization_id.is_some() || !policy.org_paths.is_empty() {
-                graph.edges.push(Edge {
-                    from: id.clone(),
-                    to: "organization".into(),
-                    kind: EdgeKind::AllowsCopyFrom,
-                    broken: false,
-                });
-            }
-        }
+    let Some(policy) = &vault.access_policy else {
+        return;
+    };
+    for source in &policy.allow_copy_from {
+        let from = topology
+            .accounts
+            .values()
+            .find(|a| &a.id == source)
+            .map_or_else(
+                || format!("ext_{source}"),
+                |a| account_node(a.name.as_str()),
+            );
+        graph
+            .edges
+            .push(edge(id.clone(), from, EdgeKind::AllowsCopyFrom));
     }
+    if policy.organization_id.is_some() || !policy.org_paths.is_empty() {
+        graph.edges.push(edge(
+            id.clone(),
+            "organization".into(),
+            EdgeKind::AllowsCopyFrom,
+        ));
+    }
+}
+
+/// Each backup plan, the vaults its rules back up to, and the copies from them.
+fn backup_plan_nodes(graph: &mut Graph, topology: &Topology, broken: &BTreeSet<(String, String)>) {
+    // The topology's copies come in the order of its backup plans and rules.
+    let mut copies = topology.copy_edges().peekable();
     for plan in topology.backup_plans.values() {
         let id = format!("plan_{}", safe(plan.name.as_str()));
         graph.nodes.push(Node {
@@ -168,29 +199,21 @@ pub fn build(topology: &Topology, findings: &[Finding]) -> Graph {
         });
         let mut seen = BTreeSet::new();
         for rule in &plan.rules {
-            let source = format!("vault_{}", safe(rule.vault.as_str()));
-            if seen.insert((source.clone(), EdgeKind::BacksUpTo as u8)) {
-                graph.edges.push(Edge {
-                    from: id.clone(),
-                    to: source.clone(),
-                    kind: EdgeKind::BacksUpTo,
-                    broken: false,
-                });
+            let source = vault_node(rule.vault.as_str());
+            if seen.insert(source.clone()) {
+                graph
+                    .edges
+                    .push(edge(id.clone(), source.clone(), EdgeKind::BacksUpTo));
             }
-            for copy in &rule.copy_to {
-                let to = format!("vault_{}", safe(copy.vault.as_str()));
-                let is_broken = broken.contains(&(plan.name.to_string(), copy.vault.to_string()));
+            while let Some(copy) = copies.next_if(|c| std::ptr::eq(c.rule, rule)) {
+                let destination = copy.destination.name.to_string();
                 graph.edges.push(Edge {
-                    from: source.clone(),
-                    to,
-                    kind: EdgeKind::CopiesTo,
-                    broken: is_broken,
+                    broken: broken.contains(&(plan.name.to_string(), destination.clone())),
+                    ..edge(source.clone(), vault_node(&destination), EdgeKind::CopiesTo)
                 });
             }
         }
     }
-    graph.edges.dedup();
-    graph
 }
 
 fn region_group(account: &str, region: &str) -> String {

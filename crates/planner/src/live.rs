@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::{CopyActionDocument, LifecycleDocument, RuleDocument};
+
 pub use coffer_spec::topology::Tags;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -246,6 +248,19 @@ pub struct LiveLock {
     pub immutable: bool,
 }
 
+impl LiveLock {
+    /// Whether a recovery point kept `delete_after_days` (`None`: forever) fits the lock's
+    /// bounds: the rule of [`coffer_spec::Lock::admits`], on the lock AWS has.
+    pub fn admits(&self, delete_after_days: Option<i64>) -> bool {
+        coffer_spec::Lock {
+            min_retention_days: self.min_retention_days,
+            max_retention_days: self.max_retention_days,
+            changeable_for_days: None,
+        }
+        .admits(delete_after_days)
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LiveBackupPlan {
     pub plan_id: String,
@@ -287,6 +302,74 @@ pub struct LiveRule {
 pub struct LiveLifecycle {
     pub move_to_cold_storage_after_days: Option<i64>,
     pub delete_after_days: Option<i64>,
+}
+
+impl From<&LifecycleDocument> for LiveLifecycle {
+    fn from(document: &LifecycleDocument) -> Self {
+        LiveLifecycle {
+            move_to_cold_storage_after_days: document.move_to_cold_storage_after_days,
+            delete_after_days: document.delete_after_days,
+        }
+    }
+}
+
+impl From<&LiveLifecycle> for LifecycleDocument {
+    fn from(live: &LiveLifecycle) -> Self {
+        LifecycleDocument {
+            move_to_cold_storage_after_days: live.move_to_cold_storage_after_days,
+            delete_after_days: live.delete_after_days,
+        }
+    }
+}
+
+/// A rule as AWS keeps it once `CreateBackupPlan` or `UpdateBackupPlan` wrote it.
+impl From<&RuleDocument> for LiveRule {
+    fn from(rule: &RuleDocument) -> Self {
+        LiveRule {
+            name: rule.name.clone(),
+            target_vault_name: rule.target_vault_name.clone(),
+            schedule: Some(rule.schedule.clone()),
+            schedule_timezone: rule.schedule_timezone.clone(),
+            start_window_minutes: rule.start_window_minutes,
+            completion_window_minutes: rule.completion_window_minutes,
+            lifecycle: LiveLifecycle::from(&rule.lifecycle),
+            copy_actions: rule
+                .copy_actions
+                .iter()
+                .map(|c| LiveCopyAction {
+                    destination_vault_arn: c.destination_vault_arn.clone(),
+                    lifecycle: LiveLifecycle::from(&c.lifecycle),
+                })
+                .collect(),
+            continuous_backup: rule.continuous_backup,
+            recovery_point_tags: rule.recovery_point_tags.clone(),
+        }
+    }
+}
+
+/// A live rule as the document that would write it (no schedule: an empty one).
+impl From<&LiveRule> for RuleDocument {
+    fn from(rule: &LiveRule) -> Self {
+        RuleDocument {
+            name: rule.name.clone(),
+            target_vault_name: rule.target_vault_name.clone(),
+            schedule: rule.schedule.clone().unwrap_or_default(),
+            schedule_timezone: rule.schedule_timezone.clone(),
+            start_window_minutes: rule.start_window_minutes,
+            completion_window_minutes: rule.completion_window_minutes,
+            lifecycle: LifecycleDocument::from(&rule.lifecycle),
+            copy_actions: rule
+                .copy_actions
+                .iter()
+                .map(|c| CopyActionDocument {
+                    destination_vault_arn: c.destination_vault_arn.clone(),
+                    lifecycle: LifecycleDocument::from(&c.lifecycle),
+                })
+                .collect(),
+            continuous_backup: rule.continuous_backup,
+            recovery_point_tags: rule.recovery_point_tags.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -266,6 +266,15 @@ impl Change {
     pub fn has(&self, flag: Flag) -> bool {
         self.flags.contains(&flag)
     }
+
+    /// Whether `field` (a dotted path into `before`/`after`) or anything under it differs.
+    pub fn field_changed(&self, field: &str) -> bool {
+        self.fields.iter().any(|f| {
+            f.path == field
+                || f.path.starts_with(&format!("{field}."))
+                || f.path.starts_with(&format!("{field}["))
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -362,6 +371,15 @@ pub struct RuleDocument {
 pub struct LifecycleDocument {
     pub move_to_cold_storage_after_days: Option<i64>,
     pub delete_after_days: Option<i64>,
+}
+
+impl From<&coffer_spec::topology::Lifecycle> for LifecycleDocument {
+    fn from(lifecycle: &coffer_spec::topology::Lifecycle) -> Self {
+        LifecycleDocument {
+            move_to_cold_storage_after_days: lifecycle.move_to_cold_storage_after_days,
+            delete_after_days: lifecycle.delete_after_days,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

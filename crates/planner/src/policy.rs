@@ -1,6 +1,7 @@
 //! The policies Coffer generates: key policies and vault access policies, with their guards.
 //! Their canonical form and evaluation are `coffer_policy`'s.
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use coffer_spec::{AccessPolicy, Key, Topology};
@@ -70,19 +71,67 @@ pub const SID_KEY_GUARD: &str = "CofferKeyGuard";
 pub const SID_KEY_GUARD_FOREIGN_GRANTS: &str = "CofferKeyGuardForeignGrants";
 pub const SID_KEY_GUARD_GRANTS_FOR_SERVICES: &str = "CofferKeyGuardGrantsOnlyForAwsServices";
 
+/// A statement of a generated policy; on every resource, as key and vault policies write it.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Statement<'a> {
+    sid: &'a str,
+    effect: Effect,
+    principal: Value,
+    action: Value,
+    resource: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    condition: Option<Value>,
+}
+
+#[derive(Serialize)]
+enum Effect {
+    Allow,
+    Deny,
+}
+
+impl<'a> Statement<'a> {
+    fn new(sid: &'a str, effect: Effect, principal: Value, action: Value) -> Self {
+        Statement {
+            sid,
+            effect,
+            principal,
+            action,
+            resource: "*",
+            condition: None,
+        }
+    }
+
+    fn allow(sid: &'a str, principal: Value, action: Value) -> Self {
+        Self::new(sid, Effect::Allow, principal, action)
+    }
+
+    /// Denied to everyone.
+    fn deny(sid: &'a str, action: Value) -> Self {
+        Self::new(sid, Effect::Deny, json!("*"), action)
+    }
+
+    fn when(self, condition: Value) -> Self {
+        Statement {
+            condition: Some(condition),
+            ..self
+        }
+    }
+
+    fn json(self) -> Value {
+        json!(self)
+    }
+}
+
 /// A Deny of `actions` for everyone except `exempt` (no exemption when it is empty).
 fn deny_except(sid: &str, actions: &[&str], exempt: &[String]) -> Value {
-    let mut statement = json!({
-        "Sid": sid,
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": strings(actions),
-        "Resource": "*",
-    });
-    if !exempt.is_empty() {
-        statement["Condition"] = json!({"ArnNotLike": {"aws:PrincipalArn": exempt}});
+    let statement = Statement::deny(sid, strings(actions));
+    if exempt.is_empty() {
+        return statement.json();
     }
     statement
+        .when(json!({"ArnNotLike": {"aws:PrincipalArn": exempt}}))
+        .json()
 }
 
 fn root_arn(account_id: &str) -> String {
@@ -99,21 +148,23 @@ fn strings(values: &[&str]) -> Value {
 /// statements.
 pub fn key_policy(topology: &Topology, key: &Key) -> Value {
     let owner = topology.account_id(&key.account);
-    let mut statements = vec![json!({
-        "Sid": "CofferAccountRoot",
-        "Effect": "Allow",
-        "Principal": {"AWS": root_arn(owner)},
-        "Action": "kms:*",
-        "Resource": "*",
-    })];
+    let mut statements = vec![
+        Statement::allow(
+            "CofferAccountRoot",
+            json!({"AWS": root_arn(owner)}),
+            json!("kms:*"),
+        )
+        .json(),
+    ];
     if !key.admins.is_empty() {
-        statements.push(json!({
-            "Sid": "CofferKeyAdmins",
-            "Effect": "Allow",
-            "Principal": {"AWS": key.admins},
-            "Action": strings(KEY_ADMIN_ACTIONS),
-            "Resource": "*",
-        }));
+        statements.push(
+            Statement::allow(
+                "CofferKeyAdmins",
+                json!({"AWS": key.admins}),
+                strings(KEY_ADMIN_ACTIONS),
+            )
+            .json(),
+        );
     }
     let users: Vec<String> = key
         .usable_by
@@ -121,21 +172,19 @@ pub fn key_policy(topology: &Topology, key: &Key) -> Value {
         .map(|a| root_arn(topology.account_id(a)))
         .collect();
     if !users.is_empty() {
-        statements.push(json!({
-            "Sid": "CofferKeyUse",
-            "Effect": "Allow",
-            "Principal": {"AWS": users},
-            "Action": strings(KEY_USE_ACTIONS),
-            "Resource": "*",
-        }));
-        statements.push(json!({
-            "Sid": "CofferKeyGrantsForAwsResources",
-            "Effect": "Allow",
-            "Principal": {"AWS": users},
-            "Action": strings(KEY_GRANT_ACTIONS),
-            "Resource": "*",
-            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
-        }));
+        let principal = json!({"AWS": users});
+        statements.push(
+            Statement::allow("CofferKeyUse", principal.clone(), strings(KEY_USE_ACTIONS)).json(),
+        );
+        statements.push(
+            Statement::allow(
+                "CofferKeyGrantsForAwsResources",
+                principal,
+                strings(KEY_GRANT_ACTIONS),
+            )
+            .when(json!({"Bool": {"kms:GrantIsForAWSResource": "true"}}))
+            .json(),
+        );
     }
     if let Some(exempt) = topology.key_guard(key) {
         statements.extend(key_guard(owner, &users_ids(topology, key), &exempt));
@@ -161,25 +210,15 @@ fn key_guard(owner: &str, users: &[String], exempt: &[String]) -> Vec<Value> {
     allowed_accounts.extend(users.iter().cloned());
     vec![
         deny_except(SID_KEY_GUARD, KEY_GUARD_ACTIONS, exempt),
-        json!({
-            "Sid": SID_KEY_GUARD_FOREIGN_GRANTS,
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "kms:CreateGrant",
-            "Resource": "*",
-            "Condition": {"StringNotEquals": {"kms:CallerAccount": allowed_accounts}},
-        }),
-        json!({
-            "Sid": SID_KEY_GUARD_GRANTS_FOR_SERVICES,
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "kms:CreateGrant",
-            "Resource": "*",
-            "Condition": {
+        Statement::deny(SID_KEY_GUARD_FOREIGN_GRANTS, json!("kms:CreateGrant"))
+            .when(json!({"StringNotEquals": {"kms:CallerAccount": allowed_accounts}}))
+            .json(),
+        Statement::deny(SID_KEY_GUARD_GRANTS_FOR_SERVICES, json!("kms:CreateGrant"))
+            .when(json!({
                 "StringNotEquals": {"kms:CallerAccount": owner},
                 "BoolIfExists": {"kms:GrantIsForAWSResource": "false"},
-            },
-        }),
+            }))
+            .json(),
     ]
 }
 
@@ -188,6 +227,8 @@ fn key_guard(owner: &str, users: &[String], exempt: &[String]) -> Vec<Value> {
 /// only for the break-glass principals; the policy and the lock also for the role Coffer
 /// applies with, `coffer_role_arn`); then the file's own statements. `None` when the policy would have no statement.
 pub fn vault_policy(policy: &AccessPolicy, coffer_role_arn: &str) -> Option<Value> {
+    let copy_in =
+        |sid, principal| Statement::allow(sid, principal, json!("backup:CopyIntoBackupVault"));
     let mut statements = Vec::new();
     if !policy.allow_copy_from.is_empty() {
         let principals: Vec<String> = policy
@@ -195,33 +236,23 @@ pub fn vault_policy(policy: &AccessPolicy, coffer_role_arn: &str) -> Option<Valu
             .iter()
             .map(|id| root_arn(id))
             .collect();
-        statements.push(json!({
-            "Sid": "CofferCopyFromAccounts",
-            "Effect": "Allow",
-            "Principal": {"AWS": principals},
-            "Action": "backup:CopyIntoBackupVault",
-            "Resource": "*",
-        }));
+        statements.push(copy_in("CofferCopyFromAccounts", json!({"AWS": principals})).json());
     }
     if let Some(org) = &policy.organization_id {
-        statements.push(json!({
-            "Sid": "CofferCopyFromOrganization",
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "backup:CopyIntoBackupVault",
-            "Resource": "*",
-            "Condition": {"StringEquals": {"aws:PrincipalOrgID": org}},
-        }));
+        statements.push(
+            copy_in("CofferCopyFromOrganization", json!("*"))
+                .when(json!({"StringEquals": {"aws:PrincipalOrgID": org}}))
+                .json(),
+        );
     }
     if !policy.org_paths.is_empty() {
-        statements.push(json!({
-            "Sid": "CofferCopyFromOrganizationPaths",
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "backup:CopyIntoBackupVault",
-            "Resource": "*",
-            "Condition": {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": policy.org_paths}},
-        }));
+        statements.push(
+            copy_in("CofferCopyFromOrganizationPaths", json!("*"))
+                .when(
+                    json!({"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": policy.org_paths}}),
+                )
+                .json(),
+        );
     }
     if policy.deny_recovery_point_deletion {
         statements.push(deny_except(

@@ -3,6 +3,7 @@
 //! the policy engine the same questions of the policy before and after the change: any
 //! principal that may do something after but not before makes the change a weakening.
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use coffer_spec::diag::plural;
@@ -11,6 +12,7 @@ use coffer_spec::{AccountName, Topology};
 use crate::access::{self, Role};
 use crate::checks::VAULT_DESTRUCTIVE_ACTIONS;
 use crate::model::{Action, Change, Flag, ResourceKind};
+use crate::plan::{ComparedLock, LockMode};
 use crate::policy::KEY_GUARD_ACTIONS;
 
 /// Key calls that only accounts the file names should get.
@@ -29,7 +31,12 @@ pub fn flag(topology: &Topology, change: &mut Change) {
         ResourceKind::VaultPolicy => policy_weakenings(topology, change, true),
         ResourceKind::Key => policy_weakenings(topology, change, false),
         ResourceKind::VaultLock => lock_weakenings(change),
-        _ => Vec::new(),
+        // They let no one do more to the copies than before.
+        ResourceKind::Alias
+        | ResourceKind::Vault
+        | ResourceKind::BackupPlan
+        | ResourceKind::Selection
+        | ResourceKind::CrossAccountBackup => Vec::new(),
     };
     if !reasons.is_empty() {
         change.flags.push(Flag::Weakens);
@@ -116,33 +123,29 @@ fn policy_weakenings(topology: &Topology, change: &Change, vault: bool) -> Vec<S
 }
 
 fn lock_weakenings(change: &Change) -> Vec<String> {
-    let (Some(before), after) = (change.before.as_ref(), change.after.as_ref()) else {
+    let lock = |value: Option<&Value>| value.and_then(|v| ComparedLock::deserialize(v).ok());
+    let Some(before) = lock(change.before.as_ref()) else {
         return Vec::new();
     };
-    let Some(after) = after else {
+    let Some(after) = lock(change.after.as_ref()) else {
         return vec!["weakens protection: the vault lock would be removed".into()];
     };
     let mut reasons = Vec::new();
-    let days = |v: &Value, field: &str| v.get(field).and_then(Value::as_i64);
     // A lower maximum keeps copies for less long only if the plans ask for less; a lower
     // minimum lets anyone with the plan's permissions keep copies for less long.
-    for (field, what) in [("min_retention_days", "shortest")] {
-        match (days(before, field), days(after, field)) {
-            (Some(b), Some(a)) if a < b => reasons.push(format!(
-                "weakens protection: the lock's {what} retention goes from {} to {}",
-                plural(b, "day", "days"),
-                plural(a, "day", "days")
-            )),
-            (Some(b), None) => reasons.push(format!(
-                "weakens protection: the lock's {what} retention bound of {} is removed",
-                plural(b, "day", "days")
-            )),
-            _ => {}
-        }
+    match (before.min_retention_days, after.min_retention_days) {
+        (Some(b), Some(a)) if a < b => reasons.push(format!(
+            "weakens protection: the lock's shortest retention goes from {} to {}",
+            plural(b, "day", "days"),
+            plural(a, "day", "days")
+        )),
+        (Some(b), None) => reasons.push(format!(
+            "weakens protection: the lock's shortest retention bound of {} is removed",
+            plural(b, "day", "days")
+        )),
+        _ => {}
     }
-    if before.get("mode").and_then(Value::as_str) == Some("compliance")
-        && after.get("mode").and_then(Value::as_str) == Some("governance")
-    {
+    if before.mode == LockMode::Compliance && after.mode == LockMode::Governance {
         reasons.push("weakens protection: the lock goes from compliance to governance mode".into());
     }
     reasons

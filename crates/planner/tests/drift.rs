@@ -8,11 +8,7 @@ use coffer_planner::drift::{self, Status};
 use coffer_planner::live::LiveState;
 use coffer_planner::plan;
 use common::*;
-use serde_json::json;
-
-const SOURCE: &str = "111222333444";
-const BACKUP: &str = "666777888999";
-const MANAGEMENT: &str = "100200300400";
+use serde_json::{Value, json};
 
 fn report(live: &LiveState) -> drift::DriftReport {
     let t = topology(SEED);
@@ -44,7 +40,7 @@ fn no_change_is_no_drift() {
 #[test]
 fn a_key_scheduled_for_deletion_is_a_blocker() {
     let (_, mut live) = seed_converged();
-    live.region_mut(SOURCE, "eu-west-1").keys[0].key_state = "PendingDeletion".into();
+    seed_region(&mut live, SOURCE).keys[0].key_state = "PendingDeletion".into();
     assert_eq!(
         only(&live),
         (
@@ -59,7 +55,7 @@ fn a_key_scheduled_for_deletion_is_a_blocker() {
 #[test]
 fn rotation_off_is_an_error() {
     let (_, mut live) = seed_converged();
-    live.region_mut(BACKUP, "eu-west-1").keys[0].rotation_enabled = false;
+    seed_region(&mut live, BACKUP).keys[0].rotation_enabled = false;
     let r = report(&live);
     assert_eq!(r.drifted.len(), 1);
     assert_eq!(r.drifted[0].address, "key.backup-vault");
@@ -75,13 +71,7 @@ fn rotation_off_is_an_error() {
 #[test]
 fn a_removed_vault_lock_is_a_blocker() {
     let (_, mut live) = seed_converged();
-    let central = live
-        .region_mut(BACKUP, "eu-west-1")
-        .vaults
-        .iter_mut()
-        .find(|v| v.name == "central")
-        .expect("central");
-    central.lock = None;
+    central(&mut live).lock = None;
     assert_eq!(
         only(&live),
         (
@@ -93,21 +83,16 @@ fn a_removed_vault_lock_is_a_blocker() {
     );
 }
 
+/// The converged seed, with `statement` in the central vault's policy instead of the guard.
+fn central_allowing(statement: Value) -> LiveState {
+    let (_, mut live) = seed_converged();
+    central_unguarded(&mut live).push(statement);
+    live
+}
+
 #[test]
 fn a_vault_policy_letting_another_account_delete_is_a_blocker() {
-    let (_, mut live) = seed_converged();
-    let central = live
-        .region_mut(BACKUP, "eu-west-1")
-        .vaults
-        .iter_mut()
-        .find(|v| v.name == "central")
-        .expect("central");
-    // Without the guard (whose Deny would win over the Allow).
-    let statements = central.access_policy.as_mut().expect("policy")["Statement"]
-        .as_array_mut()
-        .expect("list");
-    statements.retain(|s| s["Effect"] != "Deny");
-    statements.push(json!({
+    let live = central_allowing(json!({
         "Sid": "Oops", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111222333444:root"},
         "Action": "backup:DeleteRecoveryPoint", "Resource": "*"
     }));
@@ -124,19 +109,7 @@ fn a_vault_policy_letting_another_account_delete_is_a_blocker() {
 
 #[test]
 fn a_harmless_vault_policy_change_is_an_error_not_a_blocker() {
-    let (_, mut live) = seed_converged();
-    let central = live
-        .region_mut(BACKUP, "eu-west-1")
-        .vaults
-        .iter_mut()
-        .find(|v| v.name == "central")
-        .expect("central");
-    // Without the guard (whose Deny would win over the Allow).
-    let statements = central.access_policy.as_mut().expect("policy")["Statement"]
-        .as_array_mut()
-        .expect("list");
-    statements.retain(|s| s["Effect"] != "Deny");
-    statements.push(json!({
+    let live = central_allowing(json!({
         "Sid": "Extra", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::666777888999:root"},
         "Action": "backup:DescribeBackupVault", "Resource": "*"
     }));
@@ -146,8 +119,7 @@ fn a_harmless_vault_policy_change_is_an_error_not_a_blocker() {
 #[test]
 fn cross_account_backup_turned_off_is_a_blocker() {
     let (_, mut live) = seed_converged();
-    live.region_mut(MANAGEMENT, "eu-west-1")
-        .cross_account_backup = Some(false);
+    seed_region(&mut live, MANAGEMENT).cross_account_backup = Some(false);
     assert_eq!(
         only(&live),
         (
@@ -162,18 +134,11 @@ fn cross_account_backup_turned_off_is_a_blocker() {
 #[test]
 fn tags_are_low_severity_and_missing_or_extra_or_conflicting_are_classified() {
     let (_, mut live) = seed_converged();
-    let backup = live.region_mut(BACKUP, "eu-west-1");
-    backup
-        .vaults
-        .iter_mut()
-        .find(|v| v.name == "central")
-        .expect("central")
-        .tags
-        .insert("team".into(), "x".into());
+    central(&mut live).tags.insert("team".into(), "x".into());
     assert_eq!(only(&live).2, Severity::Warning);
 
     let (_, mut live) = seed_converged();
-    live.region_mut(SOURCE, "eu-west-1").backup_plans.clear();
+    seed_region(&mut live, SOURCE).backup_plans.clear();
     let r = report(&live);
     assert!(
         r.drifted
@@ -182,13 +147,7 @@ fn tags_are_low_severity_and_missing_or_extra_or_conflicting_are_classified() {
     );
 
     let (_, mut live) = seed_converged();
-    let central = live
-        .region_mut(BACKUP, "eu-west-1")
-        .vaults
-        .iter_mut()
-        .find(|v| v.name == "central")
-        .expect("central");
-    central.tags.clear();
+    central(&mut live).tags.clear();
     let r = report(&live);
     assert!(
         r.drifted
@@ -199,11 +158,11 @@ fn tags_are_low_severity_and_missing_or_extra_or_conflicting_are_classified() {
     );
 
     let (_, mut live) = seed_converged();
-    let mut stray = live.region_mut(SOURCE, "eu-west-1").vaults[0].clone();
+    let mut stray = seed_region(&mut live, SOURCE).vaults[0].clone();
     stray.name = "old-vault".into();
     stray.arn = "arn:aws:backup:eu-west-1:111222333444:backup-vault:old-vault".into();
     stray.tags.insert("coffer:id".into(), "vault/old".into());
-    live.region_mut(SOURCE, "eu-west-1").vaults.push(stray);
+    seed_region(&mut live, SOURCE).vaults.push(stray);
     let r = report(&live);
     assert!(
         r.drifted

@@ -11,8 +11,6 @@ use coffer_planner::{Action, Change, Flag, Plan, ResourceKind, drift, plan, plan
 use common::*;
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
-const SOURCE: &str = "111222333444";
-
 /// What a reader sees of a Markdown document.
 #[derive(Debug, Default)]
 struct Seen {
@@ -156,6 +154,14 @@ fn assert_tables_intact(what: &str, seen: &Seen) {
     }
 }
 
+/// What a reader sees of `markdown`, checked for escapes shown and broken tables.
+fn read(what: &str, markdown: &str) -> Seen {
+    let seen = seen(markdown);
+    assert_no_escapes_shown(what, &seen, markdown);
+    assert_tables_intact(what, &seen);
+    seen
+}
+
 /// The table whose header is `header`.
 fn table<'a>(seen: &'a Seen, header: &[&str]) -> &'a [Vec<String>] {
     seen.tables
@@ -173,7 +179,7 @@ fn load(text: &str) -> (coffer_spec::Topology, coffer_spec::Diagnostics) {
 /// The seed, converged, with the copy rule's retention changed in AWS.
 fn copy_rule_drifted() -> LiveState {
     let (_, mut live) = seed_converged();
-    let rule = &mut live.region_mut(SOURCE, "eu-west-1").backup_plans[0].rules[0];
+    let rule = &mut seed_region(&mut live, SOURCE).backup_plans[0].rules[0];
     rule.copy_actions[0].lifecycle.delete_after_days = Some(30);
     live
 }
@@ -209,9 +215,7 @@ fn the_seed_plan_from_nothing_reads_right_on_github() {
     let (t, diagnostics) = load(SEED);
     let p = plan_checked(&t, &diagnostics, &LiveState::default());
     let markdown = render::markdown(&p);
-    let seen = seen(&markdown);
-    assert_no_escapes_shown("plan", &seen, &markdown);
-    assert_tables_intact("plan", &seen);
+    let seen = read("plan", &markdown);
     assert_changes_shown("plan", &p, &seen);
     // The switch's change reads `false -> true` in its diff block.
     assert!(
@@ -266,9 +270,7 @@ fn a_copy_rule_drift_reads_right_in_the_plan_and_the_drift_report() {
     let p = plan_checked(&t, &diagnostics, &live);
     assert_eq!(changed(&p), vec!["update backup_plan.orders-daily"]);
     let markdown = render::markdown(&p);
-    let seen_plan = seen(&markdown);
-    assert_no_escapes_shown("plan", &seen_plan, &markdown);
-    assert_tables_intact("plan", &seen_plan);
+    let seen_plan = read("plan", &markdown);
     assert_changes_shown("plan", &p, &seen_plan);
     let plan_arn = &live
         .region(SOURCE, "eu-west-1")
@@ -286,9 +288,7 @@ fn a_copy_rule_drift_reads_right_in_the_plan_and_the_drift_report() {
 
     let report = drift::report(&plan(&t, &live));
     let markdown = drift::markdown(&report);
-    let seen = seen(&markdown);
-    assert_no_escapes_shown("drift", &seen, &markdown);
-    assert_tables_intact("drift", &seen);
+    let seen = read("drift", &markdown);
     let rows = table(
         &seen,
         &[
@@ -330,9 +330,7 @@ fn a_finding_on_a_copy_rule_shows_its_arrow_in_the_plan() {
         p.findings
     );
     let markdown = render::markdown(&p);
-    let seen = seen(&markdown);
-    assert_no_escapes_shown("plan", &seen, &markdown);
-    assert_tables_intact("plan", &seen);
+    let seen = read("plan", &markdown);
     assert_changes_shown("plan", &p, &seen);
     let rows = table(
         &seen,
@@ -381,9 +379,7 @@ fn awkward_plan() -> Plan {
 fn awkward_characters_are_shown_as_written() {
     let p = awkward_plan();
     let markdown = render::markdown(&p);
-    let seen = seen(&markdown);
-    assert_no_escapes_shown("plan", &seen, &markdown);
-    assert_tables_intact("plan", &seen);
+    let seen = read("plan", &markdown);
     let rows = table(
         &seen,
         &["severity", "check", "subject", "AWS resource", "finding"],

@@ -27,41 +27,30 @@ struct Shape {
     cold: bool,
 }
 
-fn shape() -> impl Strategy<Value = Shape> {
-    (
-        1usize..=3,
-        any::<bool>(),
-        any::<bool>(),
-        any::<bool>(),
-        any::<bool>(),
-        prop::option::of(any::<bool>()),
-        0usize..=2,
-        any::<bool>(),
-        any::<bool>(),
-    )
-        .prop_map(
-            |(
-                sources,
-                second_region,
-                rotation,
-                organization_policy,
-                deny_deletion,
-                lock,
-                selections,
-                extra_tags,
-                cold,
-            )| Shape {
-                sources,
-                second_region,
-                rotation,
-                organization_policy,
-                deny_deletion,
-                lock,
-                selections,
-                extra_tags,
-                cold,
-            },
-        )
+prop_compose! {
+    fn shape()(
+        sources in 1usize..=3,
+        second_region in any::<bool>(),
+        rotation in any::<bool>(),
+        organization_policy in any::<bool>(),
+        deny_deletion in any::<bool>(),
+        lock in prop::option::of(any::<bool>()),
+        selections in 0usize..=2,
+        extra_tags in any::<bool>(),
+        cold in any::<bool>(),
+    ) -> Shape {
+        Shape {
+            sources,
+            second_region,
+            rotation,
+            organization_policy,
+            deny_deletion,
+            lock,
+            selections,
+            extra_tags,
+            cold,
+        }
+    }
 }
 
 fn yaml(shape: &Shape) -> String {
