@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use coffer_apply::StepError;
 use coffer_planner::checks::{self, Severity};
+use coffer_planner::model::Address;
 use coffer_spec::{Diagnostics, Topology};
 
 use crate::error::AwsError;
@@ -33,12 +34,9 @@ pub const TARGET: &str = "coffer_aws::propagation";
 /// What a retried error says about the wait.
 pub const WAITING: &str = "waiting for AWS to propagate";
 
-/// Environment variable: the drill's window for propagation, in seconds (default
-/// [`DEFAULT_WINDOW`]).
-pub const WINDOW_ENV: &str = "COFFER_PROPAGATION_WINDOW_SECONDS";
-
-/// How long the drill waits for AWS to propagate a change before it reports the failure: IAM
-/// and KMS changes usually settle within seconds but may take minutes.
+/// How long the drill waits for AWS to propagate a change before it reports the failure, by
+/// default (`DrillOptions::propagation_window`): IAM and KMS changes usually settle within
+/// seconds but may take minutes.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(5 * 60);
 
 /// The drill's backoff between attempts.
@@ -59,22 +57,6 @@ impl PropagationWait {
                 .clamp(Duration::from_millis(100), Duration::from_secs(5)),
             max_backoff: Duration::from_secs(60),
         }
-    }
-
-    /// The window from [`WINDOW_ENV`] (0 turns the waiting off), else [`DEFAULT_WINDOW`].
-    pub fn from_env() -> PropagationWait {
-        let window = std::env::var(WINDOW_ENV)
-            .ok()
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && (0.0..=86_400.0).contains(s))
-            .map_or(DEFAULT_WINDOW, Duration::from_secs_f64);
-        PropagationWait::within(window)
-    }
-}
-
-impl Default for PropagationWait {
-    fn default() -> Self {
-        PropagationWait::from_env()
     }
 }
 
@@ -177,15 +159,16 @@ pub fn copy_failure_cause(status_message: &str) -> Option<&'static str> {
 }
 
 /// Whether Coffer's checks, on AWS as it reads now, find nothing of severity error or above
-/// about the drilled resource, its plan or `vault` (`vault.<name>`): then a refused copy can
-/// only be a change AWS has not propagated yet. A state that cannot be read explains nothing
-/// either way: the drill does not wait on it.
+/// about the drilled resource, its backup plan `plan` or the destination `vault`
+/// ([`crate::drill::concerns`]): then a refused copy can only be a change AWS has not
+/// propagated yet. A state that cannot be read explains nothing either way: the drill does
+/// not wait on it.
 pub async fn checks_pass(
     topology: &Topology,
     sessions: &Sessions,
-    plan: &str,
+    plan: &Address,
     resource: &str,
-    vault: &str,
+    vault: &Address,
 ) -> bool {
     let live = match crate::read(topology, sessions, 8).await {
         Ok(live) => live,
@@ -194,15 +177,10 @@ pub async fn checks_pass(
             return false;
         }
     };
-    let plan_prefix = format!("backup_plan.{plan} ");
     let explaining: Vec<String> = checks::evaluate(topology, &Diagnostics::default(), Some(&live))
         .into_iter()
         .filter(|f| f.severity >= Severity::Error)
-        .filter(|f| {
-            f.subject.contains(resource)
-                || f.subject.starts_with(&plan_prefix)
-                || f.subject.contains(vault)
-        })
+        .filter(|f| crate::drill::concerns(&f.subject, resource, plan, Some(vault)))
         .map(|f| format!("{} {}", f.check, f.subject))
         .collect();
     if !explaining.is_empty() {

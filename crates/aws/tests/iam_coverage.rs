@@ -1,7 +1,7 @@
 //! Every SDK call the `aws` crate makes is covered by the IAM policy `coffer iam-policy` prints.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use coffer_aws::iam::{self, CALLS, Mode};
 
@@ -51,12 +51,25 @@ fn calls_in(source: &str) -> BTreeSet<(String, String)> {
     found
 }
 
+/// The files below `dir`, its modules' folders included.
+fn sources(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("src readable") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            files.extend(sources(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
 #[test]
 fn every_sdk_call_is_in_the_policy() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut called = BTreeSet::new();
-    for entry in std::fs::read_dir(&dir).expect("src readable") {
-        let path = entry.expect("entry").path();
+    for path in sources(&dir) {
         if path.extension().is_some_and(|e| e == "rs")
             && path.file_name().is_some_and(|n| n != "iam.rs")
         {
