@@ -214,4 +214,3 @@ async fn run_step<'a, E: Executor>(
         }
     }
 }
-

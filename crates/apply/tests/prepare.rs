@@ -59,7 +59,10 @@ fn an_unreadable_plan_file_is_refused() {
     let err = read_saved(&missing).expect_err("missing");
     let (message, help) = shown(&err);
     assert!(
-        message.starts_with(&format!("cannot read the plan file {}: ", missing.display())),
+        message.starts_with(&format!(
+            "cannot read the plan file {}: ",
+            missing.display()
+        )),
         "{message}"
     );
     assert_eq!(help, "pass a file written by `coffer plan --out`");
@@ -130,7 +133,10 @@ fn a_stale_saved_plan_is_refused_with_the_way_forward() {
         message.starts_with("AWS changed since this plan was made (or the plan was already applied); these resources differ now:\n    "),
         "{message}"
     );
-    assert_eq!(help, "review and apply a new plan: `coffer plan --out PLAN.json`");
+    assert_eq!(
+        help,
+        "review and apply a new plan: `coffer plan --out PLAN.json`"
+    );
 
     let mut edited = saved.clone();
     edited.steps.pop();

@@ -73,7 +73,10 @@ mod tests {
             .collect();
         assert_eq!(edge.len(), 1, "{findings:?}");
         let copy = "copy to vault.central";
-        assert_eq!(predicted_by(&findings, &failure("orders-daily", copy)), edge);
+        assert_eq!(
+            predicted_by(&findings, &failure("orders-daily", copy)),
+            edge
+        );
         assert_eq!(predicted_by(&findings, &failure("other", copy)), edge);
         assert_eq!(
             predicted_by(&findings, &failure("orders-daily", "backup")),
