@@ -149,7 +149,7 @@ pub fn load_reported(arg: &TopologyArg) -> Option<coffer_spec::Loaded> {
 }
 
 /// A runtime for the AWS calls.
-pub fn runtime() -> Option<tokio::runtime::Runtime> {
+fn runtime() -> Option<tokio::runtime::Runtime> {
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -173,8 +173,7 @@ pub async fn connect(topology: &Topology, connection: &Connection) -> Sessions {
 }
 
 /// Connects to every account of `topology` and runs `work` with the sessions, on a new
-/// runtime: what every command that calls AWS does first. `None` when the runtime cannot
-/// start.
+/// runtime. `None` when the runtime cannot start.
 pub fn with_sessions<T>(
     topology: &Topology,
     connection: &Connection,

@@ -71,6 +71,7 @@ pub fn cannot_apply(err: &CannotApply) -> ExitCode {
     refuse(&err.to_string(), err.help())
 }
 
+/// Says that an interrupt stopped the apply before it changed anything.
 pub fn interrupted_before_changes() -> ExitCode {
     eprintln!("interrupted: nothing was changed; rerun `coffer apply` to start again");
     ExitCode::from(EXIT_FAILED)
