@@ -203,6 +203,28 @@ async fn a_crash_after_any_call_converges_on_the_next_run() {
 }
 
 #[tokio::test]
+async fn a_run_stopped_right_after_its_last_allowed_call_does_not_report_success() {
+    let t = topology();
+    let p = plan(&t, &LiveState::default());
+    let total = p.steps.len();
+    for (limit, stopped) in [(total, true), (total + 1, false)] {
+        let mut crashing = FaultInjector::new(ModelExecutor::default());
+        crashing.stop_after = Some(limit);
+        let report = execute(&p, &crashing, &fast(), &quiet).await;
+        assert!(report.ok(), "limit={limit}: {report:?}");
+        let report = crashing.conclude(report, "STOP");
+        assert_eq!(report.ok(), !stopped, "limit={limit}: {report:?}");
+        if stopped {
+            assert_eq!(report.failed[0].0, "STOP");
+            assert_eq!(
+                report.failed[0].1.message,
+                format!("stopped by fault injection after {total} calls")
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn changes_that_weaken_protection_need_allow_weaken() {
     let t = topology();
     let model = ModelExecutor::default();

@@ -1,8 +1,12 @@
 //! The `coffer` binary: commands, output formats and exit codes. Logic lives in the
 //! library crates; this crate parses arguments, calls them and prints.
 
+mod apply;
 mod commands;
+mod context;
+mod drill;
 mod logging;
+mod progress;
 mod sarif;
 
 /// Writes to standard output; a closed pipe (`coffer plan | head`) ends the output quietly
@@ -106,7 +110,7 @@ fn man(dir: Option<&std::path::Path>) -> ExitCode {
         Err(err) => {
             let place = dir.map_or(String::new(), |d| format!(" to {}", d.display()));
             eprintln!("error: cannot write the man pages{place}: {err}");
-            ExitCode::from(commands::EXIT_FAILED)
+            ExitCode::from(context::EXIT_FAILED)
         }
     }
 }
@@ -118,7 +122,7 @@ fn main() -> ExitCode {
         Err(err) => {
             let _ = err.print();
             return if err.use_stderr() {
-                ExitCode::from(commands::EXIT_FAILED)
+                ExitCode::from(context::EXIT_FAILED)
             } else {
                 ExitCode::SUCCESS
             };

@@ -13,6 +13,7 @@ pub mod live;
 pub mod model;
 pub mod plan;
 pub mod policy;
+pub mod prediction;
 pub mod render;
 pub mod simulate;
 pub mod weaken;

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use coffer_planner::checks::Severity;
 use coffer_planner::drift;
 
-use super::{Connection, EXIT_FAILED, Format, TopologyArg, load_topology, read_live};
+use crate::context::{Connection, EXIT_FAILED, Format, TopologyArg, load_topology, read_live};
 
 /// Exit status when drift at or above `--fail-on` stands.
 pub const EXIT_DRIFT: u8 = 2;

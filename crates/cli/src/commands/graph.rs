@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use coffer_planner::graph;
 
-use super::{Connection, EXIT_FAILED, TopologyArg, load_topology, read_live};
+use crate::context::{Connection, EXIT_FAILED, TopologyArg, load_topology, read_live};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Format {

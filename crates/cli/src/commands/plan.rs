@@ -1,3 +1,6 @@
+//! `coffer plan`: read every account the topology names and show what would change to make
+//! AWS match it; save the plan for `coffer apply`.
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -5,7 +8,10 @@ use std::process::ExitCode;
 use anstream::eprintln;
 use coffer_planner::render;
 
-use super::{Connection, EXIT_FAILED, Format, TopologyArg, load_topology, read_live};
+use crate::context::{
+    Connection, EXIT_FAILED, Format, TopologyArg, load_topology, read_live, read_live_file,
+    shell_word, write_atomically,
+};
 
 /// Exit status of `--detailed-exitcode` when the plan has changes.
 pub const EXIT_CHANGES: u8 = 2;
@@ -38,28 +44,15 @@ pub fn run(args: &Args) -> ExitCode {
         return ExitCode::from(EXIT_FAILED);
     };
     let live = match &args.live_in {
-        Some(path) => match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|text| {
-                serde_json::from_str::<coffer_planner::LiveState>(&text).map_err(|e| e.to_string())
-            }) {
-            Ok(live) => live,
-            Err(err) => {
-                eprintln!(
-                    "error: cannot read the live state {}: {err}\n  help: pass a file written by `coffer plan --live-out`",
-                    path.display()
-                );
-                return ExitCode::from(EXIT_FAILED);
-            }
-        },
-        None => match read_live(&topology, &args.connection) {
-            Some(live) => live,
-            None => return ExitCode::from(EXIT_FAILED),
-        },
+        Some(path) => read_live_file(path),
+        None => read_live(&topology, &args.connection),
+    };
+    let Some(live) = live else {
+        return ExitCode::from(EXIT_FAILED);
     };
     if let Some(path) = &args.live_out {
         let text = serde_json::to_string_pretty(&live).unwrap_or_default();
-        if let Err(err) = super::write_atomically(path, text.as_bytes()) {
+        if let Err(err) = write_atomically(path, text.as_bytes()) {
             eprintln!(
                 "error: cannot write the live state to {}: {err}",
                 path.display()
@@ -75,7 +68,7 @@ pub fn run(args: &Args) -> ExitCode {
     }
     let _ = std::io::stdout().flush();
     if let Some(out) = &args.out {
-        if let Err(err) = super::write_atomically(out, render::json(&plan).as_bytes()) {
+        if let Err(err) = write_atomically(out, render::json(&plan).as_bytes()) {
             eprintln!(
                 "error: cannot write the plan to {}: {err}\n  help: check that the directory exists and is writable",
                 out.display()
@@ -93,28 +86,5 @@ pub fn run(args: &Args) -> ExitCode {
         ExitCode::from(EXIT_CHANGES)
     } else {
         ExitCode::SUCCESS
-    }
-}
-
-/// `word` as one shell word for a command line to copy: as it is when that is safe, else in
-/// single quotes.
-fn shell_word(word: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c);
-    if !word.is_empty() && word.chars().all(plain) {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::shell_word;
-
-    #[test]
-    fn hint_paths_are_one_shell_word() {
-        assert_eq!(shell_word("path/to/topology.yaml"), "path/to/topology.yaml");
-        assert_eq!(shell_word("my plans/p.json"), "'my plans/p.json'");
-        assert_eq!(shell_word("it's.yaml"), "'it'\\''s.yaml'");
     }
 }

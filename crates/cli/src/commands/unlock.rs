@@ -4,10 +4,12 @@
 use std::process::ExitCode;
 
 use anstream::eprintln;
-use coffer_aws::lock::{Broken, Claim, LockSite};
+use coffer_aws::Sessions;
+use coffer_aws::lock::LockSite;
 use coffer_spec::Topology;
 
-use super::{Connection, EXIT_FAILED, TopologyArg, load_topology, runtime};
+use crate::apply::lock::{self, show};
+use crate::context::{Connection, EXIT_FAILED, TopologyArg, online};
 
 /// Exit status 2: the lock is held, and was not broken.
 pub const EXIT_HELD: u8 = 2;
@@ -25,13 +27,11 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let Some((topology, _)) = load_topology(&args.topology) else {
-        return ExitCode::from(EXIT_FAILED);
-    };
-    let Some(rt) = runtime() else {
-        return ExitCode::from(EXIT_FAILED);
-    };
-    rt.block_on(unlock(args, &topology))
+    online(&args.topology, &args.connection, async |t, _, s| {
+        unlock(args, t, s)
+            .await
+            .unwrap_or_else(|message| failed(&message))
+    })
 }
 
 fn failed(message: &str) -> ExitCode {
@@ -41,26 +41,19 @@ fn failed(message: &str) -> ExitCode {
     ExitCode::from(EXIT_FAILED)
 }
 
-async fn unlock(args: &Args, topology: &Topology) -> ExitCode {
-    let sessions = coffer_aws::Sessions::connect(topology, &args.connection.options()).await;
-    let site = match LockSite::of(topology, &sessions).await {
-        Ok(site) => site,
-        Err(err) => return failed(&err.to_string()),
-    };
-    let place = format!(
-        "vault `{}` in account `{}` ({}), {}",
-        site.vault, site.account.name, site.account.id, site.region
-    );
-    let claim = match site.claim().await {
-        Ok(claim) => claim,
-        Err(err) => return failed(&err.to_string()),
-    };
-    let Some(claim) = claim else {
+/// Shows the claim on the lock and breaks it when asked to; `Err` with the message when the
+/// lock cannot be read or broken.
+async fn unlock(args: &Args, topology: &Topology, sessions: &Sessions) -> Result<ExitCode, String> {
+    let site = LockSite::of(topology, sessions)
+        .await
+        .map_err(|e| e.to_string())?;
+    let place = lock::place(&site);
+    let Some(claim) = site.claim().await.map_err(|e| e.to_string())? else {
         crate::outln!(
             "No apply lock: no apply of topology `{}` holds it ({place} does not exist).",
             topology.name
         );
-        return ExitCode::SUCCESS;
+        return Ok(ExitCode::SUCCESS);
     };
     show(topology, &place, &claim);
     let file = args.topology.file.display();
@@ -69,57 +62,22 @@ async fn unlock(args: &Args, topology: &Topology) -> ExitCode {
             "error: {place} carries no Coffer lock tags: Coffer did not make it and does not delete it\n  help: applies of `{}` wait for this vault; rename the topology or remove the vault yourself",
             topology.name
         );
-        return ExitCode::from(if args.force { EXIT_FAILED } else { EXIT_HELD });
+        return Ok(ExitCode::from(if args.force {
+            EXIT_FAILED
+        } else {
+            EXIT_HELD
+        }));
     }
     if !args.force {
         eprintln!(
             "  help: wait for that apply to finish; if none is running (check CI jobs and colleagues), break the lock with `coffer unlock -f {file} --force`"
         );
-        return ExitCode::from(EXIT_HELD);
+        return Ok(ExitCode::from(EXIT_HELD));
     }
-    match site.break_claim(&claim).await {
-        Ok(Broken::Broken) => {
-            crate::outln!(
-                "Broke the apply lock held by {}: the next apply starts at once.",
-                claim.who()
-            );
-            ExitCode::SUCCESS
-        }
-        Ok(Broken::Gone) => {
-            crate::outln!("The lock was released meanwhile: nothing to break.");
-            ExitCode::SUCCESS
-        }
-        Ok(Broken::Changed(now)) => {
-            crate::outln!("Not broken: a new claim holds the lock since it was read.");
-            show(topology, &place, &now);
-            eprintln!(
-                "  help: another apply has started; to break its claim too, run `coffer unlock -f {file}` and then `--force` again"
-            );
-            ExitCode::from(EXIT_HELD)
-        }
-        Ok(Broken::NotALock) => failed(&format!(
-            "{place} lost its Coffer lock tags meanwhile; it was not deleted"
-        )),
-        Err(err) => failed(&err.to_string()),
-    }
-}
-
-fn show(topology: &Topology, place: &str, claim: &Claim) {
-    crate::outln!("The apply lock of topology `{}` is held.", topology.name);
-    crate::outln!("  lock:     {place}");
-    crate::outln!(
-        "  holder:   {}",
-        claim
-            .holder
-            .as_deref()
-            .unwrap_or("(not recorded: a claim made by an older Coffer)")
-    );
-    crate::outln!("  claim:    {}", claim.owner.as_deref().unwrap_or("(none)"));
-    crate::outln!("  since:    {}", claim.since_text());
-    let expiry = if claim.expired() {
-        format!("{}: the next apply breaks it", claim.expires_text())
+    let free = lock::break_claim(topology, &site, &place, &claim, &args.topology.file).await?;
+    Ok(if free {
+        ExitCode::SUCCESS
     } else {
-        claim.expires_text()
-    };
-    crate::outln!("  expires:  {expiry}");
+        ExitCode::from(EXIT_HELD)
+    })
 }

@@ -2,10 +2,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anstream::eprint;
-use anstyle::{AnsiColor, Style};
 use coffer_spec::diag::plural;
 
-use super::{EXIT_FAILED, TopologyArg};
+use crate::context::{EXIT_FAILED, TopologyArg, paint};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -67,16 +66,4 @@ pub fn run(args: &Args) -> ExitCode {
             ExitCode::from(EXIT_FAILED)
         }
     }
-}
-
-/// Colours the severity words of rendered diagnostics. `anstream` drops the colours when
-/// stderr is not a terminal or `NO_COLOR` is set.
-pub fn paint(rendered: &str) -> String {
-    let error = Style::new().fg_color(Some(AnsiColor::Red.into())).bold();
-    let warning = Style::new().fg_color(Some(AnsiColor::Yellow.into())).bold();
-    let help = Style::new().fg_color(Some(AnsiColor::Cyan.into())).bold();
-    rendered
-        .replace(": error[", &format!(": {error}error{error:#}["))
-        .replace(": warning[", &format!(": {warning}warning{warning:#}["))
-        .replace("  help:", &format!("  {help}help{help:#}:"))
 }
