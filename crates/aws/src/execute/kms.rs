@@ -27,6 +27,8 @@ fn key_outputs(key_id: &str, arn: &str) -> BTreeMap<String, String> {
     ])
 }
 
+/// Creates the key with its ownership tags, unless a key already carries them (a run that
+/// stopped before the key's alias was made): that key is taken instead.
 pub(super) async fn create_key(
     at: &At<'_>,
     description: &str,

@@ -111,13 +111,10 @@ pub async fn run(
         }
         Operation::PutBackupVaultLockConfiguration {
             vault_name,
-            min_retention_days,
-            max_retention_days,
-            changeable_for_days,
-        } => {
-            let (min, max) = (*min_retention_days, *max_retention_days);
-            backup::put_vault_lock(at, vault_name, min, max, *changeable_for_days).await
-        }
+            min_retention_days: min,
+            max_retention_days: max,
+            changeable_for_days: changeable,
+        } => backup::put_vault_lock(at, vault_name, *min, *max, *changeable).await,
         Operation::CreateBackupPlan {
             plan,
             tags,
