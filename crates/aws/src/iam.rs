@@ -1,6 +1,8 @@
 //! The least-privilege IAM policy the role Coffer assumes in each account needs, derived from
-//! the calls this crate makes. A test reads this crate's source and fails when a call is made
-//! that the table below does not cover.
+//! the calls this crate makes (the table `iam_calls.txt`). A test reads this crate's source and
+//! fails when a call is made that the table does not cover.
+
+use std::sync::LazyLock;
 
 use serde_json::{Value, json};
 
@@ -19,75 +21,40 @@ pub enum Mode {
 pub struct Call {
     pub client: &'static str,
     pub method: &'static str,
-    pub actions: &'static [&'static str],
+    pub actions: Vec<&'static str>,
     pub mode: Mode,
 }
 
-macro_rules! calls {
-    ($($client:literal $method:literal => [$($action:literal),*] $mode:ident;)*) => {
-        /// Every call the `aws` crate makes.
-        pub const CALLS: &[Call] = &[$(Call { client: $client, method: $method, actions: &[$($action),*], mode: Mode::$mode }),*];
-    };
-}
+/// Every call the `aws` crate makes (`iam_calls.txt`).
+pub static CALLS: LazyLock<Vec<Call>> = LazyLock::new(|| {
+    include_str!("iam_calls.txt")
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+        .map(call)
+        .collect()
+});
 
-calls! {
-    "sts" "get_caller_identity" => [] Plan;
-    "organizations()" "describe_organization" => ["organizations:DescribeOrganization"] Plan;
-    "kms" "list_aliases" => ["kms:ListAliases"] Plan;
-    "kms" "list_keys" => ["kms:ListKeys"] Plan;
-    "kms" "list_resource_tags" => ["kms:ListResourceTags"] Plan;
-    "kms" "describe_key" => ["kms:DescribeKey"] Plan;
-    "kms" "get_key_policy" => ["kms:GetKeyPolicy"] Plan;
-    "kms" "get_key_rotation_status" => ["kms:GetKeyRotationStatus"] Plan;
-    "backup" "list_backup_vaults" => ["backup:ListBackupVaults"] Plan;
-    "backup" "describe_backup_vault" => ["backup:DescribeBackupVault"] Plan;
-    "backup" "list_tags" => ["backup:ListTags"] Plan;
-    "backup" "get_backup_vault_access_policy" => ["backup:GetBackupVaultAccessPolicy"] Plan;
-    "backup" "list_backup_plans" => ["backup:ListBackupPlans"] Plan;
-    "backup" "get_backup_plan" => ["backup:GetBackupPlan"] Plan;
-    "backup" "list_backup_selections" => ["backup:ListBackupSelections"] Plan;
-    "backup" "get_backup_selection" => ["backup:GetBackupSelection"] Plan;
-    "backup" "describe_global_settings" => ["backup:DescribeGlobalSettings"] Plan;
-    "backup" "list_recovery_points_by_backup_vault" => ["backup:ListRecoveryPointsByBackupVault"] Plan;
-    "rds" "describe_db_instances" => ["rds:DescribeDBInstances"] Plan;
-    "rds" "describe_db_clusters" => ["rds:DescribeDBClusters"] Plan;
-    "iam()" "get_role" => ["iam:GetRole"] Plan;
-    "kms" "create_key" => ["kms:CreateKey", "kms:TagResource"] Apply;
-    "kms" "put_key_policy" => ["kms:PutKeyPolicy"] Apply;
-    "kms" "update_key_description" => ["kms:UpdateKeyDescription"] Apply;
-    "kms" "enable_key_rotation" => ["kms:EnableKeyRotation"] Apply;
-    "kms" "disable_key_rotation" => ["kms:DisableKeyRotation"] Apply;
-    "kms" "cancel_key_deletion" => ["kms:CancelKeyDeletion"] Apply;
-    "kms" "enable_key" => ["kms:EnableKey"] Apply;
-    "kms" "tag_resource" => ["kms:TagResource"] Apply;
-    "kms" "untag_resource" => ["kms:UntagResource"] Apply;
-    "kms" "schedule_key_deletion" => ["kms:ScheduleKeyDeletion"] Apply;
-    "kms" "create_alias" => ["kms:CreateAlias"] Apply;
-    "kms" "update_alias" => ["kms:UpdateAlias"] Apply;
-    "kms" "delete_alias" => ["kms:DeleteAlias"] Apply;
-    "backup" "create_backup_vault" => ["backup:CreateBackupVault", "backup:TagResource", "backup-storage:MountCapsule", "kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant", "kms:Decrypt", "kms:GenerateDataKey"] Apply;
-    "backup" "delete_backup_vault" => ["backup:DeleteBackupVault"] Apply;
-    "backup" "put_backup_vault_access_policy" => ["backup:PutBackupVaultAccessPolicy"] Apply;
-    "backup" "delete_backup_vault_access_policy" => ["backup:DeleteBackupVaultAccessPolicy"] Apply;
-    "backup" "put_backup_vault_lock_configuration" => ["backup:PutBackupVaultLockConfiguration"] Apply;
-    "backup" "create_backup_plan" => ["backup:CreateBackupPlan", "backup:TagResource"] Apply;
-    "backup" "update_backup_plan" => ["backup:UpdateBackupPlan"] Apply;
-    "backup" "delete_backup_plan" => ["backup:DeleteBackupPlan"] Apply;
-    "backup" "create_backup_selection" => ["backup:CreateBackupSelection", "iam:PassRole"] Apply;
-    "backup" "delete_backup_selection" => ["backup:DeleteBackupSelection"] Apply;
-    "backup" "tag_resource" => ["backup:TagResource"] Apply;
-    "backup" "untag_resource" => ["backup:UntagResource"] Apply;
-    "backup" "update_global_settings" => ["backup:UpdateGlobalSettings", "organizations:DescribeOrganization"] Apply;
-    "backup" "start_backup_job" => ["backup:StartBackupJob", "backup:TagResource", "iam:PassRole"] Drill;
-    "backup" "describe_backup_job" => ["backup:DescribeBackupJob"] Drill;
-    "backup" "start_copy_job" => ["backup:StartCopyJob", "backup:CopyFromBackupVault", "iam:PassRole"] Drill;
-    "backup" "describe_copy_job" => ["backup:DescribeCopyJob"] Drill;
-    "backup" "start_restore_job" => ["backup:StartRestoreJob", "iam:PassRole"] Drill;
-    "backup" "describe_restore_job" => ["backup:DescribeRestoreJob"] Drill;
-    "backup" "delete_recovery_point" => ["backup:DeleteRecoveryPoint"] Drill;
-    "rds" "delete_db_instance" => ["rds:DeleteDBInstance"] Drill;
-    "iam()" "create_role" => ["iam:CreateRole"] Drill;
-    "iam()" "attach_role_policy" => ["iam:AttachRolePolicy"] Drill;
+/// A line of `iam_calls.txt`: mode, client, method, actions.
+fn call(line: &'static str) -> Call {
+    let mut words = line.split_whitespace();
+    let mut next = || {
+        words.next().unwrap_or_else(|| {
+            panic!("iam_calls.txt: a line lacks its mode, client or method: {line}")
+        })
+    };
+    let mode = match next() {
+        "plan" => Mode::Plan,
+        "apply" => Mode::Apply,
+        "drill" => Mode::Drill,
+        other => panic!("iam_calls.txt: `{other}` is not a mode (plan, apply, drill)"),
+    };
+    let (client, method) = (next(), next());
+    Call {
+        client,
+        method,
+        actions: words.collect(),
+        mode,
+    }
 }
 
 /// The actions a mode needs (a mode includes the read-only ones), sorted.

@@ -60,70 +60,58 @@ pub struct AccountSession {
     clients: Mutex<BTreeMap<String, RegionClients>>,
 }
 
+/// A client of the SDK crate `$sdk` for the session `$session`: in `$region` (`None`: the
+/// session's own), with the retry partition `$partition`, every call logged ([`CallLog`]).
+macro_rules! client {
+    ($session:expr, $sdk:ident, $region:expr, $partition:expr) => {{
+        let session: &AccountSession = $session;
+        let region: Option<&str> = $region;
+        let config = &session.config;
+        let label = region
+            .or(config.region().map(|r| r.as_ref()))
+            .unwrap_or("us-east-1");
+        $sdk::Client::from_conf(
+            $sdk::config::Builder::from(config)
+                .region(region.map_or_else(
+                    || config.region().cloned(),
+                    |r| Some(Region::new(r.to_string())),
+                ))
+                .retry_partition(RetryPartition::new($partition))
+                .interceptor(CallLog::new(&session.account.id, label))
+                .build(),
+        )
+    }};
+}
+
 impl AccountSession {
     /// The clients for `region`, built once and shared.
     pub async fn region(&self, region: &str) -> RegionClients {
         let mut clients = self.clients.lock().await;
+        let id = &self.account.id;
+        let partition = |service: &str| format!("{service}-{region}-{id}");
         clients
             .entry(region.to_string())
-            .or_insert_with(|| {
-                let id = &self.account.id;
-                let partition =
-                    |service: &str| RetryPartition::new(format!("{service}-{region}-{id}"));
-                let region_value = Region::new(region.to_string());
-                RegionClients {
-                    account_id: id.clone(),
-                    region: region.to_string(),
-                    endpoint: self.config.endpoint_url().map(str::to_string),
-                    kms: aws_sdk_kms::Client::from_conf(
-                        aws_sdk_kms::config::Builder::from(&self.config)
-                            .region(region_value.clone())
-                            .retry_partition(partition("kms"))
-                            .interceptor(CallLog::new(id, region))
-                            .build(),
-                    ),
-                    backup: aws_sdk_backup::Client::from_conf(
-                        aws_sdk_backup::config::Builder::from(&self.config)
-                            .region(region_value.clone())
-                            .retry_partition(partition("backup"))
-                            .interceptor(CallLog::new(id, region))
-                            .build(),
-                    ),
-                    rds: aws_sdk_rds::Client::from_conf(
-                        aws_sdk_rds::config::Builder::from(&self.config)
-                            .region(region_value)
-                            .retry_partition(partition("rds"))
-                            .interceptor(CallLog::new(id, region))
-                            .build(),
-                    ),
-                }
+            .or_insert_with(|| RegionClients {
+                account_id: id.clone(),
+                region: region.to_string(),
+                endpoint: self.config.endpoint_url().map(str::to_string),
+                kms: client!(self, aws_sdk_kms, Some(region), partition("kms")),
+                backup: client!(self, aws_sdk_backup, Some(region), partition("backup")),
+                rds: client!(self, aws_sdk_rds, Some(region), partition("rds")),
             })
             .clone()
     }
 
     /// The account's Organizations client (a global service, reached through us-east-1).
     pub fn organizations(&self) -> aws_sdk_organizations::Client {
-        let id = &self.account.id;
-        aws_sdk_organizations::Client::from_conf(
-            aws_sdk_organizations::config::Builder::from(&self.config)
-                .region(Region::new("us-east-1"))
-                .retry_partition(RetryPartition::new(format!("organizations-{id}")))
-                .interceptor(CallLog::new(id, "us-east-1"))
-                .build(),
-        )
+        let partition = format!("organizations-{}", self.account.id);
+        client!(self, aws_sdk_organizations, Some("us-east-1"), partition)
     }
 
     /// The account's IAM client. IAM is global: it is reached through the session's Region
     /// (the STS Region), and `--endpoint-url` sends it to the same endpoint as every client.
     pub fn iam(&self) -> aws_sdk_iam::Client {
-        let id = &self.account.id;
-        let region = self.config.region().map_or("us-east-1", |r| r.as_ref());
-        aws_sdk_iam::Client::from_conf(
-            aws_sdk_iam::config::Builder::from(&self.config)
-                .retry_partition(RetryPartition::new(format!("iam-{id}")))
-                .interceptor(CallLog::new(id, region))
-                .build(),
-        )
+        client!(self, aws_sdk_iam, None, format!("iam-{}", self.account.id))
     }
 
     /// A call of this account to `region`, for its errors: they name the account, and the
