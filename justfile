@@ -6,9 +6,11 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 # tests and the end-to-end tests (the coffer binary against the emulator, checked with boto3).
 # The build compiles exactly what `cargo test` runs (same packages, targets, features and
 # profile), the binary the end-to-end tests call included, so `cargo test` compiles nothing.
+# The feature `test-hooks` compiles in the hooks the end-to-end tests use (stop after N calls,
+# a short lock renewal); a release build and `just build` leave them out.
 test: emulator-setup
-    cargo build --workspace --all-targets --locked
-    cargo test --workspace --all-targets --locked
+    cargo build --workspace --all-targets --locked --features coffer/test-hooks
+    cargo test --workspace --all-targets --locked --features coffer/test-hooks
     emulator/.venv/bin/python -m pytest emulator/tests tests -q
 
 # Create the emulator's virtualenv (once; again when its requirements change).
@@ -29,6 +31,7 @@ emulator port="5000": emulator-setup
 lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
+    cargo clippy --workspace --all-targets --locked --features coffer/test-hooks -- -D warnings
 
 # Regenerate the committed JSON Schema of the topology file.
 schema:

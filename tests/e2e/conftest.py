@@ -4,7 +4,8 @@ The emulator comes from the emulator's plugin (tests/conftest.py): one per test 
 (``--port 0``, job delay 0.2 s), stopped by PID at the end of the module; the seed world is
 loaded again (which resets all state, faults, the request log and the clock) before every test.
 
-Build the binary first (``cargo build -p coffer``), then from the repository root:
+Build the binary first (``cargo build -p coffer --features test-hooks``: the crash and lock
+tests need its hooks), then from the repository root:
 ``emulator/.venv/bin/python -m pytest tests/e2e -q``.
 """
 
@@ -28,7 +29,7 @@ def coffer_bin():
     binary = coffer_binary()
     if not binary.is_file():
         pytest.fail(
-            f"the coffer binary is missing at {binary}: build it with `cargo build -p coffer` "
+            f"the coffer binary is missing at {binary}: build it with `cargo build -p coffer --features test-hooks` "
             "(it is looked for under $CARGO_TARGET_DIR/debug when that is set, else target/debug)",
             pytrace=False,
         )

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use anstream::eprintln;
 use coffer_aws::drill::DrillOptions;
-use coffer_aws::propagation::PropagationWait;
 
 use crate::context::{Connection, EXIT_FAILED, TopologyArg, online};
 use crate::drill;
@@ -60,7 +59,7 @@ pub fn run(args: &Args) -> ExitCode {
         resource: args.resource.clone(),
         keep: args.keep,
         poll_interval: Duration::from_secs_f64(args.poll_seconds),
-        propagation: PropagationWait::within(Duration::from_secs(args.propagation_window)),
+        propagation_window: Duration::from_secs(args.propagation_window),
         ..DrillOptions::default()
     };
     online(
