@@ -1058,7 +1058,7 @@ fn findings_point_at_the_entry_they_are_about() {
             check: "CB001".into(),
             severity: coffer_planner::checks::Severity::Blocker,
             title: String::new(),
-            subject: subject.to_string(),
+            subject: subject.into(),
             aws_name: None,
             arn: None,
             account: None,
