@@ -14,6 +14,16 @@ use crate::{access, policy};
 /// Key actions that let an account read what the key encrypts.
 const KEY_READ_ACTIONS: &[&str] = &["kms:Decrypt", "kms:CreateGrant", "kms:ReEncryptFrom"];
 
+/// A key's policy document, with the finding target and what policy requests about the key
+/// name: its resource (any key of its account and region) and owner account.
+struct KeyPolicy<'k> {
+    key: &'k Key,
+    target: &'k Target,
+    document: &'k Value,
+    resource: String,
+    owner: String,
+}
+
 /// A key of the state by ARN, key ID or alias ARN.
 pub(super) fn live_key<'s>(region: &'s LiveRegion, reference: &str) -> Option<&'s LiveKey> {
     let reference = match reference.split_once(":alias/") {
@@ -99,15 +109,36 @@ impl Context<'_> {
 
     fn key_policy(&mut self, key: &Key, target: &Target, document: &Value) {
         let owner = self.account_id(&key.account);
-        let resource = format!("arn:aws:kms:{}:{owner}:key/*", key.region);
+        let policy = KeyPolicy {
+            key,
+            target,
+            document,
+            resource: format!("arn:aws:kms:{}:{owner}:key/*", key.region),
+            owner,
+        };
+        self.open_key_policy(&policy);
+        self.stays_manageable(&policy);
+        self.orphaned_principals(target, document);
+        self.not_shared_back(&policy);
+    }
+
+    /// CB018: no principal outside the organization may use the key, and the organizations
+    /// the policy allows are the topology's.
+    fn open_key_policy(&mut self, policy: &KeyPolicy<'_>) {
+        let KeyPolicy {
+            key,
+            target,
+            document,
+            ..
+        } = *policy;
         let principals =
             access::principals(self.topology, &key.account, &key.break_glass_principals);
         let open = access::foreign_access(
             &principals,
             Some(document),
             KEY_READ_ACTIONS,
-            &resource,
-            &owner,
+            &policy.resource,
+            &policy.owner,
         )
         .into_iter()
         .filter(|(p, _)| p.role == access::Role::Outsider)
@@ -126,37 +157,32 @@ impl Context<'_> {
             "the key policy",
             document,
         );
-        self.stays_manageable(key, target, document, &resource, &owner);
-        self.orphaned_principals(target, document);
-        self.not_shared_back(key, target, document, &resource, &owner);
     }
 
     /// CB019: the policy must let Coffer's role (or the account) change it again.
-    fn stays_manageable(
-        &mut self,
-        key: &Key,
-        target: &Target,
-        document: &Value,
-        resource: &str,
-        owner: &str,
-    ) {
-        let coffer = self.topology.coffer_role(&key.account).to_string();
+    fn stays_manageable(&mut self, policy: &KeyPolicy<'_>) {
+        let coffer = self.topology.coffer_role(&policy.key.account).to_string();
         let manager = if coffer.is_empty() {
-            format!("arn:aws:iam::{owner}:root")
+            format!("arn:aws:iam::{}:root", policy.owner)
         } else {
             coffer
         };
-        let request = Request::new(manager.clone(), "kms:PutKeyPolicy", resource, owner);
-        match coffer_policy::evaluate(document, &request) {
+        let request = Request::new(
+            manager.clone(),
+            "kms:PutKeyPolicy",
+            &policy.resource,
+            &policy.owner,
+        );
+        match coffer_policy::evaluate(policy.document, &request) {
             Decision::Allow => {}
             Decision::ExplicitDeny => self.push(
                 id::KEY_STAYS_MANAGEABLE,
-                target,
+                policy.target,
                 format!("a Deny of `kms:PutKeyPolicy` covers {manager}: the key's policy could never be changed again"),
             ),
             Decision::ImplicitDeny => self.push(
                 id::KEY_STAYS_MANAGEABLE,
-                target,
+                policy.target,
                 format!("no statement lets {manager} change the key policy again"),
             ),
         }
@@ -164,14 +190,8 @@ impl Context<'_> {
 
     /// CB017: the key of a vault that receives copies from other accounts must not let those
     /// accounts read it, whatever statement would.
-    fn not_shared_back(
-        &mut self,
-        key: &Key,
-        target: &Target,
-        document: &Value,
-        resource: &str,
-        owner: &str,
-    ) {
+    fn not_shared_back(&mut self, policy: &KeyPolicy<'_>) {
+        let key = policy.key;
         let mut sources: Vec<&AccountName> = self
             .topology
             .copy_edges()
@@ -198,11 +218,11 @@ impl Context<'_> {
             };
             if let Some(action) = KEY_READ_ACTIONS
                 .iter()
-                .find(|a| principal.may(Some(document), a, resource, owner))
+                .find(|a| principal.may(Some(policy.document), a, &policy.resource, &policy.owner))
             {
                 self.push(
                     id::BACKUP_KEY_NOT_SHARED_BACK,
-                    target,
+                    policy.target,
                     format!(
                         "the policy of key `{}`, which encrypts {vaults}, lets source account `{source}` ({source_id}) use it (`{action}`), so a compromised source account can read the copies meant to protect it",
                         key.name
