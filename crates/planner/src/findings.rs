@@ -274,3 +274,21 @@ pub(crate) fn plan_markdown(findings: &[Finding]) -> String {
         markdown_table(findings, false)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_are_written_as_they_are_shown() {
+        for mode in [Mode::Static, Mode::LiveAfterPlan, Mode::LiveAsIs] {
+            assert_eq!(
+                serde_json::to_value(mode).expect("json"),
+                serde_json::json!(mode.to_string())
+            );
+        }
+        assert_eq!(Mode::new(true, false).as_str(), "live-after-plan");
+        assert_eq!(Mode::new(true, true).as_str(), "live-as-is");
+        assert_eq!(Mode::new(false, true).as_str(), "static");
+    }
+}

@@ -9,7 +9,9 @@
 //! The evaluators are grouped by what they protect: `keys` (keys and their policies),
 //! `vaults` (vaults, their policies and locks, and the retention of what goes into them),
 //! `copies` (the copy edges), `sources` (the RDS resources selections name), `roles` (the
-//! selections' service roles) and `organization` (membership and the cross-account setting).
+//! selections' service roles) and `organization` (membership and the cross-account setting);
+//! `policies` holds what every policy is asked. `catalog` lists the checks; `subject` types
+//! what a finding is about, `target` adds the AWS resource it names.
 
 mod catalog;
 mod copies;
@@ -43,7 +45,7 @@ pub struct Finding {
     pub check: String,
     pub severity: Severity,
     pub title: String,
-    /// What it is about: an address, a copy edge, or a file position.
+    /// What it is about (an address, a copy edge, a file position, ...), written as its text.
     pub subject: Subject,
     /// The name in AWS of the resource the subject names (a vault's name, a key's alias, a
     /// backup plan's or selection's name).

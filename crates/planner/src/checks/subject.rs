@@ -213,10 +213,12 @@ pub struct Subject {
 }
 
 impl Subject {
+    /// What the subject is about, typed.
     pub fn kind(&self) -> &SubjectKind {
         &self.kind
     }
 
+    /// The text every report shows.
     pub fn as_str(&self) -> &str {
         &self.text
     }
