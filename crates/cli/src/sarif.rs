@@ -23,32 +23,26 @@ pub fn diagnostics_log(file: &str, diagnostics: &[Diagnostic]) -> Value {
             } else {
                 "error"
             };
-            json!({
-                "id": code,
-                "shortDescription": {"text": description.trim()},
-                "fullDescription": {"text": description.trim()},
-                "help": {"text": format!("{}\nSee docs/topology.md for the file format.", description.trim())},
-                "defaultConfiguration": {"level": level},
-            })
+            let description = description.trim();
+            rule(
+                code,
+                description,
+                description,
+                json!({"text": format!("{description}\nSee docs/topology.md for the file format.")}),
+                level,
+            )
         })
         .collect();
     let results = diagnostics
         .iter()
         .map(|d| {
-            let rule_index = codes::ALL.iter().position(|(code, _)| *code == d.code);
             let mut text = d.message.clone();
             if !d.help.is_empty() {
                 text.push_str(&format!("\nhelp: {}", d.help));
             }
-            let mut result = json!({
-                "ruleId": d.code,
-                "level": diagnostic_level(d.severity),
-                "message": {"text": text},
-                "locations": [location(file, d.pos)],
-            });
-            if let Some(index) = rule_index {
-                result["ruleIndex"] = json!(index);
-            }
+            let rule_index = codes::ALL.iter().position(|(code, _)| *code == d.code);
+            let level = diagnostic_level(d.severity);
+            let mut result = result(d.code, rule_index, level, text, location(file, d.pos));
             if let Some(check) = d.check {
                 result["properties"] = json!({"check": check});
             }
@@ -63,46 +57,44 @@ pub fn findings_log(file: &str, positions: &Positions, findings: &[Finding]) -> 
     let rules: Vec<Value> = checks::CATALOG
         .iter()
         .map(|check| {
-            json!({
-                "id": check.id,
-                "shortDescription": {"text": check.title},
-                "fullDescription": {"text": check.rationale},
-                "help": {
-                    "text": format!("{}\n\nFix: {}\n\nSource: {}", check.rationale, check.fix, check.source),
-                    "markdown": format!("{}\n\n**Fix:** {}\n\n**Source:** <{}>", check.rationale, check.fix, check.source),
-                },
-                "helpUri": check.source,
-                "defaultConfiguration": {"level": check_level(check.severity)},
-                "properties": {
-                    "severity": check.severity.to_string(),
-                    "live": check.live,
-                    "tags": ["coffer", "backup", if check.live { "live" } else { "static" }],
-                },
-            })
+            let help = json!({
+                "text": format!("{}\n\nFix: {}\n\nSource: {}", check.rationale, check.fix, check.source),
+                "markdown": format!("{}\n\n**Fix:** {}\n\n**Source:** <{}>", check.rationale, check.fix, check.source),
+            });
+            let mut rule = rule(
+                check.id,
+                check.title,
+                check.rationale,
+                help,
+                check_level(check.severity),
+            );
+            rule["helpUri"] = json!(check.source);
+            rule["properties"] = json!({
+                "severity": check.severity.to_string(),
+                "live": check.live,
+                "tags": ["coffer", "backup", if check.live { "live" } else { "static" }],
+            });
+            rule
         })
         .collect();
     let results = findings
         .iter()
         .map(|f| {
             let anchor = f.anchor();
-            let pos = match &anchor {
-                Some(Anchor::Position { line, col }) => Pos::new(*line, *col),
-                Some(entry) => entry
-                    .path()
-                    .and_then(|path| positions.lookup(&path))
-                    .unwrap_or(Pos::FILE),
-                None => Pos::FILE,
-            };
-            let mut location = location(file, pos);
-            if let Some(path) = anchor.as_ref().and_then(Anchor::path) {
-                location["logicalLocations"] =
-                    json!([{"fullyQualifiedName": path, "kind": "resource"}]);
-            }
             // A file position says where already; other subjects say what.
             let text = match anchor {
                 Some(Anchor::Position { .. }) => f.message.clone(),
                 _ => format!("{}: {}", f.subject_text(), f.message),
             };
+            let rule_index = checks::CATALOG.iter().position(|c| c.id == f.check);
+            let location = finding_location(file, positions, anchor);
+            let mut result = result(
+                &f.check,
+                rule_index,
+                check_level(f.severity),
+                text,
+                location,
+            );
             let mut properties = json!({"severity": f.severity.to_string(), "subject": f.subject});
             for (key, value) in [
                 ("arn", &f.arn),
@@ -113,22 +105,14 @@ pub fn findings_log(file: &str, positions: &Positions, findings: &[Finding]) -> 
                     properties[key] = json!(value);
                 }
             }
-            let mut result = json!({
-                "ruleId": f.check,
-                "level": check_level(f.severity),
-                "message": {"text": text},
-                "locations": [location],
-                "properties": properties,
-            });
-            if let Some(index) = checks::CATALOG.iter().position(|c| c.id == f.check) {
-                result["ruleIndex"] = json!(index);
-            }
+            result["properties"] = properties;
             result
         })
         .collect();
     log(rules, results)
 }
 
+/// One run of tool `coffer` with `rules` and `results`.
 fn log(rules: Vec<Value>, results: Vec<Value>) -> Value {
     let mut driver = json!({
         "name": "coffer",
@@ -149,6 +133,55 @@ fn log(rules: Vec<Value>, results: Vec<Value>) -> Value {
             "results": results,
         }],
     })
+}
+
+/// A rule: `id`, its descriptions, help and default level.
+fn rule(id: &str, short: &str, full: &str, help: Value, level: &str) -> Value {
+    json!({
+        "id": id,
+        "shortDescription": {"text": short},
+        "fullDescription": {"text": full},
+        "help": help,
+        "defaultConfiguration": {"level": level},
+    })
+}
+
+/// A result of rule `rule_id` (at `rule_index` among the rules, when it is one of them).
+fn result(
+    rule_id: &str,
+    rule_index: Option<usize>,
+    level: &str,
+    text: String,
+    location: Value,
+) -> Value {
+    let mut result = json!({
+        "ruleId": rule_id,
+        "level": level,
+        "message": {"text": text},
+        "locations": [location],
+    });
+    if let Some(index) = rule_index {
+        result["ruleIndex"] = json!(index);
+    }
+    result
+}
+
+/// A finding's location: its file position, or the line of the entry it is about (also
+/// named as a logical location), or line 1.
+fn finding_location(file: &str, positions: &Positions, anchor: Option<Anchor>) -> Value {
+    let pos = match &anchor {
+        Some(Anchor::Position { line, col }) => Pos::new(*line, *col),
+        Some(entry) => entry
+            .path()
+            .and_then(|path| positions.lookup(&path))
+            .unwrap_or(Pos::FILE),
+        None => Pos::FILE,
+    };
+    let mut location = location(file, pos);
+    if let Some(path) = anchor.as_ref().and_then(Anchor::path) {
+        location["logicalLocations"] = json!([{"fullyQualifiedName": path, "kind": "resource"}]);
+    }
+    location
 }
 
 fn diagnostic_level(severity: DiagnosticSeverity) -> &'static str {

@@ -8,6 +8,7 @@ pub mod access;
 pub mod checks;
 pub mod destroy;
 pub mod drift;
+pub mod findings;
 pub mod graph;
 pub mod live;
 pub mod model;

@@ -5,12 +5,13 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use crate::findings;
 use crate::model::{Action, Change, FieldChange, Flag, Plan};
 
 pub use coffer_spec::diag::plural;
 
 /// ANSI styles, or nothing.
-struct Paint {
+pub(crate) struct Paint {
     on: bool,
 }
 
@@ -22,7 +23,7 @@ impl Paint {
             text.to_string()
         }
     }
-    fn action(&self, action: Action, text: &str) -> String {
+    pub(crate) fn action(&self, action: Action, text: &str) -> String {
         let code = match action {
             Action::Create => "32",
             Action::Update => "33",
@@ -32,13 +33,13 @@ impl Paint {
         };
         self.wrap(code, text)
     }
-    fn bold(&self, text: &str) -> String {
+    pub(crate) fn bold(&self, text: &str) -> String {
         self.wrap("1", text)
     }
-    fn dim(&self, text: &str) -> String {
+    pub(crate) fn dim(&self, text: &str) -> String {
         self.wrap("2", text)
     }
-    fn red(&self, text: &str) -> String {
+    pub(crate) fn red(&self, text: &str) -> String {
         self.wrap("1;31", text)
     }
 }
@@ -203,35 +204,6 @@ fn flag_note(change: &Change) -> String {
     }
 }
 
-fn findings_text(plan: &Plan, paint: &Paint) -> String {
-    let mut out = String::new();
-    if plan.findings.is_empty() {
-        return out;
-    }
-    let _ = writeln!(
-        out,
-        "{}",
-        paint.bold("Checks on AWS as it will be after this plan:")
-    );
-    for finding in &plan.findings {
-        let label = format!("{} {}", finding.severity, finding.check);
-        let label = match finding.severity {
-            crate::checks::Severity::Blocker | crate::checks::Severity::Error => paint.red(&label),
-            crate::checks::Severity::Warning => paint.action(Action::Update, &label),
-            crate::checks::Severity::Info => paint.dim(&label),
-        };
-        let _ = writeln!(
-            out,
-            "  {label} {}: {}",
-            finding.subject_text(),
-            finding.message
-        );
-        let _ = writeln!(out, "      {}", paint.dim(&format!("fix: {}", finding.fix)));
-    }
-    out.push('\n');
-    out
-}
-
 /// One line of counts.
 pub fn summary_line(plan: &Plan) -> String {
     let s = &plan.summary;
@@ -259,7 +231,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
             plan.topology,
             plural(plan.changes.len(), "resource", "resources")
         );
-        out.push_str(&findings_text(plan, &paint));
+        out.push_str(&findings::plan_text(&plan.findings, &paint));
         if plan.destroy_paths.as_ref().is_some_and(|r| r.fails()) {
             out.push_str(&destroy_text(plan));
         }
@@ -303,7 +275,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
         out.push_str(&change_body(change, &paint));
         out.push('\n');
     }
-    out.push_str(&findings_text(plan, &paint));
+    out.push_str(&findings::plan_text(&plan.findings, &paint));
     out.push_str(&destroy_text(plan));
     let _ = writeln!(out, "{}", paint.bold(&summary_line(plan)));
     out
@@ -510,28 +482,7 @@ pub fn markdown(plan: &Plan) -> String {
         }
         let _ = writeln!(out);
     }
-    if !plan.findings.is_empty() {
-        let _ = writeln!(out, "#### Checks (AWS after this plan)\n");
-        let _ = writeln!(
-            out,
-            "| severity | check | subject | AWS resource | finding |\n|---|---|---|---|---|"
-        );
-        for finding in &plan.findings {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} |",
-                finding.severity,
-                finding.check,
-                md_cell(&md_code(&finding.subject)),
-                md_cell(&md_aws_resource(
-                    finding.aws_name.as_deref(),
-                    finding.arn.as_deref()
-                )),
-                md_cell(&md_text(&finding.message))
-            );
-        }
-        let _ = writeln!(out);
-    }
+    out.push_str(&findings::plan_markdown(&plan.findings));
     if let Some(report) = plan.destroy_paths.as_ref().filter(|r| !r.vaults.is_empty()) {
         let open = if report.fails() { " open" } else { "" };
         let _ = writeln!(

@@ -1,8 +1,7 @@
 use std::process::ExitCode;
 
-use coffer_planner::checks::{self, Finding, Severity};
-use coffer_planner::{destroy, render};
-use serde::Serialize;
+use coffer_planner::checks::{self, Severity};
+use coffer_planner::findings::{self, CheckReport, DestroyPaths};
 
 use super::{Connection, EXIT_FAILED, TopologyArg, load_reported, read_live};
 
@@ -52,14 +51,6 @@ pub enum Format {
     Sarif,
 }
 
-#[derive(Serialize)]
-struct Report<'a> {
-    format_version: u32,
-    topology: &'a str,
-    mode: &'a str,
-    findings: &'a [Finding],
-}
-
 pub fn run(args: &Args) -> ExitCode {
     if args.list {
         crate::out!("{}", checks::catalog_markdown());
@@ -75,144 +66,34 @@ pub fn run(args: &Args) -> ExitCode {
         return ExitCode::from(EXIT_FAILED);
     };
     let shown = args.topology.file.display().to_string();
-    let Some(topology) = loaded.topology else {
+    let diagnostics = &loaded.diagnostics;
+    let Some(topology) = &loaded.topology else {
         if args.format == Format::Sarif {
             // The file's errors are what code scanning should show.
-            let log = crate::sarif::diagnostics_log(&shown, &loaded.diagnostics.0);
-            crate::out!(
-                "{}\n",
-                serde_json::to_string_pretty(&log).unwrap_or_default()
-            );
+            let log = crate::sarif::diagnostics_log(&shown, &diagnostics.0);
+            crate::out!("{log:#}\n");
         }
         return ExitCode::from(EXIT_FAILED);
     };
-    let diagnostics = loaded.diagnostics;
-    if args.destroy_paths {
-        return destroy_paths(args, &topology);
-    }
-    let (findings, mode) = if args.live {
-        let Some(live) = read_live(&topology, &args.connection) else {
-            return ExitCode::from(EXIT_FAILED);
-        };
-        if args.as_is {
-            (
-                checks::evaluate(&topology, &diagnostics, Some(&live)),
-                "live-as-is",
-            )
-        } else {
-            (
-                coffer_planner::plan_checked(&topology, &diagnostics, &live).findings,
-                "live-after-plan",
-            )
-        }
-    } else {
-        (checks::evaluate(&topology, &diagnostics, None), "static")
+    let live = match args.live.then(|| read_live(topology, &args.connection)) {
+        Some(None) => return ExitCode::from(EXIT_FAILED),
+        live => live.flatten(),
     };
-    match args.format {
+    let live = live.as_ref();
+    let report: Box<dyn CheckReport> = match args.destroy_paths {
+        true => Box::new(DestroyPaths::new(topology, live, args.as_is)),
+        false => Box::new(findings::check(topology, diagnostics, live, args.as_is)),
+    };
+    let text = match args.format {
+        Format::Text => report.text(),
+        Format::Markdown => report.markdown(),
+        Format::Json => report.json(),
         Format::Sarif => {
-            let log = crate::sarif::findings_log(&shown, &loaded.positions, &findings);
-            crate::out!(
-                "{}\n",
-                serde_json::to_string_pretty(&log).unwrap_or_default()
-            );
+            let log = crate::sarif::findings_log(&shown, &loaded.positions, report.findings());
+            format!("{log:#}\n")
         }
-        Format::Json => {
-            let report = Report {
-                format_version: 1,
-                topology: &topology.name,
-                mode,
-                findings: &findings,
-            };
-            crate::out!(
-                "{}\n",
-                serde_json::to_string_pretty(&report).unwrap_or_default()
-            );
-        }
-        Format::Markdown => {
-            crate::out!(
-                "### Coffer checks: {} ({mode})\n\n",
-                render::md_code(&topology.name)
-            );
-            if findings.is_empty() {
-                crate::out!("No findings.\n");
-            } else {
-                crate::out!(
-                    "| severity | check | subject | AWS resource | finding | fix |\n|---|---|---|---|---|---|\n"
-                );
-                for f in &findings {
-                    crate::out!(
-                        "| {} | {} | {} | {} | {} | {} |\n",
-                        f.severity,
-                        f.check,
-                        render::md_cell(&render::md_code(&f.subject)),
-                        render::md_cell(&render::md_aws_resource(
-                            f.aws_name.as_deref(),
-                            f.arn.as_deref()
-                        )),
-                        render::md_cell(&render::md_text(&f.message)),
-                        render::md_cell(&render::md_text(&f.fix))
-                    );
-                }
-            }
-        }
-        Format::Text => {
-            if findings.is_empty() {
-                crate::out!("No findings ({mode} checks of `{}`).\n", topology.name);
-            }
-            for f in &findings {
-                crate::out!(
-                    "{} {} {}: {}\n    {}\n    fix: {}\n",
-                    f.severity,
-                    f.check,
-                    f.subject_text(),
-                    f.message,
-                    f.title,
-                    f.fix
-                );
-            }
-        }
-    }
-    if findings.iter().any(|f| f.severity >= args.fail_on) {
-        ExitCode::from(EXIT_FINDINGS)
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-fn destroy_paths(args: &Args, topology: &coffer_spec::Topology) -> ExitCode {
-    let (report, mode) = if args.live {
-        let Some(live) = read_live(topology, &args.connection) else {
-            return ExitCode::from(EXIT_FAILED);
-        };
-        let state = if args.as_is {
-            live
-        } else {
-            coffer_planner::simulate::after_plan(topology, &live)
-        };
-        let mode = if args.as_is {
-            "live-as-is"
-        } else {
-            "live-after-plan"
-        };
-        (destroy::report(topology, Some(&state)), mode)
-    } else {
-        (destroy::report(topology, None), "static")
     };
-    match args.format {
-        Format::Json | Format::Sarif => crate::out!(
-            "{}\n",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        ),
-        Format::Markdown => crate::out!("{}", destroy::markdown(&report)),
-        Format::Text => crate::out!(
-            "Who can destroy the copies of `{}` ({mode}):\n\n{}",
-            topology.name,
-            destroy::text(&report)
-        ),
-    }
-    if report.fails() {
-        ExitCode::from(EXIT_FINDINGS)
-    } else {
-        ExitCode::SUCCESS
-    }
+    crate::out!("{text}");
+    let fails = report.fails(args.fail_on);
+    ExitCode::from(if fails { EXIT_FINDINGS } else { 0 })
 }
