@@ -88,6 +88,13 @@ struct Case {
 /// Every mistake the messages are checked on; each expects its error's exact code, position,
 /// message and help.
 fn cases() -> Vec<Case> {
+    let mut cases = shape_mistakes();
+    cases.extend(yaml_mistakes());
+    cases
+}
+
+/// Values that do not fit the format.
+fn shape_mistakes() -> Vec<Case> {
     vec![
         Case {
             what: "a copy written as a name asks for a mapping of a copy",
@@ -179,6 +186,12 @@ fn cases() -> Vec<Case> {
             message: "in `organization.cross_account_backup`: expected one of `enabled`, `disabled`, `unmanaged`, found a list",
             help: "use one of the listed values",
         },
+    ]
+}
+
+/// YAML that does not read as one topology.
+fn yaml_mistakes() -> Vec<Case> {
+    vec![
         Case {
             what: "an alias inside its own anchor",
             file: with("extra: &loop [*loop]\n"),
