@@ -18,6 +18,26 @@ pub type Statement = serde_json::Map<String, serde_json::Value>;
 /// Tags as key → value.
 pub type Tags = BTreeMap<String, String>;
 
+/// Declares types of the file format. Each derives `Debug`, `Clone`, `Serialize`,
+/// `Deserialize` and `JsonSchema` and refuses unknown fields; a field written
+/// `name: Type = default` may be left out of the file (`#[serde(default)]`). Doc comments
+/// become the JSON Schema's descriptions.
+macro_rules! format_types {
+    ($(
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $($(#[$field_meta:meta])* $field:ident: $type:ty $(= $default:ident)?,)*
+        }
+    )*) => {$(
+        #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        $(#[$meta])*
+        pub struct $name {
+            $($(#[$field_meta])* $(#[serde($default)])? pub $field: $type,)*
+        }
+    )*};
+}
+
 /// A Coffer topology: the accounts, KMS keys, AWS Backup vaults and backup plans of one
 /// cross-account backup setup. Every logical name is a map key and is referred to by that
 /// name elsewhere in the file.
@@ -49,18 +69,238 @@ pub struct TopologyFile {
     pub backup_plans: BTreeMap<String, Located<BackupPlanSpec>>,
 }
 
-/// The organization and its cross-account backup switch.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OrganizationSpec {
-    /// Organization ID, `o-` followed by 10–32 lowercase letters or digits.
-    pub id: Located<String>,
-    /// Logical name (under `accounts`) of the organization's management account.
-    pub management_account: Located<String>,
-    /// Whether Coffer turns cross-account backup on (`enabled`), off (`disabled`) in the
-    /// management account's AWS Backup settings, or leaves it alone (`unmanaged`, the default).
+format_types! {
+    /// The organization and its cross-account backup switch.
+    pub struct OrganizationSpec {
+        /// Organization ID, `o-` followed by 10–32 lowercase letters or digits.
+        id: Located<String>,
+        /// Logical name (under `accounts`) of the organization's management account.
+        management_account: Located<String>,
+        /// Whether Coffer turns cross-account backup on (`enabled`), off (`disabled`) in the
+        /// management account's AWS Backup settings, or leaves it alone (`unmanaged`, the default).
+        cross_account_backup: Located<CrossAccountBackup> = default,
+    }
+
+    /// Defaults for accounts and resources.
+    #[derive(Default)]
     #[serde(default)]
-    pub cross_account_backup: Located<CrossAccountBackup>,
+    pub struct DefaultsSpec {
+        /// Region of every key, vault and plan that does not name its own, e.g. `eu-west-1`.
+        region: Option<Located<String>>,
+        /// IAM role Coffer assumes in each account: a role name such as `CofferDeployRole`
+        /// (optionally with a path, `ops/CofferDeployRole`). Defaults to
+        /// `OrganizationAccountAccessRole`.
+        role: Option<Located<String>>,
+        /// External ID passed when assuming the role, if the role's trust policy requires one.
+        external_id: Option<Located<String>>,
+        /// Tags added to every resource Coffer creates (besides its ownership tags).
+        tags: Located<Tags>,
+    }
+
+    /// An AWS account.
+    pub struct AccountSpec {
+        /// The 12-digit account ID, quoted (`"011122223333"`) so YAML keeps it as text.
+        id: Located<String>,
+        /// Role to assume in this account, overriding `defaults.role`: a role name or a full
+        /// role ARN in this account.
+        role: Option<Located<String>> = default,
+        /// External ID for this account's role, overriding `defaults.external_id`.
+        external_id: Option<Located<String>> = default,
+        /// Extra regions Coffer reads in this account. The regions of the account's own
+        /// resources are always read.
+        regions: Vec<Located<String>> = default,
+    }
+
+    /// A customer managed, symmetric KMS key with its alias and generated key policy.
+    pub struct KeySpec {
+        /// Logical name of the account that owns the key.
+        account: Located<String>,
+        /// Region of the key; defaults to `defaults.region`.
+        region: Option<Located<String>> = default,
+        /// Alias, e.g. `alias/backup/central`. Must start with `alias/` and not with
+        /// `alias/aws/` (reserved for AWS managed keys).
+        alias: Located<String>,
+        /// Key description (at most 8192 characters).
+        description: Option<Located<String>> = default,
+        /// Automatic rotation; on with a 365-day period when omitted.
+        rotation: Option<Located<RotationSpec>> = default,
+        /// Logical names of other accounts whose principals may use the key for cryptography
+        /// (encrypt, decrypt, re-encrypt, generate data keys, describe) and for grants to AWS
+        /// services. This is what lets a backup account copy recovery points encrypted with
+        /// this key.
+        usable_by: Vec<Located<String>> = default,
+        /// IAM principal ARNs that administer the key (all `kms:*` management actions except
+        /// cryptographic use).
+        admins: Vec<Located<String>> = default,
+        /// Extra key policy statements, merged into the generated policy. Each needs a unique `Sid`.
+        statements: Vec<Located<Statement>> = default,
+        /// Add the key guard to the key policy: `kms:ScheduleKeyDeletion`, `kms:DisableKey` and
+        /// `kms:PutKeyPolicy` denied to everyone except Coffer's role and the break-glass
+        /// principals, and `kms:CreateGrant` from other accounts denied except for the `usable_by`
+        /// accounts on behalf of AWS services. Always on for a key that encrypts a vault with
+        /// `deny_recovery_point_deletion`; set it to guard a source key too.
+        guard: bool = default,
+        /// IAM role or user ARNs of the key's own account exempt from the key guard (with
+        /// Coffer's role). The break-glass principals of the guarded vaults the key encrypts are
+        /// exempt too.
+        break_glass_principals: Vec<Located<String>> = default,
+        /// Waiting period, 7–30 days, if the key is ever scheduled for deletion. Default 30.
+        deletion_window_days: Option<Located<u32>> = default,
+        /// Take over an existing key that has this alias but no Coffer ownership tags.
+        adopt: bool = default,
+        /// Extra tags for this key.
+        tags: Located<Tags> = default,
+    }
+
+    /// Automatic key rotation.
+    pub struct RotationSpec {
+        /// Whether KMS rotates the key material automatically. Default `true`.
+        #[serde(default = "yes")]
+        enabled: bool,
+        /// Days between rotations, 90–2560. Default 365.
+        period_days: Option<Located<u32>> = default,
+    }
+
+    /// An AWS Backup vault.
+    pub struct VaultSpec {
+        /// Logical name of the account that owns the vault.
+        account: Located<String>,
+        /// Region of the vault; defaults to `defaults.region`.
+        region: Option<Located<String>> = default,
+        /// Vault name in AWS: 2–50 letters, digits, `-` and `_`; unique per account and region.
+        name: Located<String>,
+        /// Logical name of the key (under `keys`) that encrypts the vault, in the vault's account
+        /// and region. Omitted: AWS Backup's default key. It can never be changed afterwards.
+        key: Option<Located<String>> = default,
+        /// The vault's access policy. Omitted: Coffer leaves the policy alone.
+        access_policy: Option<Located<AccessPolicySpec>> = default,
+        /// AWS Backup Vault Lock. With `changeable_for_days` it is compliance mode, which becomes
+        /// irreversible once that many days have passed; without it, governance mode.
+        lock: Option<Located<LockSpec>> = default,
+        /// Take over an existing vault with this name that has no Coffer ownership tags.
+        adopt: bool = default,
+        /// Accept that principals other than the break-glass principals can destroy this vault's
+        /// copies: `coffer check --destroy-paths` still lists them but does not fail for this vault.
+        accept_destroy_paths: bool = default,
+        /// Extra tags for this vault.
+        tags: Located<Tags> = default,
+    }
+
+    /// The generated vault access policy.
+    #[derive(Default)]
+    #[serde(default)]
+    pub struct AccessPolicySpec {
+        /// Logical account names (or 12-digit IDs of accounts outside the topology) allowed to
+        /// copy recovery points into this vault (`backup:CopyIntoBackupVault`).
+        allow_copy_from: Vec<Located<String>>,
+        /// Allow every account of the organization to copy in (condition `aws:PrincipalOrgID`).
+        organization: bool,
+        /// Allow accounts under these organization paths to copy in (condition
+        /// `aws:PrincipalOrgPaths`), e.g. `o-abc1234567/r-ab12/ou-ab12-11111111/`.
+        org_paths: Vec<Located<String>>,
+        /// The deletion guard. Deny `backup:DeleteRecoveryPoint`,
+        /// `backup:UpdateRecoveryPointLifecycle` and `backup:DeleteBackupVault` to everyone except
+        /// `break_glass_principals` (Coffer's own role included: Coffer never needs them), and deny
+        /// replacing or deleting the vault policy or the vault lock to everyone except Coffer's
+        /// role and `break_glass_principals`. The key that encrypts the vault gets the key guard
+        /// (see `keys.<name>.guard`).
+        deny_recovery_point_deletion: bool,
+        /// IAM role or user ARNs of the vault's own account exempt from the deletion guard (no
+        /// wildcards): the break-glass procedure's principals.
+        break_glass_principals: Vec<Located<String>>,
+        /// Extra statements, merged into the generated policy. Each needs a unique `Sid`.
+        statements: Vec<Located<Statement>>,
+    }
+
+    /// Backup Vault Lock settings.
+    #[derive(Default)]
+    #[serde(default)]
+    pub struct LockSpec {
+        /// Shortest retention, in days (at least 1), a backup or copy into the vault may have.
+        min_retention_days: Option<Located<i64>>,
+        /// Longest retention, in days (at most 36500), a backup or copy into the vault may have.
+        max_retention_days: Option<Located<i64>>,
+        /// Compliance mode: days (3–36500) during which the lock can still be changed or removed.
+        /// After that, no one (not AWS, not the root user) can remove it.
+        changeable_for_days: Option<Located<i64>>,
+    }
+
+    /// An AWS Backup plan with its rules and resource selections.
+    pub struct BackupPlanSpec {
+        /// Logical name of the account that owns the plan.
+        account: Located<String>,
+        /// Region of the plan; defaults to `defaults.region`.
+        region: Option<Located<String>> = default,
+        /// Plan name in AWS (1–50 letters, digits, `-`, `_`, `.`); defaults to the logical name.
+        name: Option<Located<String>> = default,
+        /// The plan's rules (at most 10 are expected by AWS's quota).
+        rules: Vec<Located<RuleSpec>>,
+        /// Which resources the plan backs up.
+        selections: Vec<Located<SelectionSpec>> = default,
+        /// Take over an existing plan with this name that has no Coffer ownership tags.
+        adopt: bool = default,
+        /// Extra tags for this plan.
+        tags: Located<Tags> = default,
+    }
+
+    /// One backup rule.
+    pub struct RuleSpec {
+        /// Rule name: 1–50 letters, digits, `-`, `_`, `.`; unique within the plan.
+        name: Located<String>,
+        /// Logical name of the vault the backups go to, in the plan's account and region.
+        vault: Located<String>,
+        /// AWS cron expression, e.g. `cron(0 5 ? * * *)` (daily at 05:00). At most hourly.
+        /// Default `cron(0 5 ? * * *)`.
+        schedule: Option<Located<String>> = default,
+        /// IANA time zone of the schedule, e.g. `Europe/Paris`. Default UTC.
+        schedule_timezone: Option<Located<String>> = default,
+        /// Minutes after the scheduled time within which the job must start; at least 60.
+        start_window_minutes: Option<Located<i64>> = default,
+        /// Minutes after the start within which the job must complete.
+        completion_window_minutes: Option<Located<i64>> = default,
+        /// When recovery points move to cold storage and expire.
+        lifecycle: Option<Located<LifecycleSpec>> = default,
+        /// Copies of every recovery point to other vaults (other accounts or regions); at most 5.
+        copy_to: Vec<Located<CopySpec>> = default,
+        /// Continuous backup (point-in-time restore) for resources that support it.
+        continuous_backup: bool = default,
+        /// Tags put on the recovery points this rule creates.
+        recovery_point_tags: Tags = default,
+    }
+
+    /// A recovery point's lifecycle.
+    #[derive(Default)]
+    #[serde(default)]
+    pub struct LifecycleSpec {
+        /// Days after creation when the recovery point moves to cold storage.
+        move_to_cold_storage_after_days: Option<Located<i64>>,
+        /// Days after creation when the recovery point is deleted (1–36500); at least 90 days
+        /// after the move to cold storage.
+        delete_after_days: Option<Located<i64>>,
+    }
+
+    /// A copy action of a rule.
+    pub struct CopySpec {
+        /// Logical name of the destination vault.
+        vault: Located<String>,
+        /// Lifecycle of the copy in the destination vault; must fit that vault's lock.
+        lifecycle: Option<Located<LifecycleSpec>> = default,
+    }
+
+    /// A resource selection (backup selections cannot be changed in place: Coffer replaces them).
+    pub struct SelectionSpec {
+        /// Selection name: 1–50 letters, digits, `-`, `_`, `.`; unique within the plan.
+        name: Located<String>,
+        /// IAM role AWS Backup uses: a role ARN in the plan's account, or `service-default` for
+        /// `service-role/AWSBackupDefaultServiceRole`. Default `service-default`.
+        role: Option<Located<String>> = default,
+        /// Resource ARNs to back up; `*` may only end an ARN.
+        resources: Vec<Located<String>> = default,
+        /// Resource ARNs to leave out.
+        not_resources: Vec<Located<String>> = default,
+        /// Back up resources carrying any of these tags (key: value, exact match).
+        tags: Located<Tags> = default,
+    }
 }
 
 /// What Coffer does with the management account's cross-account backup setting.
@@ -76,298 +316,7 @@ pub enum CrossAccountBackup {
     Unmanaged,
 }
 
-/// Defaults for accounts and resources.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DefaultsSpec {
-    /// Region of every key, vault and plan that does not name its own, e.g. `eu-west-1`.
-    #[serde(default)]
-    pub region: Option<Located<String>>,
-    /// IAM role Coffer assumes in each account: a role name such as `CofferDeployRole`
-    /// (optionally with a path, `ops/CofferDeployRole`). Defaults to
-    /// `OrganizationAccountAccessRole`.
-    #[serde(default)]
-    pub role: Option<Located<String>>,
-    /// External ID passed when assuming the role, if the role's trust policy requires one.
-    #[serde(default)]
-    pub external_id: Option<Located<String>>,
-    /// Tags added to every resource Coffer creates (besides its ownership tags).
-    #[serde(default)]
-    pub tags: Located<Tags>,
-}
-
-/// An AWS account.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AccountSpec {
-    /// The 12-digit account ID, quoted (`"011122223333"`) so YAML keeps it as text.
-    pub id: Located<String>,
-    /// Role to assume in this account, overriding `defaults.role`: a role name or a full
-    /// role ARN in this account.
-    #[serde(default)]
-    pub role: Option<Located<String>>,
-    /// External ID for this account's role, overriding `defaults.external_id`.
-    #[serde(default)]
-    pub external_id: Option<Located<String>>,
-    /// Extra regions Coffer reads in this account. The regions of the account's own
-    /// resources are always read.
-    #[serde(default)]
-    pub regions: Vec<Located<String>>,
-}
-
-/// A customer managed, symmetric KMS key with its alias and generated key policy.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct KeySpec {
-    /// Logical name of the account that owns the key.
-    pub account: Located<String>,
-    /// Region of the key; defaults to `defaults.region`.
-    #[serde(default)]
-    pub region: Option<Located<String>>,
-    /// Alias, e.g. `alias/backup/central`. Must start with `alias/` and not with
-    /// `alias/aws/` (reserved for AWS managed keys).
-    pub alias: Located<String>,
-    /// Key description (at most 8192 characters).
-    #[serde(default)]
-    pub description: Option<Located<String>>,
-    /// Automatic rotation; on with a 365-day period when omitted.
-    #[serde(default)]
-    pub rotation: Option<Located<RotationSpec>>,
-    /// Logical names of other accounts whose principals may use the key for cryptography
-    /// (encrypt, decrypt, re-encrypt, generate data keys, describe) and for grants to AWS
-    /// services. This is what lets a backup account copy recovery points encrypted with
-    /// this key.
-    #[serde(default)]
-    pub usable_by: Vec<Located<String>>,
-    /// IAM principal ARNs that administer the key (all `kms:*` management actions except
-    /// cryptographic use).
-    #[serde(default)]
-    pub admins: Vec<Located<String>>,
-    /// Extra key policy statements, merged into the generated policy. Each needs a unique `Sid`.
-    #[serde(default)]
-    pub statements: Vec<Located<Statement>>,
-    /// Add the key guard to the key policy: `kms:ScheduleKeyDeletion`, `kms:DisableKey` and
-    /// `kms:PutKeyPolicy` denied to everyone except Coffer's role and the break-glass
-    /// principals, and `kms:CreateGrant` from other accounts denied except for the `usable_by`
-    /// accounts on behalf of AWS services. Always on for a key that encrypts a vault with
-    /// `deny_recovery_point_deletion`; set it to guard a source key too.
-    #[serde(default)]
-    pub guard: bool,
-    /// IAM role or user ARNs of the key's own account exempt from the key guard (with
-    /// Coffer's role). The break-glass principals of the guarded vaults the key encrypts are
-    /// exempt too.
-    #[serde(default)]
-    pub break_glass_principals: Vec<Located<String>>,
-    /// Waiting period, 7–30 days, if the key is ever scheduled for deletion. Default 30.
-    #[serde(default)]
-    pub deletion_window_days: Option<Located<u32>>,
-    /// Take over an existing key that has this alias but no Coffer ownership tags.
-    #[serde(default)]
-    pub adopt: bool,
-    /// Extra tags for this key.
-    #[serde(default)]
-    pub tags: Located<Tags>,
-}
-
-/// Automatic key rotation.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RotationSpec {
-    /// Whether KMS rotates the key material automatically. Default `true`.
-    #[serde(default = "yes")]
-    pub enabled: bool,
-    /// Days between rotations, 90–2560. Default 365.
-    #[serde(default)]
-    pub period_days: Option<Located<u32>>,
-}
-
+/// The default of `rotation.enabled`: rotation is on.
 fn yes() -> bool {
     true
-}
-
-/// An AWS Backup vault.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VaultSpec {
-    /// Logical name of the account that owns the vault.
-    pub account: Located<String>,
-    /// Region of the vault; defaults to `defaults.region`.
-    #[serde(default)]
-    pub region: Option<Located<String>>,
-    /// Vault name in AWS: 2–50 letters, digits, `-` and `_`; unique per account and region.
-    pub name: Located<String>,
-    /// Logical name of the key (under `keys`) that encrypts the vault, in the vault's account
-    /// and region. Omitted: AWS Backup's default key. It can never be changed afterwards.
-    #[serde(default)]
-    pub key: Option<Located<String>>,
-    /// The vault's access policy. Omitted: Coffer leaves the policy alone.
-    #[serde(default)]
-    pub access_policy: Option<Located<AccessPolicySpec>>,
-    /// AWS Backup Vault Lock. With `changeable_for_days` it is compliance mode, which becomes
-    /// irreversible once that many days have passed; without it, governance mode.
-    #[serde(default)]
-    pub lock: Option<Located<LockSpec>>,
-    /// Take over an existing vault with this name that has no Coffer ownership tags.
-    #[serde(default)]
-    pub adopt: bool,
-    /// Accept that principals other than the break-glass principals can destroy this vault's
-    /// copies: `coffer check --destroy-paths` still lists them but does not fail for this vault.
-    #[serde(default)]
-    pub accept_destroy_paths: bool,
-    /// Extra tags for this vault.
-    #[serde(default)]
-    pub tags: Located<Tags>,
-}
-
-/// The generated vault access policy.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AccessPolicySpec {
-    /// Logical account names (or 12-digit IDs of accounts outside the topology) allowed to
-    /// copy recovery points into this vault (`backup:CopyIntoBackupVault`).
-    #[serde(default)]
-    pub allow_copy_from: Vec<Located<String>>,
-    /// Allow every account of the organization to copy in (condition `aws:PrincipalOrgID`).
-    #[serde(default)]
-    pub organization: bool,
-    /// Allow accounts under these organization paths to copy in (condition
-    /// `aws:PrincipalOrgPaths`), e.g. `o-abc1234567/r-ab12/ou-ab12-11111111/`.
-    #[serde(default)]
-    pub org_paths: Vec<Located<String>>,
-    /// The deletion guard. Deny `backup:DeleteRecoveryPoint`,
-    /// `backup:UpdateRecoveryPointLifecycle` and `backup:DeleteBackupVault` to everyone except
-    /// `break_glass_principals` (Coffer's own role included: Coffer never needs them), and deny
-    /// replacing or deleting the vault policy or the vault lock to everyone except Coffer's
-    /// role and `break_glass_principals`. The key that encrypts the vault gets the key guard
-    /// (see `keys.<name>.guard`).
-    #[serde(default)]
-    pub deny_recovery_point_deletion: bool,
-    /// IAM role or user ARNs of the vault's own account exempt from the deletion guard (no
-    /// wildcards): the break-glass procedure's principals.
-    #[serde(default)]
-    pub break_glass_principals: Vec<Located<String>>,
-    /// Extra statements, merged into the generated policy. Each needs a unique `Sid`.
-    #[serde(default)]
-    pub statements: Vec<Located<Statement>>,
-}
-
-/// Backup Vault Lock settings.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LockSpec {
-    /// Shortest retention, in days (at least 1), a backup or copy into the vault may have.
-    #[serde(default)]
-    pub min_retention_days: Option<Located<i64>>,
-    /// Longest retention, in days (at most 36500), a backup or copy into the vault may have.
-    #[serde(default)]
-    pub max_retention_days: Option<Located<i64>>,
-    /// Compliance mode: days (3–36500) during which the lock can still be changed or removed.
-    /// After that, no one (not AWS, not the root user) can remove it.
-    #[serde(default)]
-    pub changeable_for_days: Option<Located<i64>>,
-}
-
-/// An AWS Backup plan with its rules and resource selections.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BackupPlanSpec {
-    /// Logical name of the account that owns the plan.
-    pub account: Located<String>,
-    /// Region of the plan; defaults to `defaults.region`.
-    #[serde(default)]
-    pub region: Option<Located<String>>,
-    /// Plan name in AWS (1–50 letters, digits, `-`, `_`, `.`); defaults to the logical name.
-    #[serde(default)]
-    pub name: Option<Located<String>>,
-    /// The plan's rules (at most 10 are expected by AWS's quota).
-    pub rules: Vec<Located<RuleSpec>>,
-    /// Which resources the plan backs up.
-    #[serde(default)]
-    pub selections: Vec<Located<SelectionSpec>>,
-    /// Take over an existing plan with this name that has no Coffer ownership tags.
-    #[serde(default)]
-    pub adopt: bool,
-    /// Extra tags for this plan.
-    #[serde(default)]
-    pub tags: Located<Tags>,
-}
-
-/// One backup rule.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RuleSpec {
-    /// Rule name: 1–50 letters, digits, `-`, `_`, `.`; unique within the plan.
-    pub name: Located<String>,
-    /// Logical name of the vault the backups go to, in the plan's account and region.
-    pub vault: Located<String>,
-    /// AWS cron expression, e.g. `cron(0 5 ? * * *)` (daily at 05:00). At most hourly.
-    /// Default `cron(0 5 ? * * *)`.
-    #[serde(default)]
-    pub schedule: Option<Located<String>>,
-    /// IANA time zone of the schedule, e.g. `Europe/Paris`. Default UTC.
-    #[serde(default)]
-    pub schedule_timezone: Option<Located<String>>,
-    /// Minutes after the scheduled time within which the job must start; at least 60.
-    #[serde(default)]
-    pub start_window_minutes: Option<Located<i64>>,
-    /// Minutes after the start within which the job must complete.
-    #[serde(default)]
-    pub completion_window_minutes: Option<Located<i64>>,
-    /// When recovery points move to cold storage and expire.
-    #[serde(default)]
-    pub lifecycle: Option<Located<LifecycleSpec>>,
-    /// Copies of every recovery point to other vaults (other accounts or regions); at most 5.
-    #[serde(default)]
-    pub copy_to: Vec<Located<CopySpec>>,
-    /// Continuous backup (point-in-time restore) for resources that support it.
-    #[serde(default)]
-    pub continuous_backup: bool,
-    /// Tags put on the recovery points this rule creates.
-    #[serde(default)]
-    pub recovery_point_tags: Tags,
-}
-
-/// A recovery point's lifecycle.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LifecycleSpec {
-    /// Days after creation when the recovery point moves to cold storage.
-    #[serde(default)]
-    pub move_to_cold_storage_after_days: Option<Located<i64>>,
-    /// Days after creation when the recovery point is deleted (1–36500); at least 90 days
-    /// after the move to cold storage.
-    #[serde(default)]
-    pub delete_after_days: Option<Located<i64>>,
-}
-
-/// A copy action of a rule.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CopySpec {
-    /// Logical name of the destination vault.
-    pub vault: Located<String>,
-    /// Lifecycle of the copy in the destination vault; must fit that vault's lock.
-    #[serde(default)]
-    pub lifecycle: Option<Located<LifecycleSpec>>,
-}
-
-/// A resource selection (backup selections cannot be changed in place: Coffer replaces them).
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SelectionSpec {
-    /// Selection name: 1–50 letters, digits, `-`, `_`, `.`; unique within the plan.
-    pub name: Located<String>,
-    /// IAM role AWS Backup uses: a role ARN in the plan's account, or `service-default` for
-    /// `service-role/AWSBackupDefaultServiceRole`. Default `service-default`.
-    #[serde(default)]
-    pub role: Option<Located<String>>,
-    /// Resource ARNs to back up; `*` may only end an ARN.
-    #[serde(default)]
-    pub resources: Vec<Located<String>>,
-    /// Resource ARNs to leave out.
-    #[serde(default)]
-    pub not_resources: Vec<Located<String>>,
-    /// Back up resources carrying any of these tags (key: value, exact match).
-    #[serde(default)]
-    pub tags: Located<Tags>,
 }

@@ -1,4 +1,5 @@
-//! Loading: YAML text → [`TopologyFile`] with every shape error, one per broken entry.
+//! Loading: YAML text → [`TopologyFile`] with every shape error, one per broken entry, then
+//! its meaning checked and resolved into a [`Topology`].
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -7,7 +8,8 @@ use serde::de::DeserializeOwned;
 use crate::codes;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::format::TopologyFile;
-use crate::yaml::{self, Located, Node, Pos, ShapeError, ShapeErrorKind, Value};
+use crate::topology::Topology;
+use crate::yaml::{self, Limits, Located, Node, Pos, ShapeError, ShapeErrorKind, Value};
 
 /// Where each logical name (a map key) was written, by section. The top-level sections
 /// themselves are under [`TOP_LEVEL`] (`("", "organization")`).
@@ -15,6 +17,131 @@ pub type KeyPositions = HashMap<(&'static str, String), Pos>;
 
 /// The section name under which [`KeyPositions`] keeps the top-level keys of the file.
 pub const TOP_LEVEL: &str = "";
+
+/// The result of loading a topology file: the topology when there are no errors, and every
+/// diagnostic (errors and warnings) sorted by position.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub source: String,
+    pub topology: Option<Topology>,
+    pub diagnostics: Diagnostics,
+    /// Where the file wrote its sections and logical names (empty when it is not YAML).
+    pub positions: Positions,
+}
+
+impl Loaded {
+    /// Every diagnostic, rendered as `FILE:LINE:COL: error[CODE]: message` blocks.
+    pub fn render(&self, file: &str) -> String {
+        self.diagnostics.render(file, &self.source)
+    }
+}
+
+/// Where the file wrote each top-level section and the logical name of each entry: what
+/// points a report about a resource (`vaults.central`) at its line.
+///
+/// ```
+/// let loaded = coffer_spec::load_str("version: 1\nname: demo\naccounts:\n  a: {id: \"111122223333\"}\n");
+/// assert_eq!(loaded.positions.lookup("accounts.a"), Some(coffer_spec::Pos::new(4, 3)));
+/// assert_eq!(loaded.positions.lookup("accounts"), Some(coffer_spec::Pos::new(3, 1)));
+/// assert_eq!(loaded.positions.lookup("vaults.a"), None);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Positions(std::collections::BTreeMap<(String, String), Pos>);
+
+impl Positions {
+    /// The position of logical name `name` in `section` (`accounts`, `keys`, `vaults` or
+    /// `backup_plans`), when the file has it.
+    pub fn entry(&self, section: &str, name: &str) -> Option<Pos> {
+        self.0
+            .get(&(section.to_string(), name.to_string()))
+            .copied()
+    }
+
+    /// The position of a top-level section's key (`organization`), when the file has it.
+    pub fn section(&self, section: &str) -> Option<Pos> {
+        self.entry(TOP_LEVEL, section)
+    }
+
+    /// `vaults.<name>`, `keys.<name>`, `backup_plans.<name>`, `accounts.<name>`, or a bare
+    /// section name.
+    pub fn lookup(&self, path: &str) -> Option<Pos> {
+        match path.split_once('.') {
+            Some((section, name)) => self.entry(section, name),
+            None => self.section(path),
+        }
+    }
+}
+
+impl From<&KeyPositions> for Positions {
+    fn from(positions: &KeyPositions) -> Positions {
+        Positions(
+            positions
+                .iter()
+                .map(|((section, name), pos)| ((section.to_string(), name.clone()), *pos))
+                .collect(),
+        )
+    }
+}
+
+/// Loads a topology from text.
+pub fn load_str(text: &str) -> Loaded {
+    load_str_with(text, &Limits::default())
+}
+
+/// Loads a topology from text, refusing files beyond `limits`.
+pub fn load_str_with(text: &str, limits: &Limits) -> Loaded {
+    if text.len() > limits.max_bytes {
+        return too_large(Some(text.len() as u64), limits);
+    }
+    let mut diagnostics = Diagnostics::default();
+    let mut positions = Positions::default();
+    let topology = load_shape(text, limits, &mut diagnostics).and_then(|(file, keys)| {
+        positions = Positions::from(&keys);
+        let shape_ok = !diagnostics.has_errors();
+        let topology = crate::resolve::resolve(&file, &keys, &mut diagnostics);
+        topology.filter(|_| shape_ok)
+    });
+    diagnostics.sort();
+    Loaded {
+        source: text.to_string(),
+        topology,
+        diagnostics,
+        positions,
+    }
+}
+
+/// The one error of a file over [`Limits::max_bytes`]; `size` when it is known.
+pub(crate) fn too_large(size: Option<u64>, limits: &Limits) -> Loaded {
+    let max = limits.max_bytes as u64;
+    let what = match size {
+        Some(size) => format!("the file is {}", yaml::bytes_exact(size)),
+        None => format!("the input is larger than {}", yaml::human_bytes(max)),
+    };
+    // A limit that reads this file, in whole MiB, and at least twice the current one.
+    const MIB: u64 = 1024 * 1024;
+    let raised = size
+        .map_or(0, |size| size.div_ceil(MIB) * MIB)
+        .max(max.saturating_mul(2));
+    let diagnostic = Diagnostic::error(
+        codes::SYNTAX,
+        Pos::new(1, 1),
+        format!(
+            "{what}; Coffer reads topology files of at most {}",
+            yaml::bytes_exact(max)
+        ),
+    )
+    .help(format!(
+        "split the topology into several files (for example one per group of source accounts, each planned and applied on its own), or raise the limit: {}={}",
+        Limits::ENV_BYTES,
+        raised
+    ));
+    Loaded {
+        source: String::new(),
+        topology: None,
+        diagnostics: Diagnostics(vec![diagnostic]),
+        positions: Positions::default(),
+    }
+}
 
 const SECTIONS: &[&str] = &[
     "version",

@@ -1,13 +1,14 @@
 //! `docs/topology.md` is the reference generated from the JSON Schema: the committed file is
 //! current, it names every property of the schema, and its example is a valid topology.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use serde_json::Value;
 
 fn committed() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/topology.md");
+    let path = common::workspace_root().join("docs/topology.md");
     std::fs::read_to_string(&path).expect("docs/topology.md exists")
 }
 

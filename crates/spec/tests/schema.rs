@@ -1,11 +1,11 @@
 //! The committed JSON Schema is current, and every example validates against it with an
 //! independent JSON Schema validator as well as with Coffer's own loader.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::path::PathBuf;
+
+use common::workspace_root;
 
 fn examples() -> Vec<PathBuf> {
     let mut found = Vec::new();
