@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use coffer_apply::StepError;
 use coffer_planner::checks::{self, Severity};
 use coffer_planner::model::Address;
+use coffer_planner::prediction::{DrillFailure, concerns};
 use coffer_spec::{Diagnostics, Topology};
 
 use crate::error::AwsError;
@@ -160,7 +161,7 @@ pub fn copy_failure_cause(status_message: &str) -> Option<&'static str> {
 
 /// Whether Coffer's checks, on AWS as it reads now, find nothing of severity error or above
 /// about the drilled resource, its backup plan `plan` or the destination `vault`
-/// ([`crate::drill::concerns`]): then a refused copy can only be a change AWS has not
+/// ([`coffer_planner::prediction::concerns`]): then a refused copy can only be a change AWS has not
 /// propagated yet. A state that cannot be read explains nothing either way: the drill does
 /// not wait on it.
 pub async fn checks_pass(
@@ -177,10 +178,14 @@ pub async fn checks_pass(
             return false;
         }
     };
+    let failure = DrillFailure {
+        plan: &plan.name,
+        resource,
+        failed_copy_to: Some(&vault.name),
+    };
     let explaining: Vec<String> = checks::evaluate(topology, &Diagnostics::default(), Some(&live))
         .into_iter()
-        .filter(|f| f.severity >= Severity::Error)
-        .filter(|f| crate::drill::concerns(&f.subject, resource, plan, Some(vault)))
+        .filter(|f| f.severity >= Severity::Error && concerns(f.subject.kind(), &failure))
         .map(|f| format!("{} {}", f.check, f.subject))
         .collect();
     if !explaining.is_empty() {

@@ -90,6 +90,16 @@ pub enum Format {
     Json,
 }
 
+/// The options of every command that reads a topology and AWS: `-f FILE` and how to reach
+/// AWS.
+#[derive(Debug, clap::Args)]
+pub struct Online {
+    #[command(flatten)]
+    pub topology: TopologyArg,
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
 /// How to reach AWS.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Connection {

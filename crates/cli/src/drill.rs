@@ -43,17 +43,13 @@ pub async fn run(
     let mut report = report?;
     if !report.ok {
         // Which checks predict the failure, on AWS as it is now.
-        let concurrency = args.connection.concurrency();
+        let concurrency = args.online.connection.concurrency();
         if let Ok(live) = coffer_aws::read(topology, sessions, concurrency).await {
             let findings = checks::evaluate(topology, diagnostics, Some(&live));
             let failure = DrillFailure {
                 plan: &report.plan,
                 resource: &report.resource,
-                failed_stage: report
-                    .stages
-                    .iter()
-                    .find(|s| !s.ok)
-                    .map(|s| s.name.as_str()),
+                failed_copy_to: report.failed_copy_destination().map(|v| v.name.as_str()),
             };
             report.predicted_by = predicted_by(&findings, &failure);
         }

@@ -10,8 +10,11 @@ use assert_cmd::Command;
 
 const NOWHERE: &str = "http://127.0.0.1:9";
 
-fn coffer(args: &[&str]) -> (Option<i32>, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_coffer"))
+/// `coffer ARGS` with test credentials, no profile, and the endpoint `endpoint` in
+/// `AWS_ENDPOINT_URL` (or none).
+fn coffer_with(args: &[&str], endpoint: Option<&str>) -> (Option<i32>, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_coffer"));
+    command
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
         .env("NO_COLOR", "1")
         .env("AWS_ACCESS_KEY_ID", "test")
@@ -20,7 +23,11 @@ fn coffer(args: &[&str]) -> (Option<i32>, String) {
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_SESSION_TOKEN")
         .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("COFFER_ROLE")
+        .env_remove("COFFER_ROLE");
+    if let Some(endpoint) = endpoint {
+        command.env("AWS_ENDPOINT_URL", endpoint);
+    }
+    let output = command
         .args(args)
         .timeout(Duration::from_secs(300))
         .output()
@@ -29,6 +36,10 @@ fn coffer(args: &[&str]) -> (Option<i32>, String) {
         output.status.code(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+fn coffer(args: &[&str]) -> (Option<i32>, String) {
+    coffer_with(args, None)
 }
 
 const REFUSED: &str = "cannot reach the AWS endpoint http://127.0.0.1:9 (connection refused)";
@@ -55,21 +66,11 @@ fn plan_with_nothing_at_the_endpoint_says_so_once() {
 
 #[test]
 fn the_environment_variable_endpoint_is_named_too() {
-    let output = Command::new(env!("CARGO_BIN_EXE_coffer"))
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .env("NO_COLOR", "1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", NOWHERE)
-        .env_remove("AWS_PROFILE")
-        .env_remove("COFFER_ROLE")
-        .args(["drift", "-f", "examples/seed/topology.yaml"])
-        .timeout(Duration::from_secs(300))
-        .output()
-        .expect("coffer runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let (code, stderr) = coffer_with(
+        &["drift", "-f", "examples/seed/topology.yaml"],
+        Some(NOWHERE),
+    );
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains(REFUSED), "{stderr}");
 }
 

@@ -91,24 +91,8 @@ fn broken_copies(findings: &[Finding]) -> BTreeSet<(String, String)> {
     findings
         .iter()
         .filter(|f| f.severity == Severity::Blocker)
-        .filter_map(|f| {
-            // Subjects of copy-edge findings contain `backup_plan.P rule R -> vault.D`.
-            let start = f.subject.find("backup_plan.")?;
-            let edge = &f.subject[start..];
-            let plan = edge
-                .strip_prefix("backup_plan.")?
-                .split(' ')
-                .next()?
-                .to_string();
-            let destination = edge
-                .split("-> vault.")
-                .nth(1)?
-                .trim_end_matches(')')
-                .split([' ', ')'])
-                .next()?
-                .to_string();
-            Some((plan, destination))
-        })
+        .filter_map(|f| f.subject.kind().copy_edge())
+        .map(|(plan, _, destination)| (plan.to_string(), destination.to_string()))
         .collect()
 }
 

@@ -2,17 +2,18 @@
 //! what failed (the resource drilled, its backup plan, or the vault of the stage that failed),
 //! found on AWS as it reads after the failure.
 
-use crate::checks::{Finding, Severity};
+use crate::checks::{Finding, Severity, SubjectKind};
+use crate::model::ResourceKind;
 
 /// What failed in a drill, in the terms of the drill's report.
 #[derive(Debug, Clone, Copy)]
 pub struct DrillFailure<'a> {
-    /// The backup plan drilled.
+    /// The backup plan drilled (its logical name).
     pub plan: &'a str,
-    /// The resource backed up.
+    /// The ARN of the resource backed up.
     pub resource: &'a str,
-    /// The name of the first stage that failed (`copy to vault.<name>` for a copy).
-    pub failed_stage: Option<&'a str>,
+    /// The vault (logical name) of the copy stage that failed, when a copy failed.
+    pub failed_copy_to: Option<&'a str>,
 }
 
 /// The findings of at least error severity about what failed, each as
@@ -20,21 +21,35 @@ pub struct DrillFailure<'a> {
 pub fn predicted_by(findings: &[Finding], failure: &DrillFailure) -> Vec<String> {
     findings
         .iter()
-        .filter(|f| f.severity >= Severity::Error && concerns(f, failure))
+        .filter(|f| f.severity >= Severity::Error && concerns(f.subject.kind(), failure))
         .map(|f| format!("{} {}: {}", f.check, f.subject_text(), f.message))
         .collect()
 }
 
-/// Whether `finding` is about what failed: its subject names the drilled resource, the drilled
-/// plan, or the vault a failed copy stage copied to.
-fn concerns(finding: &Finding, failure: &DrillFailure) -> bool {
-    let subject = finding.subject.as_str();
-    let failed_vault = failure
-        .failed_stage
-        .and_then(|stage| stage.strip_prefix("copy to "));
-    subject.contains(failure.resource)
-        || subject.starts_with(&format!("backup_plan.{} ", failure.plan))
-        || failed_vault.is_some_and(|vault| subject.contains(vault))
+/// Whether a finding about `subject` is about what failed: the drilled resource, a rule or
+/// copy of the drilled backup plan, or the vault a failed copy stage copied to.
+pub fn concerns(subject: &SubjectKind, failure: &DrillFailure) -> bool {
+    let failed_vault = |name: &str| failure.failed_copy_to == Some(name);
+    match subject {
+        SubjectKind::Source { arn, on } => arn == failure.resource || concerns(on, failure),
+        SubjectKind::Rule { plan, .. } | SubjectKind::CopyAction { plan, .. } => {
+            plan.as_str() == failure.plan
+        }
+        SubjectKind::CopyEdge {
+            plan, destination, ..
+        } => plan.as_str() == failure.plan || failed_vault(destination.as_str()),
+        SubjectKind::Resource(address) => {
+            address.kind == ResourceKind::Vault && failed_vault(&address.name)
+        }
+        SubjectKind::Other(text) => {
+            text.contains(failure.resource)
+                || text.starts_with(&format!("backup_plan.{} ", failure.plan))
+                || failure
+                    .failed_copy_to
+                    .is_some_and(|vault| text.contains(&format!("vault.{vault}")))
+        }
+        SubjectKind::Position { .. } | SubjectKind::Organization | SubjectKind::Account(_) => false,
+    }
 }
 
 #[cfg(test)]
@@ -59,7 +74,7 @@ mod tests {
         DrillFailure {
             plan,
             resource: RESOURCE,
-            failed_stage: Some(stage),
+            failed_copy_to: stage.strip_prefix("copy to vault."),
         }
     }
 
@@ -88,6 +103,26 @@ mod tests {
     fn findings_about_something_else_or_below_error_predict_nothing() {
         let mut findings = findings();
         let other = failure("other", "copy to vault.elsewhere");
+        let kind = |text: &str| SubjectKind::parse(text);
+        let seed = failure("orders-daily", "copy to vault.central");
+        assert!(concerns(
+            &kind(&format!("{RESOURCE} (backup_plan.x)")),
+            &seed
+        ));
+        assert!(concerns(
+            &kind("backup_plan.orders-daily rule daily"),
+            &seed
+        ));
+        assert!(!concerns(
+            &kind("backup_plan.orders-daily-2 rule daily"),
+            &seed
+        ));
+        assert!(concerns(&kind("vault.central"), &seed));
+        assert!(!concerns(&kind("vault.central-2"), &seed));
+        assert!(!concerns(
+            &kind("vault.central"),
+            &failure("orders-daily", "backup")
+        ));
         assert!(predicted_by(&findings, &other).is_empty());
         assert!(predicted_by(&findings, &failure("other", "backup")).is_empty());
         for finding in &mut findings {

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use coffer_spec::{Account, BackupPlan, Rule, Topology, Vault};
 
 pub(crate) use pick::{copies, pick};
-pub use report::{DrillReport, LeftToExpire, Stage, concerns, describe_left};
+pub use report::{DrillReport, LeftToExpire, Stage, describe_left};
 pub use retention::{deletion_barrier, expiry, is_refusal, shortest_retention};
 pub use stage::{DrillEvent, DrillStage, StageKind};
 

@@ -110,15 +110,6 @@ impl DrillReport {
     }
 }
 
-/// Whether a finding about `subject` concerns the drill of `resource` under backup plan `plan`
-/// (`backup_plan.<name>`) or its copy into `vault`: the findings that may explain a failed
-/// drill.
-pub fn concerns(subject: &str, resource: &str, plan: &Address, vault: Option<&Address>) -> bool {
-    subject.contains(resource)
-        || subject.starts_with(&format!("{plan} "))
-        || vault.is_some_and(|vault| subject.contains(&vault.to_string()))
-}
-
 /// When a recovery point left behind expires: `on <RFC 3339 date>`, or how long after its
 /// creation when its creation date is unknown.
 pub(super) fn expires_when(left: &LeftToExpire) -> String {
@@ -177,33 +168,6 @@ mod tests {
             "{}",
             describe_left(&left)
         );
-    }
-
-    #[test]
-    fn findings_concern_the_resource_the_plan_or_the_failed_copy() {
-        let plan = ResourceKind::BackupPlan.at("orders-daily");
-        let central = ResourceKind::Vault.at("central");
-        let resource = "arn:aws:rds:eu-west-1:111222333444:db:orders";
-        assert!(concerns(
-            &format!("selection.orders-daily.db {resource}"),
-            resource,
-            &plan,
-            None
-        ));
-        assert!(concerns(
-            "backup_plan.orders-daily rule daily",
-            resource,
-            &plan,
-            None
-        ));
-        assert!(!concerns(
-            "backup_plan.orders-daily-2 x",
-            resource,
-            &plan,
-            None
-        ));
-        assert!(!concerns("vault.central", resource, &plan, None));
-        assert!(concerns("vault.central", resource, &plan, Some(&central)));
     }
 
     #[test]

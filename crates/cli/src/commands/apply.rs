@@ -12,15 +12,13 @@ use coffer_spec::{Diagnostics, Topology};
 
 use crate::apply::lock;
 use crate::apply::{self, Allow, Interrupts, cannot_apply, interrupted_before_changes};
-use crate::context::{Connection, EXIT_FAILED, TopologyArg, block_on, connect, load_topology};
+use crate::context::{EXIT_FAILED, Online, block_on, connect, load_topology};
 use crate::progress::ProgressArgs;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub topology: TopologyArg,
-    #[command(flatten)]
-    pub connection: Connection,
+    pub online: Online,
     /// A plan saved by `coffer plan --out`. Without it, Coffer plans now and asks before applying.
     #[arg(value_name = "PLAN.json")]
     pub plan: Option<PathBuf>,
@@ -37,18 +35,18 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let Some(loaded) = load_topology(&args.topology) else {
+    let Some(loaded) = load_topology(&args.online.topology) else {
         return ExitCode::from(EXIT_FAILED);
     };
-    let concurrency = args.connection.concurrency();
+    let concurrency = args.online.connection.concurrency();
     let request = match args.allow.request(args.plan.as_deref(), concurrency) {
         Ok(request) => request,
         Err(err) => return cannot_apply(&err),
     };
     block_on(async {
-        let (file, topology) = (&args.topology.file, &loaded.0);
+        let (file, topology) = (&args.online.topology.file, &loaded.0);
         let interrupts = Interrupts::listen(file);
-        let sessions = connect(topology, &args.connection).await;
+        let sessions = connect(topology, &args.online.connection).await;
         let timeout = Duration::from_secs(args.lock_timeout);
         let acquired = lock::acquire(
             topology,
@@ -78,7 +76,7 @@ async fn apply_locked(
     request: &Request,
     interrupts: &Interrupts,
 ) -> Result<ExitCode, ExitCode> {
-    let live = apply::read(topology, sessions, &args.connection, interrupts).await?;
+    let live = apply::read(topology, sessions, &args.online.connection, interrupts).await?;
     let fresh = coffer_planner::plan_checked(topology, diagnostics, &live);
     if request.saved.is_none() {
         crate::out!("{}", render::text(&fresh, true));

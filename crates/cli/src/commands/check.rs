@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use coffer_planner::checks::{self, Severity};
 use coffer_planner::findings::{self, CheckReport, DestroyPaths};
 
-use super::{Connection, EXIT_FAILED, TopologyArg, load_reported, read_live};
+use crate::context::{EXIT_FAILED, Online, load_reported, read_live};
 
 /// Exit status when findings at or above `--fail-on` stand.
 pub const EXIT_FINDINGS: u8 = 2;
@@ -11,9 +11,7 @@ pub const EXIT_FINDINGS: u8 = 2;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub topology: TopologyArg,
-    #[command(flatten)]
-    pub connection: Connection,
+    pub online: Online,
     /// Also run the live checks: read AWS and check it as it will be after `coffer apply`.
     #[arg(long)]
     pub live: bool,
@@ -62,10 +60,10 @@ pub fn run(args: &Args) -> ExitCode {
         );
         return ExitCode::from(EXIT_FAILED);
     }
-    let Some(loaded) = load_reported(&args.topology) else {
+    let Some(loaded) = load_reported(&args.online.topology) else {
         return ExitCode::from(EXIT_FAILED);
     };
-    let shown = args.topology.file.display().to_string();
+    let shown = args.online.topology.file.display().to_string();
     let diagnostics = &loaded.diagnostics;
     let Some(topology) = &loaded.topology else {
         if args.format == Format::Sarif {
@@ -75,7 +73,8 @@ pub fn run(args: &Args) -> ExitCode {
         }
         return ExitCode::from(EXIT_FAILED);
     };
-    let live = match args.live.then(|| read_live(topology, &args.connection)) {
+    let connection = &args.online.connection;
+    let live = match args.live.then(|| read_live(topology, connection)) {
         Some(None) => return ExitCode::from(EXIT_FAILED),
         live => live.flatten(),
     };

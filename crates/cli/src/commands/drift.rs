@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use coffer_planner::checks::Severity;
 use coffer_planner::drift;
 
-use crate::context::{Connection, EXIT_FAILED, Format, TopologyArg, load_topology, read_live};
+use crate::context::{EXIT_FAILED, Format, Online, load_topology, read_live};
 
 /// Exit status when drift at or above `--fail-on` stands.
 pub const EXIT_DRIFT: u8 = 2;
@@ -11,9 +11,7 @@ pub const EXIT_DRIFT: u8 = 2;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub topology: TopologyArg,
-    #[command(flatten)]
-    pub connection: Connection,
+    pub online: Online,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// Exit 2 only for drift of this severity or worse: info, warning, error or blocker.
@@ -22,10 +20,10 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let Some((topology, _)) = load_topology(&args.topology) else {
+    let Some((topology, _)) = load_topology(&args.online.topology) else {
         return ExitCode::from(EXIT_FAILED);
     };
-    let Some(live) = read_live(&topology, &args.connection) else {
+    let Some(live) = read_live(&topology, &args.online.connection) else {
         return ExitCode::from(EXIT_FAILED);
     };
     let report = drift::report(&coffer_planner::plan(&topology, &live));

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anstream::eprintln;
 use coffer_aws::drill::DrillOptions;
 
-use crate::context::{Connection, EXIT_FAILED, TopologyArg, online};
+use crate::context::{EXIT_FAILED, Online, online};
 use crate::drill;
 use crate::progress::ProgressArgs;
 
@@ -20,9 +20,7 @@ pub enum Format {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub topology: TopologyArg,
-    #[command(flatten)]
-    pub connection: Connection,
+    pub online: Online,
     /// The backup plan to drill (its logical or AWS name); the one plan with a copy action when unset.
     #[arg(long, value_name = "NAME")]
     pub plan: Option<String>,
@@ -63,8 +61,8 @@ pub fn run(args: &Args) -> ExitCode {
         ..DrillOptions::default()
     };
     online(
-        &args.topology,
-        &args.connection,
+        &args.online.topology,
+        &args.online.connection,
         async |topology, diagnostics, sessions| {
             let report = match drill::run(topology, diagnostics, sessions, &options, args).await {
                 Ok(report) => report,

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use coffer_planner::graph;
 
-use crate::context::{Connection, EXIT_FAILED, TopologyArg, load_topology, read_live};
+use crate::context::{EXIT_FAILED, Online, load_topology, read_live};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -13,9 +13,7 @@ pub enum Format {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub topology: TopologyArg,
-    #[command(flatten)]
-    pub connection: Connection,
+    pub online: Online,
     #[arg(long, value_enum, default_value = "mermaid")]
     pub format: Format,
     /// Mark broken copy edges from the live checks (AWS read now, as it will be after apply);
@@ -25,11 +23,11 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let Some((topology, diagnostics)) = load_topology(&args.topology) else {
+    let Some((topology, diagnostics)) = load_topology(&args.online.topology) else {
         return ExitCode::from(EXIT_FAILED);
     };
     let findings = if args.live {
-        let Some(live) = read_live(&topology, &args.connection) else {
+        let Some(live) = read_live(&topology, &args.online.connection) else {
             return ExitCode::from(EXIT_FAILED);
         };
         coffer_planner::plan_checked(&topology, &diagnostics, &live).findings

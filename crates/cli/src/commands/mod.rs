@@ -11,5 +11,3 @@ pub mod plan;
 pub mod schema;
 pub mod unlock;
 pub mod validate;
-
-pub use crate::context::{Connection, EXIT_FAILED, TopologyArg, load_reported, read_live};

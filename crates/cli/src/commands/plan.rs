@@ -9,8 +9,8 @@ use anstream::eprintln;
 use coffer_planner::render;
 
 use crate::context::{
-    Connection, EXIT_FAILED, Format, TopologyArg, load_topology, read_live, read_live_file,
-    shell_word, write_atomically,
+    EXIT_FAILED, Format, Online, load_topology, read_live, read_live_file, shell_word,
+    write_atomically,
 };
 
 /// Exit status of `--detailed-exitcode` when the plan has changes.
@@ -19,9 +19,7 @@ pub const EXIT_CHANGES: u8 = 2;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub topology: TopologyArg,
-    #[command(flatten)]
-    pub connection: Connection,
+    pub online: Online,
     /// How to print the plan.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
@@ -40,12 +38,12 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let Some((topology, diagnostics)) = load_topology(&args.topology) else {
+    let Some((topology, diagnostics)) = load_topology(&args.online.topology) else {
         return ExitCode::from(EXIT_FAILED);
     };
     let live = match &args.live_in {
         Some(path) => read_live_file(path),
-        None => read_live(&topology, &args.connection),
+        None => read_live(&topology, &args.online.connection),
     };
     let Some(live) = live else {
         return ExitCode::from(EXIT_FAILED);
@@ -78,7 +76,7 @@ pub fn run(args: &Args) -> ExitCode {
         eprintln!(
             "Saved the plan to {}; apply it with `coffer apply -f {} {}`.",
             out.display(),
-            shell_word(&args.topology.file.display().to_string()),
+            shell_word(&args.online.topology.file.display().to_string()),
             shell_word(&out.display().to_string())
         );
     }

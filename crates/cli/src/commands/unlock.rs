@@ -9,7 +9,7 @@ use coffer_aws::lock::LockSite;
 use coffer_spec::Topology;
 
 use crate::apply::lock::{self, show};
-use crate::context::{Connection, EXIT_FAILED, TopologyArg, online};
+use crate::context::{EXIT_FAILED, Online, online};
 
 /// Exit status 2: the lock is held, and was not broken.
 pub const EXIT_HELD: u8 = 2;
@@ -17,9 +17,7 @@ pub const EXIT_HELD: u8 = 2;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub topology: TopologyArg,
-    #[command(flatten)]
-    pub connection: Connection,
+    pub online: Online,
     /// Break the lock: delete the claim shown, and only it (a claim made after it was read is
     /// left alone). First make sure no apply of this topology is running.
     #[arg(long)]
@@ -27,11 +25,15 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    online(&args.topology, &args.connection, async |t, _, s| {
-        unlock(args, t, s)
-            .await
-            .unwrap_or_else(|message| failed(&message))
-    })
+    online(
+        &args.online.topology,
+        &args.online.connection,
+        async |t, _, s| {
+            unlock(args, t, s)
+                .await
+                .unwrap_or_else(|message| failed(&message))
+        },
+    )
 }
 
 fn failed(message: &str) -> ExitCode {
@@ -56,7 +58,7 @@ async fn unlock(args: &Args, topology: &Topology, sessions: &Sessions) -> Result
         return Ok(ExitCode::SUCCESS);
     };
     show(topology, &place, &claim);
-    let file = args.topology.file.display();
+    let file = args.online.topology.file.display();
     if claim.owner.is_none() {
         eprintln!(
             "error: {place} carries no Coffer lock tags: Coffer did not make it and does not delete it\n  help: applies of `{}` wait for this vault; rename the topology or remove the vault yourself",
@@ -74,7 +76,8 @@ async fn unlock(args: &Args, topology: &Topology, sessions: &Sessions) -> Result
         );
         return Ok(ExitCode::from(EXIT_HELD));
     }
-    let free = lock::break_claim(topology, &site, &place, &claim, &args.topology.file).await?;
+    let free =
+        lock::break_claim(topology, &site, &place, &claim, &args.online.topology.file).await?;
     Ok(if free {
         ExitCode::SUCCESS
     } else {

@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use coffer_policy::{statements, string_list};
+use coffer_spec::Vault;
 use coffer_spec::checks as id;
-use coffer_spec::{Lock, Vault};
 
 use super::Context;
 use super::keys::live_key;
@@ -41,12 +41,7 @@ pub enum LockFit {
 /// How recovery points kept `delete_after_days` days (`None` or negative: forever) fit `lock`:
 /// the rule AWS Backup applies to every backup and copy job into a locked vault.
 pub fn lock_fit(lock: &LiveLock, delete_after_days: Option<i64>) -> LockFit {
-    let bounds = Lock {
-        min_retention_days: lock.min_retention_days,
-        max_retention_days: lock.max_retention_days,
-        changeable_for_days: None,
-    };
-    if !bounds.admits(delete_after_days) {
+    if !lock.admits(delete_after_days) {
         LockFit::Outside
     } else if lock.lock_date.is_some() && delete_after_days.is_none_or(|d| d < 0) {
         LockFit::ForeverInCompliance
