@@ -116,7 +116,7 @@ fn key_arn() -> String {
 }
 
 /// How `EnableKey` fails when KMS answers `status` with `code`.
-async fn enable_key_fails(status: u16, code: &'static str) -> StepError {
+async fn enable_key_fails(status: u16, code: &str) -> StepError {
     let calls = Calls::kms([Exchange::json_rpc("EnableKey")
         .with_input(json!({"KeyId": KEY_ID}))
         .fails(status, code, "the answer")]);
@@ -124,7 +124,7 @@ async fn enable_key_fails(status: u16, code: &'static str) -> StepError {
 }
 
 /// How tagging a vault fails when AWS Backup answers `status` with `code`.
-async fn tag_vault_fails(status: u16, code: &'static str) -> StepError {
+async fn tag_vault_fails(status: u16, code: &str) -> StepError {
     let calls = Calls::backup([
         Exchange::rest(&format!("POST /tags/{}", vault_arn("central"))).fails(
             status,
