@@ -156,6 +156,7 @@ struct State {
 }
 
 impl Canned {
+    /// A client expecting the calls of `exchanges`, in order.
     pub fn new(exchanges: impl IntoIterator<Item = Exchange>) -> Canned {
         let exchanges: VecDeque<Exchange> = exchanges.into_iter().collect();
         Canned {
