@@ -1,20 +1,19 @@
 //! How the executor reads AWS's answers: which failures the apply retries, which "already
 //! exists" and "not found" answers count as done, and what a refusal says. Each test runs the
-//! executor's code for an operation against SDK clients whose HTTP answers are mocked
-//! (`aws-smithy-mocks`), in the order the operation must make its calls: a call no rule
-//! expects fails the test, and so does a rule left unused.
+//! executor's code for an operation against SDK clients whose HTTP answers are canned
+//! (`support`), in the order the operation must make its calls: a call not expected next
+//! fails the test, and so does an answer left unused.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+mod support;
 
-use aws_sdk_kms::types::{KeyListEntry, KeyMetadata, KeyState, Tag};
-use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::http::StatusCode;
-use aws_smithy_types::body::SdkBody;
+use std::collections::{BTreeMap, BTreeSet};
+
 use coffer_apply::StepError;
 use coffer_aws::session::{RegionClients, behavior_version};
 use coffer_planner::{Operation, Outputs, Ref, TAG_ID, TAG_TOPOLOGY, outputs};
 use coffer_spec::{Account, AccountName};
+use serde_json::{Value, json};
+use support::{Canned, Exchange, REQUEST_ID};
 
 const ACCOUNT_ID: &str = "111122223333";
 const REGION: &str = "eu-west-1";
@@ -31,15 +30,10 @@ fn account() -> Account {
     }
 }
 
-/// A client of the SDK crate `$sdk` that answers its calls from `$rules`, one rule a call in
-/// order. The SDK's own retries are off: what is tested is how Coffer classifies the answer
-/// the SDK gives up on.
-macro_rules! mocked {
-    ($sdk:ident, $rules:expr) => {{
-        let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
-        for rule in $rules {
-            interceptor = interceptor.with_rule(rule);
-        }
+/// A client of the SDK crate `$sdk` whose HTTP calls `$canned` answers. The SDK's own
+/// retries are off: what is tested is how Coffer classifies the answer the SDK gives up on.
+macro_rules! client {
+    ($sdk:ident, $canned:expr) => {{
         let credentials =
             $sdk::config::Credentials::new("AKIDEXAMPLE", "SECRET", None, None, "test");
         $sdk::Client::from_conf(
@@ -47,8 +41,7 @@ macro_rules! mocked {
                 .behavior_version(behavior_version())
                 .region($sdk::config::Region::new(REGION))
                 .credentials_provider(credentials)
-                .http_client(create_mock_http_client())
-                .interceptor(interceptor)
+                .http_client($canned.clone())
                 .retry_config($sdk::config::retry::RetryConfig::disabled())
                 .build(),
         )
@@ -58,28 +51,28 @@ macro_rules! mocked {
 /// The calls one operation is expected to make, and their answers.
 #[derive(Default)]
 struct Calls {
-    kms: Vec<Rule>,
-    backup: Vec<Rule>,
+    kms: Vec<Exchange>,
+    backup: Vec<Exchange>,
 }
 
 impl Calls {
-    fn kms(rules: impl IntoIterator<Item = Rule>) -> Calls {
+    fn kms(exchanges: impl IntoIterator<Item = Exchange>) -> Calls {
         Calls {
-            kms: rules.into_iter().collect(),
+            kms: exchanges.into_iter().collect(),
             ..Calls::default()
         }
     }
 
-    fn backup(rules: impl IntoIterator<Item = Rule>) -> Calls {
+    fn backup(exchanges: impl IntoIterator<Item = Exchange>) -> Calls {
         Calls {
-            backup: rules.into_iter().collect(),
+            backup: exchanges.into_iter().collect(),
             ..Calls::default()
         }
     }
 
     /// Runs `operation` in the account's region, then checks that every expected call was
     /// made.
-    async fn run(&self, operation: Operation) -> Result<BTreeMap<String, String>, StepError> {
+    async fn run(self, operation: Operation) -> Result<BTreeMap<String, String>, StepError> {
         let mut results = self.run_all([operation]).await;
         results.pop().expect("one result")
     }
@@ -87,17 +80,19 @@ impl Calls {
     /// Runs `operations` one after the other with the same clients, then checks that every
     /// expected call was made.
     async fn run_all(
-        &self,
+        self,
         operations: impl IntoIterator<Item = Operation>,
     ) -> Vec<Result<BTreeMap<String, String>, StepError>> {
-        let no_calls: [&Rule; 0] = [];
+        let kms = Canned::new(self.kms);
+        let backup = Canned::new(self.backup);
+        let rds = Canned::new([]);
         let clients = RegionClients {
             account_id: ACCOUNT_ID.into(),
             region: REGION.into(),
             endpoint: None,
-            kms: mocked!(aws_sdk_kms, &self.kms),
-            backup: mocked!(aws_sdk_backup, &self.backup),
-            rds: mocked!(aws_sdk_rds, no_calls),
+            kms: client!(aws_sdk_kms, kms),
+            backup: client!(aws_sdk_backup, backup),
+            rds: client!(aws_sdk_rds, rds),
         };
         let mut results = Vec::new();
         for operation in operations {
@@ -105,48 +100,44 @@ impl Calls {
             results
                 .push(coffer_aws::execute::run(&clients, &account(), &operation, &earlier).await);
         }
-        for rule in self.kms.iter().chain(&self.backup) {
-            assert_eq!(rule.num_calls(), 1, "an expected call was not made");
+        for canned in [kms, backup, rds] {
+            canned.assert_all_made();
         }
         results
     }
-}
-
-/// An error answer as AWS's JSON protocols write it: status, code, message and request ID.
-fn answer(status: u16, code: &str, message: &str) -> HttpResponse {
-    let body = serde_json::json!({"__type": code, "message": message}).to_string();
-    let status = StatusCode::try_from(status).expect("an HTTP status");
-    let mut response = HttpResponse::new(status, SdkBody::from(body));
-    response
-        .headers_mut()
-        .insert("x-amzn-RequestId", "req-0001");
-    response
 }
 
 fn key() -> Ref {
     Ref::Value(KEY_ID.into())
 }
 
+fn key_arn() -> String {
+    format!("arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/{KEY_ID}")
+}
+
 /// How `EnableKey` fails when KMS answers `status` with `code`.
-async fn enable_key_fails(status: u16, code: &'static str) -> StepError {
-    let calls = Calls::kms([mock!(aws_sdk_kms::Client::enable_key)
-        .match_requests(|r| r.key_id() == Some(KEY_ID))
-        .then_http_response(move || answer(status, code, "the answer"))]);
+async fn enable_key_fails(status: u16, code: &str) -> StepError {
+    let calls = Calls::kms([Exchange::json_rpc("EnableKey")
+        .with_input(json!({"KeyId": KEY_ID}))
+        .fails(status, code, "the answer")]);
     failed(calls.run(Operation::EnableKey { key: key() }).await)
 }
 
 /// How tagging a vault fails when AWS Backup answers `status` with `code`.
-async fn tag_vault_fails(status: u16, code: &'static str) -> StepError {
-    let calls = Calls::backup([mock!(aws_sdk_backup::Client::tag_resource)
-        .then_http_response(move || answer(status, code, "the answer"))]);
+async fn tag_vault_fails(status: u16, code: &str) -> StepError {
+    let calls = Calls::backup([
+        Exchange::rest(&format!("POST /tags/{}", vault_arn("central"))).fails(
+            status,
+            code,
+            "the answer",
+        ),
+    ]);
     failed(calls.run(tag_vault()).await)
 }
 
 fn tag_vault() -> Operation {
     Operation::TagResource {
-        resource_arn: Ref::Value(format!(
-            "arn:aws:backup:{REGION}:{ACCOUNT_ID}:backup-vault:central"
-        )),
+        resource_arn: Ref::Value(vault_arn("central")),
         tags: BTreeMap::from([("team".into(), "storage".into())]),
     }
 }
@@ -164,7 +155,7 @@ async fn throttling_is_retried_whether_aws_answers_400_or_429() {
     for error in [kms, backup] {
         assert!(error.retryable, "{error:?}");
         assert_eq!(error.code.as_deref(), Some("ThrottlingException"));
-        assert_eq!(error.request_id.as_deref(), Some("req-0001"));
+        assert_eq!(error.request_id.as_deref(), Some(REQUEST_ID));
     }
 }
 
@@ -193,9 +184,9 @@ async fn a_request_aws_refuses_as_invalid_is_not_retried() {
 #[tokio::test]
 async fn a_key_kms_does_not_see_yet_is_waited_for() {
     // Right after CreateKey, KMS may not find the key everywhere yet.
-    let calls = Calls::kms([mock!(aws_sdk_kms::Client::enable_key_rotation)
-        .match_requests(|r| r.rotation_period_in_days() == Some(180))
-        .then_http_response(|| answer(400, "NotFoundException", "Key does not exist"))]);
+    let calls = Calls::kms([Exchange::json_rpc("EnableKeyRotation")
+        .with_input(json!({"RotationPeriodInDays": 180}))
+        .fails(400, "NotFoundException", "Key does not exist")]);
     let operation = Operation::EnableKeyRotation {
         key: key(),
         period_days: 180,
@@ -211,10 +202,8 @@ async fn access_denied_names_the_account_the_role_and_the_call() {
         "User: arn:aws:sts::{ACCOUNT_ID}:assumed-role/CofferDeployRole/coffer-prod is not authorized to perform: kms:CreateKey"
     );
     let calls = Calls::kms([
-        mock!(aws_sdk_kms::Client::list_keys)
-            .then_output(|| aws_sdk_kms::operation::list_keys::ListKeysOutput::builder().build()),
-        mock!(aws_sdk_kms::Client::create_key)
-            .then_http_response(move || answer(400, "AccessDeniedException", &denied)),
+        Exchange::json_rpc("ListKeys").answers(json!({"Keys": [], "Truncated": false})),
+        Exchange::json_rpc("CreateKey").fails(400, "AccessDeniedException", &denied),
     ]);
     let error = failed(calls.run(create_key()).await);
     assert!(!error.retryable);
@@ -242,9 +231,7 @@ fn ownership() -> BTreeMap<String, String> {
 fn create_vault(name: &str) -> Operation {
     Operation::CreateBackupVault {
         vault_name: name.into(),
-        encryption_key_arn: Some(Ref::Value(format!(
-            "arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/{KEY_ID}"
-        ))),
+        encryption_key_arn: Some(Ref::Value(key_arn())),
         tags: ownership(),
         creator_request_id: "coffer-central".into(),
     }
@@ -254,28 +241,23 @@ fn vault_arn(name: &str) -> String {
     format!("arn:aws:backup:{REGION}:{ACCOUNT_ID}:backup-vault:{name}")
 }
 
+/// A call with `method` on the vault `name`: `PUT` creates it, `GET` describes it, `DELETE`
+/// deletes it.
+fn vault_call(method: &str, name: &str) -> Exchange {
+    Exchange::rest(&format!("{method} /backup-vaults/{name}"))
+}
+
+fn already_exists(exchange: Exchange) -> Exchange {
+    exchange.fails(400, "AlreadyExistsException", "already exists")
+}
+
 /// `CreateBackupVault` of `name` answers "already exists"; the vault is there, tagged
 /// `tags`.
-fn vault_exists(name: &'static str, tags: BTreeMap<String, String>) -> Calls {
-    let tags: HashMap<String, String> = tags.into_iter().collect();
+fn vault_exists(name: &str, tags: BTreeMap<String, String>) -> Calls {
     Calls::backup([
-        mock!(aws_sdk_backup::Client::create_backup_vault)
-            .match_requests(move |r| r.backup_vault_name() == Some(name))
-            .then_http_response(|| answer(400, "AlreadyExistsException", "already exists")),
-        mock!(aws_sdk_backup::Client::describe_backup_vault)
-            .match_requests(move |r| r.backup_vault_name() == Some(name))
-            .then_output(move || {
-                aws_sdk_backup::operation::describe_backup_vault::DescribeBackupVaultOutput::builder()
-                    .backup_vault_arn(vault_arn(name))
-                    .build()
-            }),
-        mock!(aws_sdk_backup::Client::list_tags)
-            .match_requests(move |r| r.resource_arn() == Some(vault_arn(name).as_str()))
-            .then_output(move || {
-                aws_sdk_backup::operation::list_tags::ListTagsOutput::builder()
-                    .set_tags(Some(tags.clone()))
-                    .build()
-            }),
+        already_exists(vault_call("PUT", name)),
+        vault_call("GET", name).answers(json!({"BackupVaultArn": vault_arn(name)})),
+        Exchange::rest(&format!("GET /tags/{}", vault_arn(name))).answers(json!({"Tags": tags})),
     ])
 }
 
@@ -312,10 +294,8 @@ async fn a_vault_that_exists_and_is_someone_elses_is_not_adopted() {
 async fn a_vault_name_held_by_a_deletion_is_waited_for_never_adopted() {
     // Taken, yet not there: AWS has not finished deleting a vault of that name.
     let calls = Calls::backup([
-        mock!(aws_sdk_backup::Client::create_backup_vault)
-            .then_http_response(|| answer(400, "AlreadyExistsException", "already exists")),
-        mock!(aws_sdk_backup::Client::describe_backup_vault)
-            .then_http_response(|| answer(404, "ResourceNotFoundException", "no such vault")),
+        already_exists(vault_call("PUT", "deleting")),
+        vault_call("GET", "deleting").fails(404, "ResourceNotFoundException", "no such vault"),
     ]);
     let error = failed(calls.run(create_vault("deleting")).await);
     assert!(error.retryable);
@@ -323,12 +303,8 @@ async fn a_vault_name_held_by_a_deletion_is_waited_for_never_adopted() {
 
     // The vault this apply replaced: its name is waited for, the vault not even looked at.
     let calls = Calls::backup([
-        mock!(aws_sdk_backup::Client::delete_backup_vault).then_output(|| {
-            aws_sdk_backup::operation::delete_backup_vault::DeleteBackupVaultOutput::builder()
-                .build()
-        }),
-        mock!(aws_sdk_backup::Client::create_backup_vault)
-            .then_http_response(|| answer(400, "AlreadyExistsException", "already exists")),
+        vault_call("DELETE", "replaced").answers(json!({})),
+        already_exists(vault_call("PUT", "replaced")),
     ]);
     let deleted = Operation::DeleteBackupVault {
         vault_name: "replaced".into(),
@@ -344,44 +320,42 @@ async fn a_vault_name_held_by_a_deletion_is_waited_for_never_adopted() {
 
 #[tokio::test]
 async fn deletes_of_what_is_already_gone_are_done() {
-    let gone = || answer(400, "ResourceNotFoundException", "not found");
+    let gone = |exchange: Exchange| exchange.fails(400, "ResourceNotFoundException", "not found");
     let plan_id = || Ref::Value("plan-0001".into());
     let cases = [
         (
-            Calls::backup([
-                mock!(aws_sdk_backup::Client::delete_backup_vault).then_http_response(gone)
-            ]),
+            Calls::backup([gone(vault_call("DELETE", "gone"))]),
             Operation::DeleteBackupVault {
                 vault_name: "gone".into(),
             },
         ),
         (
-            Calls::backup([
-                mock!(aws_sdk_backup::Client::delete_backup_vault_access_policy)
-                    .then_http_response(gone),
-            ]),
+            Calls::backup([gone(Exchange::rest(
+                "DELETE /backup-vaults/central/access-policy",
+            ))]),
             Operation::DeleteBackupVaultAccessPolicy {
                 vault_name: "central".into(),
             },
         ),
         (
-            Calls::backup([mock!(aws_sdk_backup::Client::delete_backup_plan)
-                .match_requests(|r| r.backup_plan_id() == Some("plan-0001"))
-                .then_http_response(gone)]),
+            Calls::backup([gone(Exchange::rest("DELETE /backup/plans/plan-0001"))]),
             Operation::DeleteBackupPlan { plan_id: plan_id() },
         ),
         (
-            Calls::backup([
-                mock!(aws_sdk_backup::Client::delete_backup_selection).then_http_response(gone)
-            ]),
+            Calls::backup([gone(Exchange::rest(
+                "DELETE /backup/plans/plan-0001/selections/selection-0001",
+            ))]),
             Operation::DeleteBackupSelection {
                 plan_id: plan_id(),
                 selection_id: "selection-0001".into(),
             },
         ),
         (
-            Calls::kms([mock!(aws_sdk_kms::Client::delete_alias)
-                .then_http_response(|| answer(400, "NotFoundException", "not found"))]),
+            Calls::kms([Exchange::json_rpc("DeleteAlias").fails(
+                400,
+                "NotFoundException",
+                "not found",
+            )]),
             Operation::DeleteAlias {
                 alias_name: "alias/coffer/central".into(),
             },
@@ -395,8 +369,11 @@ async fn deletes_of_what_is_already_gone_are_done() {
 
 #[tokio::test]
 async fn a_delete_refused_is_not_done() {
-    let calls = Calls::backup([mock!(aws_sdk_backup::Client::delete_backup_plan)
-        .then_http_response(|| answer(403, "AccessDeniedException", "not authorized"))]);
+    let calls = Calls::backup([Exchange::rest("DELETE /backup/plans/plan-0001").fails(
+        403,
+        "AccessDeniedException",
+        "not authorized",
+    )]);
     let operation = Operation::DeleteBackupPlan {
         plan_id: Ref::Value("plan-0001".into()),
     };
@@ -407,10 +384,10 @@ async fn a_delete_refused_is_not_done() {
 
 #[tokio::test]
 async fn scheduling_the_deletion_of_a_key_pending_deletion_is_done() {
-    let pending = format!("arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/{KEY_ID} is pending deletion.");
-    let calls = Calls::kms([mock!(aws_sdk_kms::Client::schedule_key_deletion)
-        .match_requests(|r| r.pending_window_in_days() == Some(7))
-        .then_http_response(move || answer(400, "KMSInvalidStateException", &pending))]);
+    let pending = format!("{} is pending deletion.", key_arn());
+    let calls = Calls::kms([Exchange::json_rpc("ScheduleKeyDeletion")
+        .with_input(json!({"PendingWindowInDays": 7}))
+        .fails(400, "KMSInvalidStateException", &pending)]);
     let operation = Operation::ScheduleKeyDeletion {
         key: key(),
         pending_window_days: 7,
@@ -423,73 +400,48 @@ async fn scheduling_the_deletion_of_a_key_pending_deletion_is_done() {
 fn create_key() -> Operation {
     Operation::CreateKey {
         description: "Coffer: central".into(),
-        policy: serde_json::json!({"Version": "2012-10-17", "Statement": []}),
+        policy: json!({"Version": "2012-10-17", "Statement": []}),
         tags: ownership(),
     }
 }
 
-/// `ListKeys` finds one key, tagged `tags`, in `state`.
-fn key_listed(tags: BTreeMap<String, String>, state: KeyState) -> Vec<Rule> {
-    let kms_tags: Vec<Tag> = tags
+/// `ListKeys` finds one key, tagged `tags`, in `state` (as KMS names a key state).
+fn key_listed(tags: BTreeMap<String, String>, state: &str) -> Vec<Exchange> {
+    let tags: Vec<Value> = tags
         .into_iter()
-        .map(|(k, v)| {
-            Tag::builder()
-                .tag_key(k)
-                .tag_value(v)
-                .build()
-                .expect("a tag")
-        })
+        .map(|(k, v)| json!({"TagKey": k, "TagValue": v}))
         .collect();
+    let metadata = json!({"KeyId": KEY_ID, "Arn": key_arn(), "KeyState": state});
     vec![
-        mock!(aws_sdk_kms::Client::list_keys).then_output(|| {
-            aws_sdk_kms::operation::list_keys::ListKeysOutput::builder()
-                .keys(KeyListEntry::builder().key_id(KEY_ID).build())
-                .build()
-        }),
-        mock!(aws_sdk_kms::Client::list_resource_tags)
-            .match_requests(|r| r.key_id() == Some(KEY_ID))
-            .then_output(move || {
-                aws_sdk_kms::operation::list_resource_tags::ListResourceTagsOutput::builder()
-                    .set_tags(Some(kms_tags.clone()))
-                    .build()
-            }),
-        mock!(aws_sdk_kms::Client::describe_key).then_output(move || {
-            aws_sdk_kms::operation::describe_key::DescribeKeyOutput::builder()
-                .key_metadata(
-                    KeyMetadata::builder()
-                        .key_id(KEY_ID)
-                        .arn(format!("arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/{KEY_ID}"))
-                        .key_state(state.clone())
-                        .build()
-                        .expect("key metadata"),
-                )
-                .build()
-        }),
+        Exchange::json_rpc("ListKeys")
+            .answers(json!({"Keys": [{"KeyId": KEY_ID}], "Truncated": false})),
+        Exchange::json_rpc("ListResourceTags")
+            .with_input(json!({"KeyId": KEY_ID}))
+            .answers(json!({"Tags": tags, "Truncated": false})),
+        Exchange::json_rpc("DescribeKey").answers(json!({"KeyMetadata": metadata})),
     ]
 }
 
 #[tokio::test]
 async fn a_key_that_carries_coffers_tags_is_adopted() {
-    let calls = Calls::kms(key_listed(ownership(), KeyState::Enabled));
+    let calls = Calls::kms(key_listed(ownership(), "Enabled"));
     let outputs = calls.run(create_key()).await.expect("adopted");
     assert_eq!(
         outputs.get(outputs::KEY_ID).map(String::as_str),
         Some(KEY_ID)
     );
-    assert_eq!(
-        outputs.get(outputs::ARN),
-        Some(&format!("arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/{KEY_ID}"))
-    );
+    assert_eq!(outputs.get(outputs::ARN), Some(&key_arn()));
 }
 
 #[tokio::test]
 async fn a_tagged_key_pending_deletion_is_not_adopted() {
-    let mut rules = key_listed(ownership(), KeyState::PendingDeletion);
-    rules.push(
-        mock!(aws_sdk_kms::Client::create_key)
-            .then_http_response(|| answer(400, "LimitExceededException", "too many keys")),
-    );
-    let error = failed(Calls::kms(rules).run(create_key()).await);
+    let mut exchanges = key_listed(ownership(), "PendingDeletion");
+    exchanges.push(Exchange::json_rpc("CreateKey").fails(
+        400,
+        "LimitExceededException",
+        "too many keys",
+    ));
+    let error = failed(Calls::kms(exchanges).run(create_key()).await);
     assert!(error.message.contains("kms:CreateKey"), "{error}");
     assert!(!error.retryable);
 }
