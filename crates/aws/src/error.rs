@@ -35,10 +35,31 @@ impl fmt::Display for AwsError {
             write!(f, "{code}: ")?;
         }
         f.write_str(&self.message)?;
+        let mut notes = Vec::new();
         if let Some(id) = &self.request_id {
-            write!(f, " (request ID {id})")?;
+            notes.push(format!("request ID {id}"));
+        }
+        // A refusal is the role's (or a resource policy's answer to it): name the role. A
+        // failed AssumeRole names it in its message already.
+        if self.is_access_denied() && self.call != "sts:AssumeRole" && !self.role_arn.is_empty() {
+            notes.push(format!("as role {}", self.role_arn));
+        }
+        if !notes.is_empty() {
+            write!(f, " ({})", notes.join("; "))?;
         }
         Ok(())
+    }
+}
+
+impl AwsError {
+    /// AWS refused the call for lack of permission.
+    pub fn is_access_denied(&self) -> bool {
+        self.code.as_deref().is_some_and(|code| {
+            matches!(
+                code,
+                "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation"
+            )
+        })
     }
 }
 
@@ -320,7 +341,16 @@ mod tests {
         };
         assert_eq!(
             error.to_string(),
-            "account `source` (111222333444), eu-west-1, kms:ListKeys: AccessDeniedException: not authorized (request ID abc-123)"
+            "account `source` (111222333444), eu-west-1, kms:ListKeys: AccessDeniedException: not authorized (request ID abc-123; as role arn:aws:iam::111222333444:role/CofferDeployRole)"
+        );
+        let throttled = AwsError {
+            code: Some("ThrottlingException".into()),
+            request_id: None,
+            ..error.clone()
+        };
+        assert_eq!(
+            throttled.to_string(),
+            "account `source` (111222333444), eu-west-1, kms:ListKeys: ThrottlingException: not authorized"
         );
         let _ = error.source();
     }

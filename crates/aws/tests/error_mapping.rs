@@ -208,12 +208,12 @@ async fn access_denied_names_the_account_the_role_and_the_call() {
     let error = failed(calls.run(create_key()).await);
     assert!(!error.retryable);
     assert_eq!(error.code.as_deref(), Some("AccessDeniedException"));
+    let role = format!("(request ID req-0001; as role {ROLE})");
     for part in [
         "account `production` (111122223333)",
         REGION,
         "kms:CreateKey: AccessDeniedException",
-        "assumed-role/CofferDeployRole",
-        "(request ID req-0001)",
+        &role,
     ] {
         assert!(error.message.contains(part), "`{part}` missing: {error}");
     }
