@@ -112,28 +112,8 @@ fn explain_budget(breach: &BudgetBreach, limits: &Limits, len: usize) -> (String
                 limits.max_depth.saturating_mul(2)
             ),
         ),
-        B::ScalarBytes { .. } => (
-            format!(
-                "the text values of the file add up to more than {}, the most Coffer reads",
-                bytes_exact(limits.max_bytes as u64)
-            ),
-            format!(
-                "{SPLIT}, or raise the limit: {}={}",
-                Limits::ENV_BYTES,
-                limits.max_bytes.saturating_mul(2)
-            ),
-        ),
-        B::InputBytes { .. } => (
-            format!(
-                "the file is larger than {}, the most Coffer reads",
-                bytes_exact(limits.max_bytes as u64)
-            ),
-            format!(
-                "{SPLIT}, or raise the limit: {}={}",
-                Limits::ENV_BYTES,
-                limits.max_bytes.saturating_mul(2)
-            ),
-        ),
+        B::ScalarBytes { .. } => too_many_bytes("the text values of the file add up to", limits),
+        B::InputBytes { .. } => too_many_bytes("the file is", limits),
         B::Documents { documents } => (
             format!("the file holds {documents} YAML documents (separated by `---`)"),
             ONE_DOCUMENT.to_string(),
@@ -161,6 +141,21 @@ fn explain_budget(breach: &BudgetBreach, limits: &Limits, len: usize) -> (String
         ),
         _ => alias_bomb(limits, len),
     }
+}
+
+/// `what` (the file, its text values) is over [`Limits::max_bytes`].
+fn too_many_bytes(what: &str, limits: &Limits) -> (String, String) {
+    (
+        format!(
+            "{what} more than {}, the most Coffer reads",
+            bytes_exact(limits.max_bytes as u64)
+        ),
+        format!(
+            "{SPLIT}, or raise the limit: {}={}",
+            Limits::ENV_BYTES,
+            limits.max_bytes.saturating_mul(2)
+        ),
+    )
 }
 
 /// How the value limit grew with a file of `len` bytes, when it did.
