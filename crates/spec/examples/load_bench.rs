@@ -4,6 +4,11 @@
 
 use std::time::{Duration, Instant};
 
+#[path = "fleet_topology.rs"]
+mod fleet_topology;
+
+use fleet_topology::fleet;
+
 const SEED: &str = include_str!("../../../examples/seed/topology.yaml");
 const MULTI: &str = include_str!("../../../examples/multi-account/topology.yaml");
 
@@ -18,39 +23,6 @@ fn time(text: &str, runs: usize) -> (Duration, bool) {
     }
     times.sort();
     (times[times.len() / 2], loaded)
-}
-
-/// A topology with `n` source accounts, each with a key, a vault and a plan copying to one
-/// central vault.
-fn fleet(n: usize) -> String {
-    let mut out = String::from(
-        "version: 1\nname: bench\norganization:\n  id: o-benchmark00\n  management_account: management\n  cross_account_backup: enabled\ndefaults:\n  region: eu-west-1\n  role: CofferDeployRole\naccounts:\n  management: {id: \"100000000000\"}\n  backup: {id: \"900000000000\"}\n",
-    );
-    for i in 0..n {
-        out.push_str(&format!(
-            "  s{i}: {{id: \"{:012}\"}}\n",
-            200_000_000_000u64 + i as u64
-        ));
-    }
-    out.push_str("keys:\n  central: {account: backup, alias: alias/backup/central}\n");
-    for i in 0..n {
-        out.push_str(&format!(
-            "  k{i}: {{account: s{i}, alias: alias/backup/source, usable_by: [backup]}}\n"
-        ));
-    }
-    out.push_str("vaults:\n  central:\n    account: backup\n    name: central\n    key: central\n    access_policy: {organization: true, deny_recovery_point_deletion: true}\n");
-    for i in 0..n {
-        out.push_str(&format!(
-            "  v{i}: {{account: s{i}, name: local, key: k{i}}}\n"
-        ));
-    }
-    out.push_str("backup_plans:\n");
-    for i in 0..n {
-        out.push_str(&format!(
-            "  p{i}:\n    account: s{i}\n    rules:\n      - name: daily\n        vault: v{i}\n        lifecycle: {{delete_after_days: 35}}\n        copy_to: [{{vault: central, lifecycle: {{delete_after_days: 90}}}}]\n"
-        ));
-    }
-    out
 }
 
 fn alias_bomb() -> String {
@@ -85,7 +57,7 @@ fn main() {
             ),
         ),
     ];
-    for n in [10, 100, 500] {
+    for n in [10, 100, 500, 2000, 8000, 20000] {
         rows.push((format!("fleet of {n} source accounts"), fleet(n)));
     }
     for (name, text) in rows {

@@ -159,15 +159,15 @@ impl Resolver<'_> {
             .unwrap_or(fallback)
     }
 
-    /// Resolves a reference to a logical name of `section`.
-    fn reference<'n>(
+    /// Resolves a reference to a logical name of `section`, whose entries are `entries`.
+    fn reference<T>(
         &mut self,
         what: &str,
         section: &'static str,
         reference: &Located<String>,
-        names: impl Iterator<Item = &'n String> + Clone,
+        entries: &BTreeMap<String, T>,
     ) -> Option<String> {
-        if names.clone().any(|n| *n == reference.value) {
+        if entries.contains_key(&reference.value) {
             return Some(reference.value.clone());
         }
         if self
@@ -177,6 +177,7 @@ impl Resolver<'_> {
             // The entry exists but its shape is broken; that error is reported already.
             return None;
         }
+        let names = entries.keys();
         let help = match closest(&reference.value, names.clone().map(String::as_str)) {
             Some(best) => format!("did you mean `{best}`?"),
             None => {
@@ -201,13 +202,13 @@ impl Resolver<'_> {
     }
 
     fn account_ref(&mut self, reference: &Located<String>) -> Option<AccountName> {
-        let names = self.file.accounts.keys();
+        let names = &self.file.accounts;
         self.reference("account", "accounts", reference, names)
             .map(AccountName)
     }
 
     fn vault_ref(&mut self, reference: &Located<String>) -> Option<VaultName> {
-        let names = self.file.vaults.keys();
+        let names = &self.file.vaults;
         self.reference("vault", "vaults", reference, names)
             .map(VaultName)
     }

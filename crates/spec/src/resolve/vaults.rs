@@ -82,7 +82,7 @@ impl Resolver<'_> {
         place: &Placement,
         keys: &BTreeMap<KeyName, Key>,
     ) -> Option<KeyName> {
-        let key_names = self.file.keys.keys();
+        let key_names = &self.file.keys;
         let key = self
             .reference("key", "keys", key_ref, key_names)
             .map(KeyName)?;

@@ -10,7 +10,9 @@ use super::shorten;
 pub struct Limits {
     /// Size of the file in bytes, and of all its text values together.
     pub max_bytes: usize,
-    /// YAML values: every scalar, list and mapping counts as one.
+    /// YAML values per MiB of file, and at least this many in any file: every scalar, list
+    /// and mapping counts as one ([`Limits::nodes_for`]). Aliases may repeat no more values
+    /// than the file may hold.
     pub max_nodes: usize,
     /// Nesting of lists and mappings.
     pub max_depth: usize,
@@ -33,6 +35,18 @@ impl Limits {
     pub const ENV_NODES: &'static str = "COFFER_MAX_YAML_VALUES";
     /// Raises (or lowers) [`Limits::max_depth`].
     pub const ENV_DEPTH: &'static str = "COFFER_MAX_YAML_DEPTH";
+
+    /// The most YAML values a file of `len` bytes may hold: [`Limits::max_nodes`] per MiB,
+    /// and at least [`Limits::max_nodes`]. A generated topology of thousands of accounts
+    /// reads whole, while an alias bomb, whose few bytes would expand to millions of values,
+    /// is refused after a few hundred thousand.
+    pub fn nodes_for(&self, len: usize) -> usize {
+        const MIB: u128 = 1024 * 1024;
+        let scaled = self.max_nodes as u128 * len as u128 / MIB;
+        usize::try_from(scaled)
+            .unwrap_or(usize::MAX)
+            .max(self.max_nodes)
+    }
 
     /// The defaults, with each limit whose environment variable is set replaced by its value.
     /// `Err` names the variable whose value is not a positive whole number.

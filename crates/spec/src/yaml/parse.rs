@@ -1,6 +1,7 @@
 //! Parsing: YAML text into a [`Node`] tree that keeps the line and column of every value and
 //! key, on a thread whose stack fits the nesting limit.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::Deserialize;
@@ -92,12 +93,19 @@ pub fn parse_with(text: &str, limits: &Limits) -> Result<Node, SyntaxError> {
 }
 
 fn parse_here(text: &str, limits: &Limits) -> Result<Node, SyntaxError> {
+    // Every value is one event and every list and mapping one more at its end, so the
+    // events stay within twice the values; the value limit is the one that speaks.
+    let nodes = limits.nodes_for(text.len());
     let options = serde_saphyr::options! {
         strict_booleans: true,
         budget: serde_saphyr::budget! {
             max_depth: limits.max_depth,
-            max_nodes: limits.max_nodes,
+            max_nodes: nodes,
+            max_events: nodes.saturating_mul(2).saturating_add(16),
             max_total_scalar_bytes: limits.max_bytes,
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: nodes,
         },
     };
     if text.trim().is_empty() {
@@ -200,13 +208,30 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut entries: Vec<(Node, Node)> = Vec::new();
+        // Where each key was first written: text keys by a lookup, so a section of thousands
+        // of entries reads in linear time; the rare other keys (numbers, lists) by a scan.
+        let mut text_keys: HashMap<String, Pos> = HashMap::new();
+        let mut other_keys: Vec<usize> = Vec::new();
         while let Some(key) = map.next_key::<Node>()? {
-            if let Some((first, _)) = entries.iter().find(|(k, _)| k.value == key.value) {
+            let first = match &key.value {
+                Value::Str(text) => text_keys.get(text.as_str()).copied(),
+                other => other_keys
+                    .iter()
+                    .map(|&at| &entries[at].0)
+                    .find(|k| &k.value == other)
+                    .map(|k| k.pos),
+            };
+            if let Some(first) = first {
                 return Err(de::Error::custom(format!(
-                    "duplicate key {} (first written at {})",
+                    "duplicate key {} (first written at {first})",
                     key.value.describe(),
-                    first.pos
                 )));
+            }
+            match &key.value {
+                Value::Str(text) => {
+                    text_keys.insert(text.clone(), key.pos);
+                }
+                _ => other_keys.push(entries.len()),
             }
             let value = map.next_value::<Node>()?;
             entries.push((key, value));

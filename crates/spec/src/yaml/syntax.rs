@@ -44,11 +44,12 @@ pub(super) fn explain(
             "duplicate key: a mapping may have each key only once".to_string(),
             DUPLICATE_KEY.to_string(),
         ),
-        E::Budget { breach, .. } => explain_budget(breach, limits),
+        E::WithSnippet { error, .. } => explain(error, text, pos, limits),
+        E::Budget { breach, .. } => explain_budget(breach, limits, text.len()),
         E::AliasReplayLimitExceeded { .. }
         | E::AliasExpansionLimitExceeded { .. }
         | E::AliasReplayStackDepthExceeded { .. }
-        | E::AliasReplayCounterOverflow { .. } => alias_bomb(),
+        | E::AliasReplayCounterOverflow { .. } => alias_bomb(limits, text.len()),
         E::RecursiveReferencesRequireWeakTypes { .. } => (
             match alias() {
                 Some(name) => format!("the alias `*{name}` is inside the value its anchor `&{name}` names, so it would repeat forever"),
@@ -88,19 +89,17 @@ pub(super) fn explain(
 }
 
 /// A budget breach: the limit, its value, and how to split the file or raise the limit.
-fn explain_budget(breach: &BudgetBreach, limits: &Limits) -> (String, String) {
+/// `len` is the size of the file, which the limit on values grows with.
+fn explain_budget(breach: &BudgetBreach, limits: &Limits, len: usize) -> (String, String) {
     use BudgetBreach as B;
     match breach {
-        B::Nodes { .. } => (
+        B::Nodes { .. } | B::Events { .. } => (
             format!(
-                "the file has more than {} YAML values (every text, number, list and mapping counts as one), the most Coffer reads",
-                limits.max_nodes
+                "the file has more than {} YAML values (every text, number, list and mapping counts as one), the most Coffer reads{}",
+                limits.nodes_for(len),
+                per_mib(limits, len)
             ),
-            format!(
-                "{SPLIT}, or raise the limit: {}={}",
-                Limits::ENV_NODES,
-                limits.max_nodes.saturating_mul(2)
-            ),
+            format!("{SPLIT}, or {}", raise_nodes(limits)),
         ),
         B::Depth { .. } => (
             format!(
@@ -113,25 +112,8 @@ fn explain_budget(breach: &BudgetBreach, limits: &Limits) -> (String, String) {
                 limits.max_depth.saturating_mul(2)
             ),
         ),
-        B::ScalarBytes { .. } => (
-            format!(
-                "the text values of the file add up to more than {}, the most Coffer reads",
-                bytes_exact(limits.max_bytes as u64)
-            ),
-            format!(
-                "{SPLIT}, or raise the limit: {}={}",
-                Limits::ENV_BYTES,
-                limits.max_bytes.saturating_mul(2)
-            ),
-        ),
-        B::Events { .. } | B::InputBytes { .. } => (
-            "the file is larger than Coffer reads".to_string(),
-            format!(
-                "{SPLIT}, or raise the limits: {}, {}",
-                Limits::ENV_NODES,
-                Limits::ENV_BYTES
-            ),
-        ),
+        B::ScalarBytes { .. } => too_many_bytes("the text values of the file add up to", limits),
+        B::InputBytes { .. } => too_many_bytes("the file is", limits),
         B::Documents { documents } => (
             format!("the file holds {documents} YAML documents (separated by `---`)"),
             ONE_DOCUMENT.to_string(),
@@ -157,16 +139,55 @@ fn explain_budget(breach: &BudgetBreach, limits: &Limits) -> (String, String) {
             ),
             "write the merged mappings out".to_string(),
         ),
-        _ => alias_bomb(),
+        _ => alias_bomb(limits, len),
     }
 }
 
-/// Aliases that repeat more than Coffer reads.
-fn alias_bomb() -> (String, String) {
+/// `what` (the file, its text values) is over [`Limits::max_bytes`].
+fn too_many_bytes(what: &str, limits: &Limits) -> (String, String) {
     (
-        "the aliases (`*name`) in this file repeat more values than Coffer reads (an alias bomb?)"
-            .to_string(),
-        "write the repeated values out, or repeat fewer of them through aliases".to_string(),
+        format!(
+            "{what} more than {}, the most Coffer reads",
+            bytes_exact(limits.max_bytes as u64)
+        ),
+        format!(
+            "{SPLIT}, or raise the limit: {}={}",
+            Limits::ENV_BYTES,
+            limits.max_bytes.saturating_mul(2)
+        ),
+    )
+}
+
+/// How the value limit grew with a file of `len` bytes, when it did.
+fn per_mib(limits: &Limits, len: usize) -> String {
+    if limits.nodes_for(len) > limits.max_nodes {
+        format!(" in a file of this size ({} per MiB)", limits.max_nodes)
+    } else {
+        String::new()
+    }
+}
+
+/// The variable that raises the value limit, set to twice its value.
+fn raise_nodes(limits: &Limits) -> String {
+    format!(
+        "raise the limit: {}={}",
+        Limits::ENV_NODES,
+        limits.max_nodes.saturating_mul(2)
+    )
+}
+
+/// Aliases that repeat more values than a file of `len` bytes may hold.
+fn alias_bomb(limits: &Limits, len: usize) -> (String, String) {
+    (
+        format!(
+            "the aliases (`*name`) in this file repeat more than {} YAML values, the most Coffer reads{} (an alias bomb?)",
+            limits.nodes_for(len),
+            per_mib(limits, len)
+        ),
+        format!(
+            "write the repeated values out, or repeat fewer of them through aliases; a file that needs them all can {}",
+            raise_nodes(limits)
+        ),
     )
 }
 
