@@ -1,19 +1,23 @@
 //! One session per account: base credentials from the standard AWS chain, then AssumeRole
-//! into the account's role. One shared, caching credentials provider per account feeds every
-//! client of that account; each (service, region, account) gets its own retry partition, so
-//! one throttled account does not spend the others' retry budget.
+//! into the account's role. One credentials provider and one identity cache per account feed
+//! every client of that account, so a run assumes each role once; each (service, region,
+//! account) gets its own retry partition, so one throttled account does not spend the others'
+//! retry budget. What cannot change within a run (the identity the role lands in, the
+//! account's organization) is asked once per session.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
+use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
 use aws_config::{Region, SdkConfig};
 use aws_sdk_backup::config::retry::RetryPartition;
 use aws_sdk_kms::config::SharedCredentialsProvider;
 use coffer_spec::{Account, Topology};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OnceCell};
 
 use crate::connect::AssumeRole;
 use crate::error::{AwsError, Call};
@@ -58,6 +62,10 @@ pub struct AccountSession {
     pub account: Account,
     config: SdkConfig,
     clients: Mutex<BTreeMap<String, RegionClients>>,
+    /// The answer of [`AccountSession::verify`], once asked.
+    verified: OnceCell<Result<(), AwsError>>,
+    /// The account's organization, once read (see [`AccountSession::organization`]).
+    organization: OnceCell<Option<Option<String>>>,
 }
 
 /// A client of the SDK crate `$sdk` for the session `$session`: in `$region` (`None`: the
@@ -120,8 +128,27 @@ impl AccountSession {
         Call::new(&self.account, region, name).endpoint(self.config.endpoint_url())
     }
 
-    /// Checks that the role can be assumed and lands in the expected account.
+    /// Checks that the role can be assumed and lands in the expected account: asked of STS
+    /// once per session, later calls give the same answer.
     pub async fn verify(&self) -> Result<(), AwsError> {
+        self.verified
+            .get_or_init(|| self.caller_identity())
+            .await
+            .clone()
+    }
+
+    /// The account's organization as `read` gives it, read once per session: membership does
+    /// not change while Coffer runs.
+    pub(crate) async fn organization<F, R>(&self, read: F) -> Option<Option<String>>
+    where
+        F: FnOnce() -> R,
+        R: Future<Output = Option<Option<String>>>,
+    {
+        self.organization.get_or_init(read).await.clone()
+    }
+
+    /// `sts:GetCallerIdentity` with the account's credentials, against the expected account.
+    async fn caller_identity(&self) -> Result<(), AwsError> {
         let region = self.config.region().map_or("-", |r| r.as_ref());
         let sts = aws_sdk_sts::Client::from_conf(
             aws_sdk_sts::config::Builder::from(&self.config)
@@ -197,9 +224,13 @@ impl Sessions {
                 sts_region.clone(),
                 "sts:AssumeRole",
             );
+            // The account's own identity cache: one shared by all accounts would evict some
+            // accounts' credentials once there are more than its partitions (64), and assume
+            // their roles again.
             let config = base
                 .to_builder()
                 .credentials_provider(SharedCredentialsProvider::new(provider))
+                .identity_cache(IdentityCache::lazy().build())
                 .build();
             accounts.insert(
                 account.id.clone(),
@@ -207,6 +238,8 @@ impl Sessions {
                     account,
                     config,
                     clients: Mutex::new(BTreeMap::new()),
+                    verified: OnceCell::new(),
+                    organization: OnceCell::new(),
                 }),
             );
         }

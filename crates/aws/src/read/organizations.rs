@@ -7,8 +7,12 @@ use crate::session::AccountSession;
 
 /// The account's organization: `Some(Some(id))` a member, `Some(None)` in none, `None` when
 /// it could not be read (Organizations permissions are optional: the membership check is
-/// then skipped).
+/// then skipped). Asked once per session.
 pub(super) async fn read_organization(session: &AccountSession) -> Option<Option<String>> {
+    session.organization(|| describe(session)).await
+}
+
+async fn describe(session: &AccountSession) -> Option<Option<String>> {
     match session.organizations().describe_organization().send().await {
         Ok(out) => Some(out.organization().and_then(|o| o.id()).map(str::to_string)),
         Err(e) => {

@@ -1,0 +1,89 @@
+"""How many AWS calls a read makes, from the emulator's request log: after an apply of the seed
+topology, `coffer plan`, `coffer drift` and `coffer check --live` each assume every account's
+role once and never send the same request twice. The calls per account and Region are printed
+(run with ``-s`` to see them), not asserted: they change with every resource Coffer reads.
+
+An AssumeRole is logged under the account that calls it (the base credentials'), so the
+AssumeRoles of different accounts are told apart by their request key (the body names the
+role); the accounts a run reads are those with calls made as themselves.
+"""
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from coffer_e2e import ACCOUNTS, TOPOLOGY, Coffer, topology_variant
+from support import WORLDS, Emulator
+
+# More accounts than the SDK's identity cache has partitions (64), were all accounts to share
+# one cache: its evictions would assume the same roles again.
+FLEET = [f"2000000000{n:02d}" for n in range(70)]
+
+# Each command's arguments and the exit code it gives on the applied seed topology.
+COMMANDS = {
+    "plan": (("plan", "--detailed-exitcode"), 0),
+    "drift": (("drift",), 0),
+    "check --live": (("check", "--live"), 0),
+}
+
+
+def _calls_of(emu: Emulator, coffer: Coffer, command: str, topology: Path) -> list[dict[str, Any]]:
+    """The requests the emulator logged while `coffer <command>` ran."""
+    args, code = COMMANDS[command]
+    emu.admin("DELETE", "requests")
+    result = coffer.run(*args, topology=topology)
+    assert result.code == code, f"`coffer {command}`: {result}"
+    entries = emu.admin("GET", "requests")["requests"]
+    assert entries and all(e.get("request_key") for e in entries), entries[:3]
+    return entries
+
+
+def _print_calls_per_account_region(command: str, entries: list[dict[str, Any]]) -> None:
+    per_place = Counter((e["account"], e["region"]) for e in entries)
+    print(f"\n`coffer {command}`: {len(entries)} calls")
+    for (account, region), count in sorted(per_place.items()):
+        operations = Counter(e["operation"] for e in entries if (e["account"], e["region"]) == (account, region))
+        print(f"  {account} {region}: {count}  {dict(sorted(operations.items()))}")
+
+
+def _fleet(emu: Emulator, directory: Path) -> Path:
+    """The seed world and topology with the member accounts of `FLEET` added (no resources)."""
+    world = (WORLDS / "seed.yaml").read_text()
+    members = "".join(
+        f'    - id: "{a}"\n      name: fleet-{a}\n      email: {a}@example.com\n      parent: ou-c0ff-w0rkload\n'
+        for a in FLEET
+    )
+    roles = "".join(f'  - id: "{a}"\n    roles: [CofferDeployRole]\n' for a in FLEET)
+    assert world.count("\naccounts:\n") == 1, "the seed world's accounts section moved"
+    world = world.replace("\naccounts:\n", f"{members}\naccounts:\n{roles}")
+    emu.load_world(text=world)
+    accounts = "".join(f'  fleet-{a}:\n    id: "{a}"\n' for a in FLEET)
+    return topology_variant(directory, "fleet", ("\nkeys:\n", f"{accounts}\nkeys:\n"))
+
+
+@pytest.mark.parametrize("fleet", [False, True], ids=["seed", "fleet"])
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_a_read_assumes_each_role_once_and_repeats_no_call(emu, coffer, tmp_path, command, fleet):
+    topology = _fleet(emu, tmp_path) if fleet else TOPOLOGY
+    applied = coffer.apply(topology=topology)
+    assert applied.code == 0, applied
+
+    entries = _calls_of(emu, coffer, command, topology)
+    _print_calls_per_account_region(command, entries)
+
+    read = {e["account"] for e in entries if e["operation"] != "AssumeRole"}
+    assert read == set(ACCOUNTS) | (set(FLEET) if fleet else set()), read
+    per_role = Counter(e["request_key"] for e in entries if e["operation"] == "AssumeRole")
+    assert len(per_role) == len(read), f"{len(per_role)} roles assumed for {len(read)} accounts read"
+    assert all(n == 1 for n in per_role.values()), f"AssumeRole per role: {sorted(per_role.values())}"
+
+    repeated = {k: n for k, n in Counter(e["request_key"] for e in entries).items() if n > 1}
+    details = sorted(
+        {
+            (e["account"], e["service"], e["operation"], e["method"], e["path"], repeated[e["request_key"]])
+            for e in entries
+            if e["request_key"] in repeated
+        }
+    )
+    assert not repeated, f"`coffer {command}` sent the same request twice: {details}"
