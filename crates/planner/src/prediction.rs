@@ -41,14 +41,11 @@ pub fn concerns(subject: &SubjectKind, failure: &DrillFailure) -> bool {
         SubjectKind::Resource(address) => {
             address.kind == ResourceKind::Vault && failed_vault(&address.name)
         }
-        SubjectKind::Other(text) => {
-            text.contains(failure.resource)
-                || text.starts_with(&format!("backup_plan.{} ", failure.plan))
-                || failure
-                    .failed_copy_to
-                    .is_some_and(|vault| text.contains(&format!("vault.{vault}")))
-        }
-        SubjectKind::Position { .. } | SubjectKind::Organization | SubjectKind::Account(_) => false,
+        // The checks never write `Other` (only a hand-edited plan file holds one).
+        SubjectKind::Position { .. }
+        | SubjectKind::Organization
+        | SubjectKind::Account(_)
+        | SubjectKind::Other(_) => false,
     }
 }
 
