@@ -36,6 +36,14 @@ fn relative(at: u64, now: u64) -> String {
     }
 }
 
+/// A new claim's unique ID: `<kind>-<pid>-at-<secs>-<nanos>`.
+pub(super) fn new_owner(kind: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{kind}-{}-at-{}-{nanos}", std::process::id(), now_secs())
+}
+
 /// Who this process is, for people reading the lock: `user@host pid N`, in the characters
 /// AWS allows in tag values.
 pub(super) fn holder_name() -> String {
@@ -65,7 +73,7 @@ pub(super) fn holder_name() -> String {
 }
 
 /// A claim on the apply lock, as its vault's tags and creation date say.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Claim {
     /// The claim's unique ID (`coffer:lock-owner`: process ID and start time); `None` when
     /// the vault does not carry Coffer's lock tags.
@@ -77,12 +85,20 @@ pub struct Claim {
     pub since: Option<u64>,
     /// When it expires, in Unix seconds: a later apply breaks it then.
     pub expires: Option<u64>,
+    /// When its holder gave it back (`coffer:lock-released`, Unix seconds): the lock is free.
+    pub released: Option<u64>,
 }
 
 impl Claim {
     /// Whether its expiry has passed (a claim without a readable expiry never expires).
     pub fn expired(&self) -> bool {
-        self.expires.is_some_and(|t| t < now_secs())
+        self.expires.is_some_and(|t| t <= now_secs())
+    }
+
+    /// Whether the lock is free at `now` (Unix seconds) as far as this claim goes: released,
+    /// or expired (a claim without a readable expiry never expires).
+    pub fn free_at(&self, now: u64) -> bool {
+        self.released.is_some() || self.expires.is_some_and(|t| t <= now)
     }
 
     /// Who holds it: the holder and the claim ID.
@@ -157,6 +173,7 @@ mod tests {
             holder: Some("alice@ci pid 7".into()),
             since: Some(0),
             expires: Some(1800),
+            released: None,
         };
         assert!(claim.expired());
         assert_eq!(claim.who(), "alice@ci pid 7 (pid-7-at-0-1)");
@@ -174,8 +191,9 @@ mod tests {
             holder: None,
             since: None,
             expires: None,
+            released: None,
         };
-        assert!(!fresh.expired());
+        assert!(!fresh.expired() && !fresh.free_at(u64::MAX));
         assert_eq!(
             fresh.to_string(),
             "(no Coffer lock tags), since (unknown), until (unknown)"

@@ -1,29 +1,40 @@
 //! The apply lock: one apply of a topology at a time, across machines.
 //!
-//! The lock is a claim on a unique name: an empty AWS Backup vault `coffer-lock-<topology>`
-//! in the organization's management account (or the topology's first account). Creating a
-//! vault whose name exists fails, so exactly one apply wins; the others wait. The vault's
-//! tags name the holder and when the claim expires, so a lock left by a killed apply is
-//! broken once it is stale; `coffer unlock` shows the claim and, with `--force`, breaks it. See
-//! `docs/operations.md` (concurrency) and `docs/decisions.md`.
+//! The lock is a chain of claims on unique names: empty AWS Backup vaults
+//! `coffer-lock-<topology>-<generation>` in the organization's management account (or the
+//! topology's first account). Creating a vault whose name exists fails, so of all the applies
+//! that find generation `g` free (released, or expired), exactly one creates `g + 1` and holds
+//! the lock; the others wait. The vault's tags name the holder and when the claim expires, so
+//! a lock left by a killed apply is taken over once it is stale; `coffer unlock` shows the
+//! claim and, with `--force`, breaks it. The protocol is in `protocol.rs`, its model test in
+//! `model.rs`. See `docs/operations.md` (concurrency) and `docs/decisions.md`.
 
 mod claim;
+#[cfg(test)]
+mod model;
+mod protocol;
 mod site;
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use coffer_apply::Cancel;
 use coffer_spec::Topology;
 
 pub use claim::Claim;
+pub use protocol::Lost;
 pub use site::{Broken, LockSite, lock_name};
 
-use self::claim::{holder_name, now_secs};
+use self::claim::{holder_name, new_owner, now_secs};
+use self::protocol::{Acquire, Hold, Op, Progress, Timing, perform};
 use crate::error::AwsError;
 use crate::session::Sessions;
 
 /// How long a claim holds before another apply may break it.
 pub const LOCK_TTL: Duration = Duration::from_secs(30 * 60);
+
+/// A holder stops starting steps this long before its claim expires, for clocks that disagree.
+pub const LOCK_MARGIN: Duration = Duration::from_secs(60);
 
 /// How often a held claim is extended while the apply runs.
 pub const RENEW_EVERY: Duration = Duration::from_secs(5 * 60);
@@ -80,12 +91,19 @@ pub enum LockError {
     Interrupted,
 }
 
+fn timing() -> Timing {
+    Timing {
+        ttl: LOCK_TTL.as_secs(),
+        margin: LOCK_MARGIN.as_secs(),
+    }
+}
+
 /// A held apply lock; [`ApplyLock::release`] gives it back.
 pub struct ApplyLock {
     site: LockSite,
+    /// The vault of the generation held.
     pub vault_name: String,
-    vault_arn: String,
-    owner: String,
+    hold: Arc<Mutex<Hold>>,
 }
 
 impl ApplyLock {
@@ -110,50 +128,27 @@ impl ApplyLock {
         on_wait: &(dyn Fn(&LockSite, &Claim, Duration) + Send + Sync),
     ) -> Result<ApplyLock, LockError> {
         let site = LockSite::of(topology, sessions).await?;
-        let owner = format!(
-            "pid-{}-at-{}-{}",
-            std::process::id(),
-            now_secs(),
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos())
-        );
-        let holder = holder_name();
+        let mut machine = Acquire::new(&new_owner("pid"), &holder_name(), timing());
         let started = Instant::now();
         let mut reported: Option<Instant> = None;
         loop {
             if cancel.is_cancelled() {
                 return Err(LockError::Interrupted);
             }
-            let error = match site.create(&owner, &holder).await {
-                Ok(vault_arn) => {
-                    return Ok(ApplyLock {
-                        vault_name: site.vault.clone(),
-                        site,
-                        vault_arn,
-                        owner,
-                    });
+            let sent = now_secs();
+            let answer = perform(&site, &machine.op(sent)).await?;
+            let pause = match machine.answer(answer, sent, now_secs()) {
+                Progress::Continue => continue,
+                Progress::Held(hold) => return Ok(Self::held(site, hold).await),
+                // The name is taken by a vault being deleted (AWS propagates a deletion): try
+                // again shortly, never in a tight loop, and not past the wait.
+                Progress::Taken(generation) if started.elapsed() >= wait => {
+                    return Err(site.deleting(generation));
                 }
-                Err(error) => error,
-            };
-            if error.code.as_deref() != Some("AlreadyExistsException") {
-                return Err(error.into());
-            }
-            let pause = match site.claim().await? {
-                // Released between our create and this read, or deleted and the name not yet
-                // free again (AWS propagates a vault's deletion): try again shortly, never in a
-                // tight loop, and not past the wait.
-                None if started.elapsed() >= wait => return Err(site.deleting()),
-                None => Duration::from_millis(250),
-                Some(claim) => {
-                    // Break the stale claim only if it still names the same holder, so two
-                    // waiters do not delete each other's fresh claim. A vault without Coffer's
-                    // lock tags is never deleted: wait for it as for a held lock.
-                    if claim.expired() && site.break_claim(&claim).await? != Broken::NotALock {
-                        continue;
-                    }
+                Progress::Taken(_) => Duration::from_millis(250),
+                Progress::Wait(generation, claim) => {
                     if started.elapsed() >= wait {
-                        return Err(site.held(&claim));
+                        return Err(site.held(generation, &claim));
                     }
                     if reported.is_none_or(|at| at.elapsed() >= WAIT_REPORT_EVERY) {
                         on_wait(&site, &claim, started.elapsed());
@@ -169,35 +164,105 @@ impl ApplyLock {
         }
     }
 
+    /// The lock, just taken as `hold`: the older generations are deleted (a failure leaves them
+    /// for the next winner).
+    async fn held(site: LockSite, mut hold: Hold) -> ApplyLock {
+        for stale in hold.take_stale() {
+            let _ = perform(&site, &stale).await;
+        }
+        ApplyLock {
+            vault_name: site.vault_name(hold.generation),
+            site,
+            hold: Arc::new(Mutex::new(hold)),
+        }
+    }
+
     /// Where this lock lives.
     pub fn site(&self) -> &LockSite {
         &self.site
     }
 
+    /// What tells whether this apply still holds the lock, to check before each step.
+    pub fn guard(&self) -> LockGuard {
+        LockGuard {
+            site: self.site.clone(),
+            hold: self.hold.clone(),
+        }
+    }
+
     /// Extends the claim by [`LOCK_TTL`] every [`RENEW_EVERY`] for as long as the returned
-    /// task runs, so an apply longer than the TTL keeps its lock. Abort the task when done.
+    /// task runs, so an apply longer than the TTL keeps its lock. The task ends once the lock
+    /// is lost (a renewal failed or came too late, or a newer generation superseded it); the
+    /// [`LockGuard`] says so from then on. Abort the task when done.
     pub fn keep_alive(&self) -> tokio::task::JoinHandle<()> {
-        let site = self.site.clone();
-        let arn = self.vault_arn.clone();
-        let owner = self.owner.clone();
+        let guard = self.guard();
         let every = renew_every();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
-                // Extend only our own claim; a failed extension leaves the claim to expire.
-                if !site.extend(&arn, &owner).await {
+                let op = guard.state().extend_op(now_secs());
+                if guard.call(&op).await.is_err() {
+                    return;
+                }
+                if guard.call(&Op::List).await.is_err() {
                     return;
                 }
             }
         })
     }
 
-    /// Gives the lock back (only if this apply still holds it).
+    /// Gives the lock back, if this apply still holds it: its claim is marked released, and the
+    /// next apply takes the next generation at once.
     pub async fn release(self) -> Result<(), AwsError> {
-        let claim = self.site.claim().await?;
-        if claim.is_some_and(|c| c.owner.as_deref() == Some(self.owner.as_str())) {
-            self.site.delete().await?;
+        let op = self.guard().state().release_op(now_secs());
+        if let Some(op) = op {
+            perform(&self.site, &op).await?;
         }
         Ok(())
+    }
+}
+
+/// Whether this apply still holds the lock: a flag the renewals keep, and a fresh read.
+#[derive(Clone)]
+pub struct LockGuard {
+    site: LockSite,
+    hold: Arc<Mutex<Hold>>,
+}
+
+impl LockGuard {
+    fn state(&self) -> MutexGuard<'_, Hold> {
+        self.hold.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Makes `op` on the lock and learns from it; `Err` once the lock is lost.
+    async fn call(&self, op: &Op) -> Result<(), Lost> {
+        match perform(&self.site, op).await {
+            Ok(answer) => self.state().answer(op, &answer, now_secs()),
+            Err(error) => self.state().lose(Lost::Failed(error.to_string())),
+        }
+        self.check()
+    }
+
+    /// Whether a step may start now, as far as this process knows (no call): `Err` once a
+    /// renewal failed or found the lock taken over, or the claim expired unrenewed.
+    pub fn check(&self) -> Result<(), Lost> {
+        self.state().may_start(now_secs())
+    }
+
+    /// [`LockGuard::check`] after reading the lock again: the claim still names this apply and
+    /// no newer generation exists.
+    pub async fn verify(&self) -> Result<(), Lost> {
+        let generation = self.state().generation;
+        self.call(&Op::Read(generation)).await?;
+        self.call(&Op::List).await
+    }
+
+    /// The vault of the generation held, and where it is.
+    pub fn describe(&self) -> String {
+        let vault = self.site.vault_name(self.state().generation);
+        format!(
+            "vault `{vault}` in account {}, {}",
+            self.site.account.id, self.site.region
+        )
     }
 }

@@ -1,21 +1,29 @@
 //! The apply lock as the commands show it: waiting for it, holding it for a run, and the claim
 //! that holds it (`coffer unlock`).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anstream::eprintln;
+use coffer_apply::{Executor, StepError};
 use coffer_aws::Sessions;
-use coffer_aws::lock::{ApplyLock, Broken, Claim, LockError, LockSite};
+use coffer_aws::lock::{ApplyLock, Broken, Claim, LockError, LockGuard, LockSite, Lost};
+use coffer_planner::{Outputs, Step};
 use coffer_spec::Topology;
 
 use super::{Interrupts, interrupted_before_changes, refuse};
 use crate::progress::{Mode, ProgressArgs, rfc3339};
 
+/// The error code of a step not started because the apply lock was lost.
+pub const LOCK_LOST: &str = "ApplyLockLost";
+
 /// The apply lock, held for a run: renewed until released.
 pub struct Held<'a> {
     lock: ApplyLock,
+    /// Whether the run still holds the lock.
+    pub guard: LockGuard,
     renewal: tokio::task::JoinHandle<()>,
     file: &'a Path,
     interrupts: &'a Interrupts,
@@ -51,14 +59,12 @@ pub async fn acquire<'a>(
             return Err(refuse(&message, &help));
         }
     };
-    let site = lock.site();
-    interrupts.holding(Some(format!(
-        "vault `{}` in account {}, {}",
-        site.vault, site.account.id, site.region
-    )));
+    let guard = lock.guard();
+    interrupts.holding(Some(guard.describe()));
     let renewal = lock.keep_alive();
     Ok(Held {
         lock,
+        guard,
         renewal,
         file,
         interrupts,
@@ -66,6 +72,26 @@ pub async fn acquire<'a>(
 }
 
 impl Held<'_> {
+    /// Says, after a run, that the lock was lost during it (and so the run stopped early).
+    pub fn say_if_lost(&self) {
+        if let Err(lost) = self.guard.check() {
+            eprintln!(
+                "error: {}\n  help: {}",
+                lost_message(&lost),
+                lost_help(self.file)
+            );
+        }
+    }
+
+    /// Reads the lock again before the first step: `Err` with the exit status when this apply
+    /// no longer holds it.
+    pub async fn verify(&self) -> Result<(), ExitCode> {
+        self.guard
+            .verify()
+            .await
+            .map_err(|lost| refuse(&lost_message(&lost), &lost_help(self.file)))
+    }
+
     /// Stops renewing the lock and releases it; when that fails, says how to free it (it
     /// expires otherwise).
     pub async fn release(self) {
@@ -109,11 +135,62 @@ fn say_waiting(progress: &ProgressArgs, claim: &Claim, waited: Duration, wait: D
     );
 }
 
-/// Where the lock of `site` is: the vault, its account and region.
-pub fn place(site: &LockSite) -> String {
+/// What the apply lock was lost to, for people.
+pub fn lost_message(lost: &Lost) -> String {
+    format!("this apply no longer holds the apply lock: {lost}")
+}
+
+/// What to do after the apply lock was lost.
+pub fn lost_help(file: &Path) -> String {
+    format!(
+        "no step was started after that; another apply may have taken over: `coffer unlock -f {}` shows who holds the lock; once no other apply of this topology runs, run `coffer apply` again to finish (every step is idempotent)",
+        file.display()
+    )
+}
+
+/// An executor that starts no step once the apply lock is lost: each step first checks the
+/// flag the renewals keep; a step that deletes or cannot be undone reads the lock again.
+pub struct Guarded<E> {
+    pub inner: E,
+    pub guard: LockGuard,
+}
+
+/// Whether `step` deletes something or cannot be undone.
+fn destructive(step: &Step) -> bool {
+    step.needs_allow_delete || step.irreversible || step.operation.name().starts_with("Delete")
+}
+
+impl<E: Executor> Executor for Guarded<E> {
+    async fn execute(
+        &self,
+        step: &Step,
+        outputs: &Outputs,
+    ) -> Result<BTreeMap<String, String>, StepError> {
+        let held = if destructive(step) {
+            self.guard.verify().await
+        } else {
+            self.guard.check()
+        };
+        if let Err(lost) = held {
+            return Err(StepError {
+                message: format!("not started: {}", lost_message(&lost)),
+                code: Some(LOCK_LOST.to_string()),
+                request_id: None,
+                retryable: false,
+            });
+        }
+        self.inner.execute(step, outputs).await
+    }
+}
+
+/// Where the lock of `site` is: generation `generation`'s vault, its account and region.
+pub fn place(site: &LockSite, generation: u64) -> String {
     format!(
         "vault `{}` in account `{}` ({}), {}",
-        site.vault, site.account.name, site.account.id, site.region
+        site.vault_name(generation),
+        site.account.name,
+        site.account.id,
+        site.region
     )
 }
 
@@ -138,17 +215,17 @@ pub fn show(topology: &Topology, place: &str, claim: &Claim) {
     crate::outln!("  expires:  {expiry}");
 }
 
-/// Breaks `claim` on the lock of `site` (at `place`) and says what came of it: `Ok(true)` when
-/// the lock is free now, `Ok(false)` when a newer claim holds it (shown), `Err` with the
-/// message when it was not broken.
+/// Breaks `claim` of generation `generation` on the lock of `site` (at `place`) and says what
+/// came of it: `Ok(true)` when the lock is free now, `Ok(false)` when a newer claim holds it
+/// (shown), `Err` with the message when it was not broken.
 pub async fn break_claim(
     topology: &Topology,
-    site: &LockSite,
+    (site, generation): (&LockSite, u64),
     place: &str,
     claim: &Claim,
     file: &Path,
 ) -> Result<bool, String> {
-    match site.break_claim(claim).await {
+    match site.break_claim(generation, claim).await {
         Ok(Broken::Broken) => {
             crate::outln!(
                 "Broke the apply lock held by {}: the next apply starts at once.",

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 use anstream::eprintln;
 use coffer_apply::{CannotApply, Event, Options, Prepared, Report, Request};
+use coffer_aws::lock::LockGuard;
 use coffer_aws::{SdkExecutor, Sessions};
 use coffer_planner::LiveState;
 use coffer_spec::Topology;
@@ -130,11 +131,29 @@ pub async fn confirm(calls: usize, interrupts: &Interrupts) -> Result<(), ExitCo
     Ok(())
 }
 
-/// Runs the prepared plan with the SDK, showing progress, until the first interrupt.
-pub async fn run(
+/// Runs the prepared plan holding the apply lock `held`: reads the lock again first, and says
+/// after the summary when the lock was lost during the run. `Err` with the exit status when
+/// the lock is no longer held before the first step.
+pub async fn run_held(
     prepared: &Prepared,
     sessions: &Sessions,
     progress: &ProgressArgs,
+    interrupts: &Interrupts,
+    held: &lock::Held<'_>,
+) -> Result<ExitCode, ExitCode> {
+    held.verify().await?;
+    let report = run(prepared, sessions, (progress, &held.guard), interrupts).await;
+    let code = summarize(&prepared.plan, &report);
+    held.say_if_lost();
+    Ok(code)
+}
+
+/// Runs the prepared plan with the SDK, showing progress, until the first interrupt or until
+/// the apply lock is lost (`guard`).
+pub async fn run(
+    prepared: &Prepared,
+    sessions: &Sessions,
+    (progress, guard): (&ProgressArgs, &LockGuard),
     interrupts: &Interrupts,
 ) -> Report {
     let progress = ApplyProgress::new(progress, prepared.calls() as u64);
@@ -142,8 +161,11 @@ pub async fn run(
         interrupts.track(&event);
         progress.event(&event);
     };
-    let executor = SdkExecutor {
-        sessions: sessions.clone(),
+    let executor = lock::Guarded {
+        inner: SdkExecutor {
+            sessions: sessions.clone(),
+        },
+        guard: guard.clone(),
     };
     let cancel = &interrupts.cancel;
     #[cfg(feature = "test-hooks")]

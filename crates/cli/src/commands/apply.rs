@@ -60,7 +60,7 @@ pub fn run(args: &Args) -> ExitCode {
             Ok(held) => held,
             Err(stopped) => return stopped,
         };
-        let code = apply_locked(args, &loaded, &sessions, &request, &interrupts).await;
+        let code = apply_locked(args, &loaded, &sessions, &request, (&interrupts, &held)).await;
         held.release().await;
         code.unwrap_or_else(|stopped| stopped)
     })
@@ -74,7 +74,7 @@ async fn apply_locked(
     (topology, diagnostics): &(Topology, Diagnostics),
     sessions: &Sessions,
     request: &Request,
-    interrupts: &Interrupts,
+    (interrupts, held): (&Interrupts, &lock::Held<'_>),
 ) -> Result<ExitCode, ExitCode> {
     let live = apply::read(topology, sessions, &args.online.connection, interrupts).await?;
     let fresh = coffer_planner::plan_checked(topology, diagnostics, &live);
@@ -91,6 +91,5 @@ async fn apply_locked(
     if interrupts.cancel.is_cancelled() {
         return Err(interrupted_before_changes());
     }
-    let report = apply::run(&prepared, sessions, &args.progress, interrupts).await;
-    Ok(apply::summarize(&prepared.plan, &report))
+    apply::run_held(&prepared, sessions, &args.progress, interrupts, held).await
 }

@@ -49,14 +49,18 @@ async fn unlock(args: &Args, topology: &Topology, sessions: &Sessions) -> Result
     let site = LockSite::of(topology, sessions)
         .await
         .map_err(|e| e.to_string())?;
-    let place = lock::place(&site);
-    let Some(claim) = site.claim().await.map_err(|e| e.to_string())? else {
+    let current = site.current().await.map_err(|e| e.to_string())?;
+    let Some((generation, claim)) = current.filter(|(_, c)| c.released.is_none()) else {
         crate::outln!(
-            "No apply lock: no apply of topology `{}` holds it ({place} does not exist).",
-            topology.name
+            "No apply lock: no apply of topology `{}` holds it (no unreleased vault `{}-<n>` in account {}, {}).",
+            topology.name,
+            site.vault,
+            site.account.id,
+            site.region
         );
         return Ok(ExitCode::SUCCESS);
     };
+    let place = lock::place(&site, generation);
     show(topology, &place, &claim);
     let file = args.online.topology.file.display();
     if claim.owner.is_none() {
@@ -76,8 +80,8 @@ async fn unlock(args: &Args, topology: &Topology, sessions: &Sessions) -> Result
         );
         return Ok(ExitCode::from(EXIT_HELD));
     }
-    let free =
-        lock::break_claim(topology, &site, &place, &claim, &args.online.topology.file).await?;
+    let file = &args.online.topology.file;
+    let free = lock::break_claim(topology, (&site, generation), &place, &claim, file).await?;
     Ok(if free {
         ExitCode::SUCCESS
     } else {
