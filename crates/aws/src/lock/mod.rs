@@ -190,8 +190,8 @@ impl ApplyLock {
         }
     }
 
-    /// Extends the claim by [`LOCK_TTL`] every [`RENEW_EVERY`] for as long as the returned
-    /// task runs, so an apply longer than the TTL keeps its lock. The task ends once the lock
+    /// Lists the lock's generations and extends the claim by [`LOCK_TTL`] every
+    /// [`RENEW_EVERY`] for as long as the returned task runs, so an apply longer than the TTL keeps its lock. The task ends once the lock
     /// is lost (a renewal failed or came too late, or a newer generation superseded it); the
     /// [`LockGuard`] says so from then on. Abort the task when done.
     pub fn keep_alive(&self) -> tokio::task::JoinHandle<()> {
@@ -200,11 +200,11 @@ impl ApplyLock {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
-                let op = guard.state().extend_op(now_secs());
-                if guard.call(&op).await.is_err() {
+                if guard.call(&Op::List).await.is_err() {
                     return;
                 }
-                if guard.call(&Op::List).await.is_err() {
+                let op = guard.state().extend_op(now_secs());
+                if guard.call(&op).await.is_err() {
                     return;
                 }
             }
@@ -253,8 +253,8 @@ impl LockGuard {
     /// no newer generation exists.
     pub async fn verify(&self) -> Result<(), Lost> {
         let generation = self.state().generation;
-        self.call(&Op::Read(generation)).await?;
-        self.call(&Op::List).await
+        self.call(&Op::List).await?;
+        self.call(&Op::Read(generation)).await
     }
 
     /// The vault of the generation held, and where it is.

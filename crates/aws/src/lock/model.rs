@@ -113,10 +113,11 @@ fn start(breakers: usize, ticks: u8, rounds: u8) -> World {
     let Progress::Held(hold) = acquire.answer(Answer::Generations(vec![1]), 0, 0) else {
         unreachable!("the first generation is the highest")
     };
+    // A renewal as `ApplyLock::keep_alive` makes it: list, then extend.
     let script = vec![
         Task::Step,
-        Task::Extend,
         Task::Call(Op::List),
+        Task::Extend,
         Task::Step,
         Task::Release,
     ];

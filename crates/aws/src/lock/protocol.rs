@@ -15,7 +15,7 @@
 //!
 //! A holder believes it holds only while its claim has not expired by its own clock (less a
 //! margin for clocks that disagree), and not once it has seen its claim gone or a higher
-//! generation. Renewing is extending the expiry and listing the generations again; a renewal
+//! generation. Renewing is listing the generations again and extending the expiry; a renewal
 //! that completes after the claim expired loses the lock for good, because another process may
 //! have seen it expired meanwhile.
 
