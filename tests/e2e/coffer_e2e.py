@@ -185,6 +185,30 @@ def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
     return items
 
 
+LOCK_PREFIX = "coffer-lock-seed-"
+
+
+def lock_generations(emu: Emulator) -> dict[int, dict[str, str]]:
+    """The seed topology's apply lock: generation -> the tags of its vault
+    (`coffer-lock-seed-<generation>` in the management account)."""
+    backup = emu.client("backup", MANAGEMENT)
+    found = {}
+    for vault in paginate(backup, "list_backup_vaults", "BackupVaultList"):
+        rest = vault["BackupVaultName"].removeprefix(LOCK_PREFIX)
+        if rest != vault["BackupVaultName"] and rest.isdigit():
+            try:
+                found[int(rest)] = backup.list_tags(ResourceArn=vault["BackupVaultArn"])["Tags"]
+            except backup.exceptions.ResourceNotFoundException:
+                continue  # deleted between the two calls
+    return found
+
+
+def lock_held(emu: Emulator) -> bool:
+    """Whether an apply holds the seed topology's lock: its highest generation is not released."""
+    generations = lock_generations(emu)
+    return bool(generations) and "coffer:lock-released" not in generations[max(generations)]
+
+
 def coffer_tags(coffer_id: str) -> dict[str, str]:
     return {**TOPOLOGY_TAGS, "coffer:id": coffer_id}
 
@@ -385,7 +409,7 @@ class Inventory:
             problems.append(f"active Coffer keys {dict(self.active_keys)} != {dict(wanted_keys)}")
         wanted_vaults = {MANAGEMENT: [], SOURCE: [SOURCE_VAULT], BACKUP: [CENTRAL_VAULT]}
         if self.vaults != wanted_vaults:
-            problems.append(f"vaults {self.vaults} != {wanted_vaults} (no coffer-lock-* vault may be left)")
+            problems.append(f"vaults {self.vaults} != {wanted_vaults} (no held coffer-lock-* vault may be left)")
         wanted_plans = {MANAGEMENT: [], SOURCE: [PLAN_NAME], BACKUP: []}
         if self.plans != wanted_plans:
             problems.append(f"backup plans {self.plans} != {wanted_plans}")
@@ -422,7 +446,14 @@ def inventory(emu: Emulator) -> Inventory:
             if a["AliasName"].startswith("alias/coffer/")
         }
         backup = emu.client("backup", account)
-        vaults[account] = sorted(v["BackupVaultName"] for v in paginate(backup, "list_backup_vaults", "BackupVaultList"))
+        # A released generation of the apply lock stays until the next apply takes the next one.
+        released = {
+            f"{LOCK_PREFIX}{g}"
+            for g, tags in (lock_generations(emu) if account == MANAGEMENT else {}).items()
+            if "coffer:lock-released" in tags
+        }
+        listed = paginate(backup, "list_backup_vaults", "BackupVaultList")
+        vaults[account] = sorted(v["BackupVaultName"] for v in listed if v["BackupVaultName"] not in released)
         listed = paginate(backup, "list_backup_plans", "BackupPlansList")
         plans[account] = sorted(p["BackupPlanName"] for p in listed)
         for plan in listed:

@@ -21,8 +21,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from coffer_e2e import BACKUP_KEY_ALIAS, SOURCE_KEY_ALIAS, Coffer, inventory
-from support import BACKUP, MANAGEMENT, SOURCE
+from coffer_e2e import BACKUP_KEY_ALIAS, SOURCE_KEY_ALIAS, Coffer, inventory, lock_held
+from support import BACKUP, SOURCE
 
 LOCK = "coffer-lock-seed"
 INTERRUPTED = "interrupted: rerun `coffer apply` to continue"
@@ -138,11 +138,6 @@ def interrupted_apply(
     return running, code
 
 
-def lock_vault_exists(emu) -> bool:
-    backup = emu.client("backup", MANAGEMENT)
-    return LOCK in {v["BackupVaultName"] for v in backup.list_backup_vaults()["BackupVaultList"]}
-
-
 def assert_next_apply_starts_at_once_and_converges(emu, coffer: Coffer) -> str:
     """Runs the next apply (no faults): it must not wait for the lock, must succeed and leave
     exactly one of everything. Returns its stdout."""
@@ -174,7 +169,7 @@ def test_the_first_interrupt_finishes_the_calls_in_flight_reports_and_releases_t
     progress_done = [line.split(None, 1)[1] for line in stderr.splitlines() if line.startswith("  done     ")]
     assert sorted(done) == sorted(progress_done), running
     assert len(done) + len(not_started) == 14, running
-    assert not lock_vault_exists(emu), "the interrupted apply released the lock"
+    assert not lock_held(emu), "the interrupted apply released the lock"
 
     # The next apply starts at once and makes exactly the calls that were not started.
     stdout = assert_next_apply_starts_at_once_and_converges(emu, coffer)
@@ -187,7 +182,7 @@ def test_sigterm_is_an_interrupt_too(emu, coffer):
     assert code == 1, running
     assert "SIGTERM received: starting no new step" in running.stderr, running
     assert INTERRUPTED in running.stderr, running
-    assert not lock_vault_exists(emu)
+    assert not lock_held(emu)
     assert_next_apply_starts_at_once_and_converges(emu, coffer)
 
 
@@ -207,7 +202,7 @@ def test_a_second_interrupt_exits_at_once_naming_the_steps_in_flight(emu, coffer
     assert INTERRUPTED in stderr, running
 
     # The lock stays behind: unlock shows it, --force breaks it, and the next apply converges.
-    assert lock_vault_exists(emu)
+    assert lock_held(emu)
     shown = coffer.run("unlock")
     assert shown.code == 2, shown
     broken = coffer.run("unlock", "--force")
@@ -226,7 +221,7 @@ def test_unlock_shows_and_breaks_the_claim_of_a_killed_apply(emu, coffer):
     running, code = interrupted_apply(emu, coffer, 400, signal.SIGKILL, calls="backup:*")
     pid = running.process.pid
     assert code == -signal.SIGKILL, running
-    assert lock_vault_exists(emu), "a killed apply leaves its claim behind"
+    assert lock_held(emu), "a killed apply leaves its claim behind"
 
     # Without --force: who holds it, since when, until when; exit 2; nothing deleted.
     shown = coffer.run("unlock")
@@ -237,7 +232,7 @@ def test_unlock_shows_and_breaks_the_claim_of_a_killed_apply(emu, coffer):
     for label in ("since:", "expires:", "holder:", LOCK):
         assert label in shown.stdout, shown
     assert "--force" in shown.stderr, shown
-    assert lock_vault_exists(emu)
+    assert lock_held(emu)
 
     # An apply meanwhile says whom it waits for, then gives up at --lock-timeout.
     waiting = coffer.run("apply", "--auto-approve", "--lock-timeout", "1", timeout=HANG_GUARD)
@@ -249,7 +244,7 @@ def test_unlock_shows_and_breaks_the_claim_of_a_killed_apply(emu, coffer):
     broken = coffer.run("unlock", "--force")
     assert broken.code == 0, broken
     assert "Broke the apply lock" in broken.stdout and f"pid {pid}" in broken.stdout, broken
-    assert not lock_vault_exists(emu)
+    assert not lock_held(emu)
     again = coffer.run("unlock")
     assert again.code == 0 and "No apply lock" in again.stdout, again
 
@@ -261,7 +256,7 @@ def test_an_interrupt_at_the_confirmation_prompt_changes_nothing_and_releases_th
     try:
         running = Running(process)
         running.wait_for_stdout("Only `yes` is accepted")
-        assert lock_vault_exists(emu), "the prompt waits holding the lock"
+        assert lock_held(emu), "the prompt waits holding the lock"
         process.send_signal(signal.SIGINT)
         code = running.finish()
     finally:
@@ -269,7 +264,7 @@ def test_an_interrupt_at_the_confirmation_prompt_changes_nothing_and_releases_th
     assert code == 1, running
     assert "interrupted: nothing was changed" in running.stderr, running
     assert inventory(emu).active_keys == {}, "nothing may change without confirmation"
-    assert not lock_vault_exists(emu), "the lock is released"
+    assert not lock_held(emu), "the lock is released"
 
 
 def test_an_interrupt_while_waiting_for_the_lock_leaves_the_other_apply_alone(emu, coffer):
@@ -288,6 +283,6 @@ def test_an_interrupt_while_waiting_for_the_lock_leaves_the_other_apply_alone(em
         emu.admin("DELETE", "faults")
     assert "interrupted: nothing was changed" in second.stderr, second
     assert "Apply complete: 14 calls made" in first.stdout, first
-    assert not lock_vault_exists(emu)
+    assert not lock_held(emu)
     coffer.assert_converged()
     assert inventory(emu).expected_counts_problems() == []
