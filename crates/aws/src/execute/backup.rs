@@ -46,7 +46,7 @@ pub(super) async fn create_vault(
                 out.backup_vault_arn().unwrap_or_default(),
             ));
         }
-        Err(e) => at.call("backup:CreateBackupVault").sdk_error(e),
+        Err(e) => at.call("backup:CreateBackupVault").step_error(e),
     };
     if !code_is(&error, "AlreadyExistsException") {
         return Err(step_error(error));
@@ -68,7 +68,7 @@ async fn adopt_vault(at: &At<'_>, vault_name: &str, tags: &Tags, error: AwsError
     let described = match request.send().await {
         Ok(described) => described,
         Err(e) => {
-            let missing = at.call("backup:DescribeBackupVault").sdk_error(e);
+            let missing = at.call("backup:DescribeBackupVault").step_error(e);
             // Taken, yet not there: a deletion AWS has not finished propagating.
             if code_is(&missing, GONE) {
                 return Err(propagation::vault_still_being_deleted(&error, vault_name));

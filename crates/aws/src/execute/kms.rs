@@ -87,7 +87,7 @@ async fn tagged_key(
         Err(e) => {
             // A key Coffer may not read is not one it created; any other failure must not be
             // taken for "no such key", or a retry would create a duplicate.
-            let error = at.call("kms:ListResourceTags").sdk_error(e);
+            let error = at.call("kms:ListResourceTags").step_error(e);
             if code_is(&error, "AccessDeniedException") {
                 return Ok(None);
             }
@@ -207,7 +207,7 @@ pub(super) async fn create_alias(at: &At<'_>, alias_name: &str, key: &Ref) -> Ou
     let Err(e) = request.target_key_id(&key).send().await else {
         return Ok(BTreeMap::new());
     };
-    let error = at.call("kms:CreateAlias").sdk_error(e);
+    let error = at.call("kms:CreateAlias").step_error(e);
     if !code_is(&error, "AlreadyExistsException") {
         return Err(step_error(error));
     }

@@ -175,16 +175,16 @@ impl At<'_> {
     fn failed<E, R>(&self, name: &str, error: SdkError<E, R>) -> StepError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
-        step_error(self.call(name).sdk_error(error))
+        step_error(self.call(name).step_error(error))
     }
 
     /// A call whose answer carries nothing the plan needs: done, without outputs.
     fn done<T, E, R>(&self, name: &str, answer: Result<T, SdkError<E, R>>) -> Outcome
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         self.done_or_already(name, answer, |_| false)
     }
@@ -199,9 +199,9 @@ impl At<'_> {
     ) -> Outcome
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
-        match answer.map_err(|e| self.call(name).sdk_error(e)) {
+        match answer.map_err(|e| self.call(name).step_error(e)) {
             Ok(_) => Ok(BTreeMap::new()),
             Err(error) if already(&error) => Ok(BTreeMap::new()),
             Err(error) => Err(step_error(error)),
@@ -217,7 +217,7 @@ impl At<'_> {
     ) -> Outcome
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         self.done_or_already(name, answer, |error| code_is(error, gone))
     }
