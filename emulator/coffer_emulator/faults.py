@@ -14,6 +14,9 @@ calls gets the same decisions on every run.
 answer is lost: the connection is reset, a 500 or 503 comes back instead, or the answer is held
 and the connection then dropped (a client's read timeout). A rule hits calls with a probability
 (``rate``), the next N calls its key matches (``next``), or only the Nth (``nth``).
+
+``alter_on_write`` lists ``"<service>:<Operation>"`` writes the emulator stores altered while
+answering as if it stored the request (``alter.py``).
 """
 
 import hashlib
@@ -90,6 +93,14 @@ def _lookup(table: dict[str, float], service: str, operation: str) -> float:
     return table[key] if key is not None else 0.0
 
 
+# The writes `alter_on_write` may name (each one's alteration is in `alter.py`).
+ALTERABLE_WRITES = (
+    "backup:PutBackupVaultAccessPolicy",
+    "backup:PutBackupVaultLockConfiguration",
+    "backup:CreateBackupPlan",
+    "backup:CreateBackupSelection",
+)
+
 # How a lost answer reaches the client: a reset connection, an HTTP 500 without an error code,
 # AWS's common errors `InternalFailure` (500) and `ServiceUnavailable` (503), or the answer held
 # for `hold_seconds` and then the connection reset (the client's read timeout).
@@ -157,11 +168,12 @@ class FaultConfig:
     throttle: dict[str, float] = field(default_factory=dict)
     latency_ms: dict[str, float] = field(default_factory=dict)
     lost_response: dict[str, LostResponse] = field(default_factory=dict)
+    alter_on_write: frozenset[str] = frozenset()
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any] | None) -> "FaultConfig":
         raw = raw or {}
-        unknown = set(raw) - {"seed", "throttle", "latency_ms", "lost_response"}
+        unknown = set(raw) - {"seed", "throttle", "latency_ms", "lost_response", "alter_on_write"}
         if unknown:
             raise ValueError(f"unknown fault settings: {sorted(unknown)}")
         throttle = {str(k): float(v) for k, v in (raw.get("throttle") or {}).items()}
@@ -174,7 +186,16 @@ class FaultConfig:
         if not isinstance(lost, dict):
             raise ValueError("lost_response must map operation keys to rules")
         rules = {str(k): LostResponse.from_dict(str(k), v) for k, v in lost.items()}
-        return cls(seed=int(raw.get("seed", 0)), throttle=throttle, latency_ms=latency, lost_response=rules)
+        altered = raw.get("alter_on_write") or []
+        if not isinstance(altered, list) or not set(altered) <= set(ALTERABLE_WRITES):
+            raise ValueError(f"alter_on_write must list operations among {', '.join(ALTERABLE_WRITES)}")
+        return cls(
+            seed=int(raw.get("seed", 0)),
+            throttle=throttle,
+            latency_ms=latency,
+            lost_response=rules,
+            alter_on_write=frozenset(altered),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -182,6 +203,7 @@ class FaultConfig:
             "throttle": dict(self.throttle),
             "latency_ms": dict(self.latency_ms),
             "lost_response": {key: rule.to_dict() for key, rule in self.lost_response.items()},
+            "alter_on_write": sorted(self.alter_on_write),
         }
 
 

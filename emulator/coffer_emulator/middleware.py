@@ -16,7 +16,8 @@ For each request it:
    ``request_key`` that tells repeated calls apart, see ``faults.request_key``), then lets
    moto answer with the caller available to the Backup extension (``identity.current()``),
    which evaluates vault access policies;
-6. for a call a lost-response fault hits (``faults.LostResponse``), lets moto answer, then
+6. stores the writes ``alter_on_write`` names altered (``alter.py``);
+7. for a call a lost-response fault hits (``faults.LostResponse``), lets moto answer, then
    throws the answer away and resets the connection or answers a 500/503 (``lost.py``).
 """
 
@@ -31,7 +32,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from moto.organizations.models import organizations_backends
 from moto.utilities.utils import PARTITION_NAMES
 
-from . import admin, identity, kms_access, lost, roles, validation, wire, world
+from . import admin, alter, identity, kms_access, lost, roles, validation, wire, world
 from .backup.jobs import JobTiming, settle_due_jobs
 from .clock import CLOCK
 from .faults import FaultConfig, FaultInjector, RequestLog, request_key
@@ -137,6 +138,8 @@ class Emulator:
                 return [body]
             if answer.route_account is not None:
                 environ["HTTP_X_MOTO_ACCOUNT_ID"] = answer.route_account
+        if f"{call.service}:{call.operation}" in self.faults.config().alter_on_write:
+            alter.rewrite(call, environ, wire._read_body(environ), account)
         if decision.lost is not None:
             return self._lose_answer(decision.lost, call, environ, start_response, caller, account, logged)
         statuses: list[int] = []

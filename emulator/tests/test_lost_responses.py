@@ -2,12 +2,13 @@
 or without an error code), a 503 or a held answer and a reset; keyed like throttling, hitting
 calls by rate, the next N or the Nth."""
 
+import json
 import time
 
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
-from support import SOURCE, failure_pattern
+from support import EMULATOR_DIR, SOURCE, failure_pattern
 
 pytestmark = pytest.mark.emulator_only(reason="faults: lost-response injection")
 
@@ -122,3 +123,55 @@ def test_settings_round_trip(emu):
     rules = {"kms:CreateKey": {"kind": "timeout", "nth": 2, "hold_seconds": 0.5}}
     assert emu.admin("PUT", "faults", {"lost_response": rules})["lost_response"] == rules
     assert emu.admin("GET", "faults")["lost_response"] == rules
+
+
+def _alter(emu, *operations):
+    answer = emu.admin("PUT", "faults", {"alter_on_write": list(operations)})
+    assert answer["alter_on_write"] == sorted(operations), answer
+
+
+def test_altered_vault_policy_and_lock_read_back_differently(emu):
+    backup = emu.client("backup", SOURCE)
+    backup.create_backup_vault(BackupVaultName="altered")
+    _alter(emu, "backup:PutBackupVaultAccessPolicy", "backup:PutBackupVaultLockConfiguration")
+    sent = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "backup:DeleteRecoveryPoint", "Resource": "*"}],
+    }
+    backup.put_backup_vault_access_policy(BackupVaultName="altered", Policy=json.dumps(sent))
+    held = json.loads(backup.get_backup_vault_access_policy(BackupVaultName="altered")["Policy"])
+    assert held["Statement"][0] == sent["Statement"][0]
+    assert [s.get("Sid") for s in held["Statement"]] == [None, "AlteredOnWrite"]
+    backup.put_backup_vault_lock_configuration(BackupVaultName="altered", MinRetentionDays=7, MaxRetentionDays=30)
+    described = backup.describe_backup_vault(BackupVaultName="altered")
+    assert (described["MinRetentionDays"], described["MaxRetentionDays"]) == (8, 30)
+
+
+def test_altered_plan_and_selection_read_back_differently(emu):
+    backup = emu.client("backup", SOURCE)
+    backup.create_backup_vault(BackupVaultName="altered")
+    _alter(emu, "backup:CreateBackupPlan", "backup:CreateBackupSelection")
+    rule = {"RuleName": "daily", "TargetBackupVaultName": "altered", "ScheduleExpression": "cron(0 5 ? * * *)"}
+    plan_id = backup.create_backup_plan(BackupPlan={"BackupPlanName": "altered", "Rules": [rule]})["BackupPlanId"]
+    [held_rule] = backup.get_backup_plan(BackupPlanId=plan_id)["BackupPlan"]["Rules"]
+    assert held_rule["ScheduleExpression"] == "cron(0 1 ? * * *)"
+    role = f"arn:aws:iam::{SOURCE}:role/service-role/AWSBackupDefaultServiceRole"
+    resource = f"arn:aws:rds:eu-west-1:{SOURCE}:db:orders"
+    selection = {"SelectionName": "altered", "IamRoleArn": role, "Resources": [resource]}
+    selection_id = backup.create_backup_selection(BackupPlanId=plan_id, BackupSelection=selection)["SelectionId"]
+    held = backup.get_backup_selection(BackupPlanId=plan_id, SelectionId=selection_id)["BackupSelection"]
+    assert held["Resources"] == [resource, f"arn:aws:rds:eu-west-1:{SOURCE}:db:altered-on-write"]
+
+
+def test_every_alterable_write_has_its_alteration(monkeypatch):
+    monkeypatch.syspath_prepend(str(EMULATOR_DIR))
+    from coffer_emulator.alter import ALTERATIONS
+    from coffer_emulator.faults import ALTERABLE_WRITES
+
+    assert sorted(ALTERATIONS) == sorted(ALTERABLE_WRITES)
+
+
+def test_alter_on_write_names_only_supported_operations(emu):
+    answer = emu.admin("PUT", "faults", {"alter_on_write": ["kms:PutKeyPolicy"]})
+    assert answer["status"] == 400
+    assert "backup:PutBackupVaultAccessPolicy" in answer["error"]

@@ -6,7 +6,11 @@
 //!   a key that already carries them (a run that died between `CreateKey` and `CreateAlias`).
 //! - "Already exists" for something Coffer owns counts as done; "not found" on a delete
 //!   counts as done.
-//! - After writing a key policy, the executor reads it back until it matches.
+//! - After writing a key policy, a vault access policy, a vault lock, a backup plan or a
+//!   selection, the executor reads it back (`readback`) and fails the step, naming the field,
+//!   when AWS holds something else.
+//! - `CreateKey` is sent without the SDK's retries: a create whose answer was lost is retried
+//!   by the apply engine, whose next attempt finds the key by its tags.
 //! - Changes AWS has not propagated yet answer errors that are retried (`propagation.rs`): a
 //!   vault name still held by the vault this apply just deleted is waited for, never adopted.
 //!
@@ -15,6 +19,7 @@
 
 mod backup;
 mod kms;
+mod readback;
 
 use std::collections::BTreeMap;
 
