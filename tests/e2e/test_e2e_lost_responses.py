@@ -4,6 +4,7 @@ call a clean apply of the seed topology makes, one lost answer on that call, the
 apply` (again if it fails, a bounded number of times) must converge: one of every resource,
 and a plan without changes."""
 
+import re
 import time
 from collections import Counter
 
@@ -122,4 +123,7 @@ def test_with_the_sdk_retrying_create_key_a_lost_answer_makes_a_duplicate(emu, c
     problems = convergence_problems(emu, coffer)
     assert any(p.startswith("duplicate keys: ") for p in problems), problems
     plan = coffer.plan()
-    assert plan.code == 2 and "#" in plan.stdout, f"the next plan shows the duplicate to delete:\n{plan}"
+    assert plan.code == 2 and re.search(r"key\.[a-z-]+#", plan.stdout), f"the next plan deletes the duplicate:\n{plan}"
+    assert "CB032" in plan.stdout + plan.stderr, f"the next plan reports the duplicate:\n{plan}"
+    assert coffer.apply("--allow-delete").code == 0
+    assert convergence_problems(emu, coffer) == []
