@@ -35,7 +35,7 @@ from moto.utilities.utils import PARTITION_NAMES
 from . import admin, alter, identity, kms_access, lost, roles, validation, wire, world
 from .backup.jobs import JobTiming, settle_due_jobs
 from .clock import CLOCK
-from .faults import FaultConfig, FaultInjector, RequestLog, request_key
+from .faults import FaultConfig, FaultInjector, LostResponse, RequestLog, request_key
 
 ADMIN_PREFIX = "/_coffer/"
 MOTO_RESET_PATH = "/moto-api/reset"
@@ -157,7 +157,7 @@ class Emulator:
 
     def _lose_answer(
         self,
-        rule: Any,
+        rule: LostResponse,
         call: wire.Call,
         environ: dict[str, Any],
         start_response: StartResponse,
