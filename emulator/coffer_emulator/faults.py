@@ -1,4 +1,4 @@
-"""Fault injection (throttling, latency) and the per-account request log.
+"""Fault injection (throttling, latency, lost responses) and the per-account request log.
 
 Each log entry carries a ``request_key``: a hash of what the call asked for (see
 :func:`request_key`), so a client that sends the same call twice can be caught.
@@ -9,6 +9,14 @@ Faults are keyed by operation. A key is one of, most specific first:
 probabilities in [0, 1]; ``latency_ms`` values are milliseconds added before the call is
 served. Throttling decisions come from a ``random.Random(seed)``, so the same sequence of
 calls gets the same decisions on every run.
+
+``lost_response`` values are rules (:class:`LostResponse`): the call takes effect, then its
+answer is lost: the connection is reset, a 500 or 503 comes back instead, or the answer is held
+and the connection then dropped (a client's read timeout). A rule hits calls with a probability
+(``rate``), the next N calls its key matches (``next``), or only the Nth (``nth``).
+
+``alter_on_write`` lists ``"<service>:<Operation>"`` writes the emulator stores altered while
+answering as if it stored the request (``alter.py``).
 """
 
 import hashlib
@@ -72,11 +80,86 @@ def request_key(
     return digest.hexdigest()[:32]
 
 
-def _lookup(table: dict[str, float], service: str, operation: str) -> float:
+def _matching_key(table: dict[str, Any], service: str, operation: str) -> str | None:
+    """The most specific key of ``table`` that names the call, if any."""
     for key in (f"{service}:{operation}", operation, f"{service}:*", "*"):
         if key in table:
-            return table[key]
-    return 0.0
+            return key
+    return None
+
+
+def _lookup(table: dict[str, float], service: str, operation: str) -> float:
+    key = _matching_key(table, service, operation)
+    return table[key] if key is not None else 0.0
+
+
+# The writes `alter_on_write` may name (each one's alteration is in `alter.py`).
+ALTERABLE_WRITES = (
+    "backup:PutBackupVaultAccessPolicy",
+    "backup:PutBackupVaultLockConfiguration",
+    "backup:CreateBackupPlan",
+    "backup:CreateBackupSelection",
+)
+
+# How a lost answer reaches the client: a reset connection, an HTTP 500 without an error code,
+# AWS's common errors `InternalFailure` (500) and `ServiceUnavailable` (503), or the answer held
+# for `hold_seconds` and then the connection reset (the client's read timeout).
+LOST_KINDS = ("reset", "500", "InternalFailure", "ServiceUnavailable", "timeout")
+MAX_HOLD_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class LostResponse:
+    """One lost-response rule: what the client gets (``kind``) and which calls it hits: each
+    with probability ``rate``, the ``next`` N calls its key matches, or only the ``nth``."""
+
+    kind: str
+    rate: float = 0.0
+    next: int = 0
+    nth: int = 0
+    hold_seconds: float = 1.0
+
+    @classmethod
+    def from_dict(cls, key: str, raw: Any) -> "LostResponse":
+        where = f"lost_response[{key!r}]"
+        if not isinstance(raw, dict):
+            raise ValueError(f'{where} must be an object, e.g. {{"kind": "reset", "next": 1}}')
+        unknown = set(raw) - {"kind", "rate", "next", "nth", "hold_seconds"}
+        if unknown:
+            raise ValueError(f"{where}: unknown settings {sorted(unknown)}")
+        kind = raw.get("kind")
+        if kind not in LOST_KINDS:
+            raise ValueError(f"{where}: kind must be one of {', '.join(LOST_KINDS)}, not {kind!r}")
+        forms = [name for name in ("rate", "next", "nth") if name in raw]
+        if len(forms) != 1:
+            raise ValueError(f"{where}: give exactly one of rate, next, nth")
+        rule = cls(
+            kind=kind,
+            rate=float(raw.get("rate", 0.0)),
+            next=int(raw.get("next", 0)),
+            nth=int(raw.get("nth", 0)),
+            hold_seconds=float(raw.get("hold_seconds", 1.0)),
+        )
+        if not 0.0 <= rule.rate <= 1.0:
+            raise ValueError(f"{where}: rate must be between 0 and 1")
+        if rule.next < 0 or ("nth" in raw and rule.nth < 1):
+            raise ValueError(f"{where}: next must be >= 0 and nth >= 1")
+        if not 0.0 <= rule.hold_seconds <= MAX_HOLD_SECONDS:
+            raise ValueError(f"{where}: hold_seconds must be between 0 and {MAX_HOLD_SECONDS:g}")
+        return rule
+
+    def to_dict(self) -> dict[str, Any]:
+        form = {"rate": self.rate} if self.rate else {"next": self.next} if self.next else {"nth": self.nth}
+        hold = {"hold_seconds": self.hold_seconds} if self.kind == "timeout" else {}
+        return {"kind": self.kind, **form, **hold}
+
+    def hits(self, count: int, rng: random.Random) -> bool:
+        """Whether the ``count``-th call (from 1) this rule's key matched loses its answer."""
+        if self.nth:
+            return count == self.nth
+        if self.next:
+            return count <= self.next
+        return self.rate >= 1.0 or (self.rate > 0.0 and rng.random() < self.rate)
 
 
 @dataclass
@@ -84,11 +167,13 @@ class FaultConfig:
     seed: int = 0
     throttle: dict[str, float] = field(default_factory=dict)
     latency_ms: dict[str, float] = field(default_factory=dict)
+    lost_response: dict[str, LostResponse] = field(default_factory=dict)
+    alter_on_write: frozenset[str] = frozenset()
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any] | None) -> "FaultConfig":
         raw = raw or {}
-        unknown = set(raw) - {"seed", "throttle", "latency_ms"}
+        unknown = set(raw) - {"seed", "throttle", "latency_ms", "lost_response", "alter_on_write"}
         if unknown:
             raise ValueError(f"unknown fault settings: {sorted(unknown)}")
         throttle = {str(k): float(v) for k, v in (raw.get("throttle") or {}).items()}
@@ -97,16 +182,37 @@ class FaultConfig:
             raise ValueError("throttle rates must be between 0 and 1")
         if any(ms < 0 for ms in latency.values()):
             raise ValueError("latency_ms values must not be negative")
-        return cls(seed=int(raw.get("seed", 0)), throttle=throttle, latency_ms=latency)
+        lost = raw.get("lost_response") or {}
+        if not isinstance(lost, dict):
+            raise ValueError("lost_response must map operation keys to rules")
+        rules = {str(k): LostResponse.from_dict(str(k), v) for k, v in lost.items()}
+        altered = raw.get("alter_on_write") or []
+        if not isinstance(altered, list) or not set(altered) <= set(ALTERABLE_WRITES):
+            raise ValueError(f"alter_on_write must list operations among {', '.join(ALTERABLE_WRITES)}")
+        return cls(
+            seed=int(raw.get("seed", 0)),
+            throttle=throttle,
+            latency_ms=latency,
+            lost_response=rules,
+            alter_on_write=frozenset(altered),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"seed": self.seed, "throttle": dict(self.throttle), "latency_ms": dict(self.latency_ms)}
+        return {
+            "seed": self.seed,
+            "throttle": dict(self.throttle),
+            "latency_ms": dict(self.latency_ms),
+            "lost_response": {key: rule.to_dict() for key, rule in self.lost_response.items()},
+            "alter_on_write": sorted(self.alter_on_write),
+        }
 
 
 @dataclass(frozen=True)
 class FaultDecision:
     throttle: bool
     latency_seconds: float
+    # The call takes effect, then its answer is lost this way (None: answered as usual).
+    lost: LostResponse | None = None
 
 
 class FaultInjector:
@@ -114,12 +220,14 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._config = FaultConfig()
         self._rng = random.Random(0)
+        self._lost_counts: dict[str, int] = {}
 
     def configure(self, config: FaultConfig) -> None:
         """Replace the fault settings and restart the random sequence from the seed."""
         with self._lock:
             self._config = config
             self._rng = random.Random(config.seed)
+            self._lost_counts: dict[str, int] = {}
 
     def config(self) -> FaultConfig:
         with self._lock:
@@ -130,7 +238,17 @@ class FaultInjector:
             rate = _lookup(self._config.throttle, service, operation)
             throttle = rate >= 1.0 or (rate > 0.0 and self._rng.random() < rate)
             latency = _lookup(self._config.latency_ms, service, operation) / 1000.0
-        return FaultDecision(throttle, latency)
+            lost = None if throttle else self._lost(service, operation)
+        return FaultDecision(throttle, latency, lost)
+
+    def _lost(self, service: str, operation: str) -> LostResponse | None:
+        """The lost-response rule that hits this call, counting it against its key."""
+        key = _matching_key(self._config.lost_response, service, operation)
+        if key is None:
+            return None
+        self._lost_counts[key] = self._lost_counts.get(key, 0) + 1
+        rule = self._config.lost_response[key]
+        return rule if rule.hits(self._lost_counts[key], self._rng) else None
 
 
 class RequestLog:
@@ -153,6 +271,7 @@ class RequestLog:
         method: str = "",
         path: str = "",
         request_key: str = "",
+        lost: str | None = None,
     ) -> None:
         with self._lock:
             self._seq += 1
@@ -169,6 +288,7 @@ class RequestLog:
                     "method": method,
                     "path": path,
                     "request_key": request_key,
+                    "lost": lost,
                 }
             )
 

@@ -15,7 +15,10 @@ For each request it:
    or serves a cross-account call in the key's account), logs the call (with a
    ``request_key`` that tells repeated calls apart, see ``faults.request_key``), then lets
    moto answer with the caller available to the Backup extension (``identity.current()``),
-   which evaluates vault access policies.
+   which evaluates vault access policies;
+6. stores the writes ``alter_on_write`` names altered (``alter.py``);
+7. for a call a lost-response fault hits (``faults.LostResponse``), lets moto answer, then
+   throws the answer away and resets the connection or answers a 500/503 (``lost.py``).
 """
 
 import threading
@@ -29,10 +32,10 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from moto.organizations.models import organizations_backends
 from moto.utilities.utils import PARTITION_NAMES
 
-from . import admin, identity, kms_access, roles, validation, wire, world
+from . import admin, alter, identity, kms_access, lost, roles, validation, wire, world
 from .backup.jobs import JobTiming, settle_due_jobs
 from .clock import CLOCK
-from .faults import FaultConfig, FaultInjector, RequestLog, request_key
+from .faults import FaultConfig, FaultInjector, LostResponse, RequestLog, request_key
 
 ADMIN_PREFIX = "/_coffer/"
 MOTO_RESET_PATH = "/moto-api/reset"
@@ -135,6 +138,10 @@ class Emulator:
                 return [body]
             if answer.route_account is not None:
                 environ["HTTP_X_MOTO_ACCOUNT_ID"] = answer.route_account
+        if f"{call.service}:{call.operation}" in self.faults.config().alter_on_write:
+            alter.rewrite(call, environ, wire._read_body(environ), account)
+        if decision.lost is not None:
+            return self._lose_answer(decision.lost, call, environ, start_response, caller, account, logged)
         statuses: list[int] = []
 
         def recording_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
@@ -147,6 +154,25 @@ class Emulator:
             account, call.service, call.operation, call.region, statuses[-1] if statuses else 0, False, **logged
         )
         return result
+
+    def _lose_answer(
+        self,
+        rule: LostResponse,
+        call: wire.Call,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        caller: Any,
+        account: str,
+        logged: dict[str, str],
+    ) -> Iterable[bytes]:
+        """Serve the call (it takes effect), then lose its answer as ``rule`` says."""
+        with identity.acting_as(caller):
+            answer = self.moto(environ, lambda status, headers, exc_info=None: None)
+        b"".join(answer)
+        getattr(answer, "close", lambda: None)()
+        status = lost.status_of(rule)
+        self.requests.record(account, call.service, call.operation, call.region, status, False, lost=rule.kind, **logged)
+        return lost.deliver(rule, call, environ, start_response)
 
 
 def account_for_key(access_key: str) -> str:

@@ -144,18 +144,22 @@ def throttling_response(call: Call) -> tuple[int, list[tuple[str, str]], bytes]:
     code, message = _THROTTLING.get(
         call.service, ("ThrottlingException" if json_protocol else "Throttling", "Rate exceeded")
     )
+    if not json_protocol:
+        return query_error_response(call, 400, code, message, request_id)
+    headers, body = json_error(call, code, message)
+    headers.append(("x-amzn-RequestId", request_id))
+    return 400, headers, body
+
+
+def json_error(call: Call, code: str, message: str) -> tuple[list[tuple[str, str]], bytes]:
+    """The headers and body of an error with ``code`` in the awsJson or restJson shape."""
     if call.protocol == "json":
         model = service_model(call.service)
         version = model.metadata.get("jsonVersion", "1.1") if model is not None else "1.1"
         body = json.dumps({"__type": code, "message": message}).encode()
-        headers = [("Content-Type", f"application/x-amz-json-{version}")]
-    elif call.protocol == "rest-json":
-        body = json.dumps({"message": message}).encode()
-        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code)]
-    else:
-        return query_error_response(call, 400, code, message, request_id)
-    headers.append(("x-amzn-RequestId", request_id))
-    return 400, headers, body
+        return [("Content-Type", f"application/x-amz-json-{version}")], body
+    body = json.dumps({"message": message}).encode()
+    return [("Content-Type", "application/json"), ("x-amzn-ErrorType", code)], body
 
 
 def query_error_response(

@@ -168,6 +168,23 @@ def _poll(describe: Any, field: str, timeout: float) -> dict[str, Any]:
 # ----------------------------------------------------------------- policies
 
 
+def failure_pattern(emu: Any, faults: dict[str, Any], account: str, calls: int = 24) -> list[bool]:
+    """Set ``faults`` (which restarts their random sequence), then call ``GetCallerIdentity``
+    ``calls`` times as ``account``: which calls succeeded."""
+    from botocore.exceptions import ClientError
+
+    sts = emu.client("sts", account)
+    emu.admin("PUT", "faults", faults)
+    outcome = []
+    for _ in range(calls):
+        try:
+            sts.get_caller_identity()
+            outcome.append(True)
+        except ClientError:
+            outcome.append(False)
+    return outcome
+
+
 def root(account: str) -> str:
     """The account's root principal, as policies name the whole account."""
     return f"arn:aws:iam::{account}:root"

@@ -5,7 +5,7 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-from support import BACKUP, EMULATOR_DIR, MANAGEMENT, SOURCE, WORLDS
+from support import BACKUP, EMULATOR_DIR, MANAGEMENT, SOURCE, WORLDS, failure_pattern
 
 pytestmark = pytest.mark.emulator_only(reason="faults: fault injection and the request log")
 
@@ -46,16 +46,7 @@ def test_wildcard_throttles_everything_but_more_specific_keys_win(emu):
 
 
 def _pattern(emu, seed):
-    sts = emu.client("sts", SOURCE)
-    emu.admin("PUT", "faults", {"seed": seed, "throttle": {"GetCallerIdentity": 0.5}})
-    outcome = []
-    for _ in range(24):
-        try:
-            sts.get_caller_identity()
-            outcome.append(True)
-        except ClientError:
-            outcome.append(False)
-    return outcome
+    return failure_pattern(emu, {"seed": seed, "throttle": {"GetCallerIdentity": 0.5}}, SOURCE)
 
 
 def test_throttling_is_reproducible_for_a_seed(emu):

@@ -71,9 +71,26 @@ const RETRYABLE_CODES: &[&str] = &[
     "RequestLimitExceeded",
     "ServiceUnavailableException",
     "InternalFailureException",
+    // AWS's common errors (HTTP 500 and 503), which any service may answer.
+    "InternalFailure",
+    "ServiceUnavailable",
     "KMSInternalException",
     "DependencyTimeoutException",
 ];
+
+/// HTTP statuses of a server-side failure AWS may recover from: an answer with one of them is
+/// transient whatever its error code, or without one (a load balancer's answer has none).
+const TRANSIENT_STATUSES: &[u16] = &[500, 502, 503, 504];
+
+/// Whether `err` is an answer with a transient HTTP status ([`TRANSIENT_STATUSES`]).
+pub fn transient_status<E, R: 'static>(err: &SdkError<E, R>) -> bool {
+    let Some(raw) = err.raw_response() else {
+        return false;
+    };
+    let raw: &dyn std::any::Any = raw;
+    raw.downcast_ref::<aws_smithy_runtime_api::http::Response>()
+        .is_some_and(|response| TRANSIENT_STATUSES.contains(&response.status().as_u16()))
+}
 
 /// The code of an [`AwsError`] whose call never reached AWS: nothing answered at the
 /// endpoint (connection refused, unknown host, no route). Such calls are not retried for
@@ -139,6 +156,20 @@ impl Call {
             request_id: None,
             retryable: false,
         }
+    }
+
+    /// [`Call::sdk_error`], retryable as well when AWS answered with a transient HTTP status
+    /// (500, 502, 503, 504), with any error code or none: the answer of a changing call that
+    /// may have taken effect, so the step is tried again and finds what it made.
+    pub fn step_error<E, R>(&self, err: SdkError<E, R>) -> AwsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: fmt::Debug + 'static,
+    {
+        let transient = transient_status(&err);
+        let mut error = self.sdk_error(err);
+        error.retryable |= transient;
+        error
     }
 
     pub fn sdk_error<E, R>(&self, err: SdkError<E, R>) -> AwsError
@@ -485,6 +516,64 @@ mod tests {
         );
         assert!(error.message.starts_with("cannot assume role arn:aws:iam::111222333444:role/MissingRole in account 111222333444 (production): check the role's trust policy"));
         assert!(error.message.ends_with("(dispatch failure: other: failed to load credentials: no credentials found in chain)"), "{}", error.message);
+    }
+
+    /// A KMS `CreateKey` that failed with `status` and, when given, the error `code`.
+    fn answered(
+        status: u16,
+        code: Option<&str>,
+    ) -> SdkError<
+        aws_sdk_kms::operation::create_key::CreateKeyError,
+        aws_smithy_runtime_api::http::Response,
+    > {
+        let mut meta = aws_sdk_kms::error::ErrorMetadata::builder();
+        if let Some(code) = code {
+            meta = meta.code(code);
+        }
+        let raw = aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(status).expect("a valid status"),
+            aws_smithy_types::body::SdkBody::empty(),
+        );
+        SdkError::service_error(
+            aws_sdk_kms::operation::create_key::CreateKeyError::generic(meta.build()),
+            raw,
+        )
+    }
+
+    #[test]
+    fn server_failures_are_transient_for_steps() {
+        for (status, code) in [
+            (500, None),
+            (500, Some("InternalFailure")),
+            (503, Some("ServiceUnavailable")),
+            (503, None),
+            (502, None),
+            (504, None),
+        ] {
+            let error = call("kms:CreateKey").step_error(answered(status, code));
+            assert!(error.retryable, "{status} {code:?} should be retried");
+            assert_eq!(error.code.as_deref(), code);
+        }
+        // The common error codes are transient whatever status carried them.
+        for code in ["InternalFailure", "ServiceUnavailable"] {
+            assert!(
+                call("kms:CreateKey")
+                    .sdk_error(answered(500, Some(code)))
+                    .retryable
+            );
+        }
+    }
+
+    #[test]
+    fn client_errors_without_a_transient_code_are_not_retried() {
+        for (status, code) in [
+            (400, Some("ValidationException")),
+            (404, None),
+            (403, Some("AccessDeniedException")),
+        ] {
+            let error = call("kms:CreateKey").step_error(answered(status, code));
+            assert!(!error.retryable, "{status} {code:?} must not be retried");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use coffer_planner::model::{BackupPlanDocument, LifecycleDocument, SelectionDocu
 use coffer_planner::{Ref, TAG_ID, TAG_TOPOLOGY, outputs};
 use serde_json::Value;
 
-use super::{At, Outcome, code_is, one, step_error};
+use super::{At, Outcome, code_is, one, readback, step_error};
 use crate::error::AwsError;
 use crate::propagation;
 
@@ -46,7 +46,7 @@ pub(super) async fn create_vault(
                 out.backup_vault_arn().unwrap_or_default(),
             ));
         }
-        Err(e) => at.call("backup:CreateBackupVault").sdk_error(e),
+        Err(e) => at.call("backup:CreateBackupVault").step_error(e),
     };
     if !code_is(&error, "AlreadyExistsException") {
         return Err(step_error(error));
@@ -68,7 +68,7 @@ async fn adopt_vault(at: &At<'_>, vault_name: &str, tags: &Tags, error: AwsError
     let described = match request.send().await {
         Ok(described) => described,
         Err(e) => {
-            let missing = at.call("backup:DescribeBackupVault").sdk_error(e);
+            let missing = at.call("backup:DescribeBackupVault").step_error(e);
             // Taken, yet not there: a deletion AWS has not finished propagating.
             if code_is(&missing, GONE) {
                 return Err(propagation::vault_still_being_deleted(&error, vault_name));
@@ -104,10 +104,13 @@ pub(super) async fn delete_vault(at: &At<'_>, vault_name: &str) -> Outcome {
     at.gone_is_done("backup:DeleteBackupVault", answer, GONE)
 }
 
+/// Writes the vault's access policy, then reads it back.
 pub(super) async fn put_vault_access_policy(at: &At<'_>, name: &str, policy: &Value) -> Outcome {
     let request = at.backup.put_backup_vault_access_policy();
     let request = request.backup_vault_name(name).policy(policy.to_string());
-    at.done("backup:PutBackupVaultAccessPolicy", request.send().await)
+    let done = at.done("backup:PutBackupVaultAccessPolicy", request.send().await)?;
+    readback::vault_access_policy(at, name, policy).await?;
+    Ok(done)
 }
 
 pub(super) async fn delete_vault_access_policy(at: &At<'_>, vault_name: &str) -> Outcome {
@@ -131,10 +134,12 @@ pub(super) async fn put_vault_lock(
         .set_changeable_for_days(changeable_for_days)
         .send()
         .await;
-    at.done("backup:PutBackupVaultLockConfiguration", answer)
+    let done = at.done("backup:PutBackupVaultLockConfiguration", answer)?;
+    readback::vault_lock(at, vault_name, min_retention_days, max_retention_days).await?;
+    Ok(done)
 }
 
-/// Creates the plan: its ID and ARN are the outputs later steps use.
+/// Creates the plan, then reads it back: its ID and ARN are the outputs later steps use.
 pub(super) async fn create_plan(
     at: &At<'_>,
     plan: &BackupPlanDocument,
@@ -151,17 +156,21 @@ pub(super) async fn create_plan(
         .await
         .map_err(|e| at.failed("backup:CreateBackupPlan", e))?;
     let output = |value: Option<&str>| value.unwrap_or_default().to_string();
+    readback::backup_plan(at, &output(out.backup_plan_id()), plan).await?;
     Ok(BTreeMap::from([
         (outputs::PLAN_ID.to_string(), output(out.backup_plan_id())),
         (outputs::ARN.to_string(), output(out.backup_plan_arn())),
     ]))
 }
 
+/// Updates the plan, then reads it back.
 pub(super) async fn update_plan(at: &At<'_>, plan_id: &Ref, plan: &BackupPlanDocument) -> Outcome {
     let plan_id = at.resolve(plan_id)?;
-    let request = at.backup.update_backup_plan().backup_plan_id(plan_id);
+    let request = at.backup.update_backup_plan().backup_plan_id(&plan_id);
     let answer = request.backup_plan(plan_input(plan)?).send().await;
-    at.done("backup:UpdateBackupPlan", answer)
+    let done = at.done("backup:UpdateBackupPlan", answer)?;
+    readback::backup_plan(at, &plan_id, plan).await?;
+    Ok(done)
 }
 
 pub(super) async fn delete_plan(at: &At<'_>, plan_id: &Ref) -> Outcome {
@@ -170,6 +179,7 @@ pub(super) async fn delete_plan(at: &At<'_>, plan_id: &Ref) -> Outcome {
     at.gone_is_done("backup:DeleteBackupPlan", request.send().await, GONE)
 }
 
+/// Creates the selection, then reads it back.
 pub(super) async fn create_selection(
     at: &At<'_>,
     plan_id: &Ref,
@@ -177,13 +187,16 @@ pub(super) async fn create_selection(
     creator_request_id: &str,
 ) -> Outcome {
     let plan_id = at.resolve(plan_id)?;
-    let request = at.backup.create_backup_selection().backup_plan_id(plan_id);
-    let answer = request
+    let request = at.backup.create_backup_selection().backup_plan_id(&plan_id);
+    let out = request
         .backup_selection(selection_input(selection)?)
         .creator_request_id(creator_request_id)
         .send()
-        .await;
-    at.done("backup:CreateBackupSelection", answer)
+        .await
+        .map_err(|e| at.failed("backup:CreateBackupSelection", e))?;
+    let selection_id = out.selection_id().unwrap_or_default();
+    readback::selection(at, &plan_id, selection_id, selection).await?;
+    Ok(BTreeMap::new())
 }
 
 pub(super) async fn delete_selection(at: &At<'_>, plan_id: &Ref, selection_id: &str) -> Outcome {

@@ -27,8 +27,28 @@ fn key_outputs(key_id: &str, arn: &str) -> BTreeMap<String, String> {
     ])
 }
 
+/// Environment variable (binaries built with `test-hooks` only): send `CreateKey` with the
+/// SDK's own retries, as Coffer must not, so a test can see the duplicate key a lost answer
+/// then makes.
+#[cfg(feature = "test-hooks")]
+pub const SDK_RETRIES_CREATE_KEY_ENV: &str = "COFFER_TEST_SDK_RETRIES_CREATE_KEY";
+
+/// The SDK's retries for one `CreateKey`: none. KMS has no idempotency token, so a create whose
+/// answer was lost (a reset connection, a 500, a timeout) and that the SDK sent again would
+/// make a second key; the step fails as retryable instead, and its next attempt finds the key
+/// the lost call made by its tags.
+fn create_key_retries() -> Option<aws_sdk_kms::config::Builder> {
+    #[cfg(feature = "test-hooks")]
+    if std::env::var_os(SDK_RETRIES_CREATE_KEY_ENV).is_some() {
+        return None;
+    }
+    let once = aws_sdk_kms::config::retry::RetryConfig::disabled();
+    Some(aws_sdk_kms::config::Builder::default().retry_config(once))
+}
+
 /// Creates the key with its ownership tags, unless a key already carries them (a run that
-/// stopped before the key's alias was made): that key is taken instead.
+/// stopped before the key's alias was made, or a create whose answer was lost): that key is
+/// taken instead, the oldest when there are several.
 pub(super) async fn create_key(
     at: &At<'_>,
     description: &str,
@@ -38,15 +58,17 @@ pub(super) async fn create_key(
     if let Some((key_id, arn)) = find_tagged_key(at, tags).await? {
         return Ok(key_outputs(&key_id, &arn));
     }
-    let out = at
+    let request = at
         .kms
         .create_key()
         .description(description)
         .policy(policy.to_string())
-        .set_tags(Some(kms_tags(tags)?))
-        .send()
-        .await
-        .map_err(|e| at.failed("kms:CreateKey", e))?;
+        .set_tags(Some(kms_tags(tags)?));
+    let out = match create_key_retries() {
+        Some(once) => request.customize().config_override(once).send().await,
+        None => request.send().await,
+    }
+    .map_err(|e| at.failed("kms:CreateKey", e))?;
     let metadata = out
         .key_metadata()
         .ok_or_else(|| StepError::fatal("CreateKey returned no key"))?;
@@ -56,22 +78,39 @@ pub(super) async fn create_key(
     ))
 }
 
-/// A key (not pending deletion) that already carries these ownership tags: the key ID and
-/// ARN.
+/// The oldest key (not pending deletion) that already carries these ownership tags: the key ID
+/// and ARN. Others that carry them are duplicates: they are logged here, and the next plan
+/// shows them as `key.<name>#<key-id>`, to delete.
 async fn find_tagged_key(at: &At<'_>, tags: &Tags) -> Result<Option<(String, String)>, StepError> {
     let (Some(topology), Some(id)) = (tags.get(TAG_TOPOLOGY), tags.get(TAG_ID)) else {
         return Ok(None);
     };
+    let mut found = Vec::new();
     let pages = at.kms.list_keys().into_paginator().send();
     for page in pages.collect::<Vec<_>>().await {
         let page = page.map_err(|e| at.failed("kms:ListKeys", e))?;
         for key_id in page.keys().iter().filter_map(|entry| entry.key_id()) {
-            if let Some(found) = tagged_key(at, key_id, topology, id).await? {
-                return Ok(Some(found));
-            }
+            found.extend(tagged_key(at, key_id, topology, id).await?);
         }
     }
-    Ok(None)
+    found.sort();
+    let mut found = found.into_iter().map(|key| (key.key_id, key.arn));
+    let oldest = found.next();
+    for (duplicate, _) in found {
+        tracing::warn!(
+            key = %duplicate,
+            "a duplicate of key `{id}` (topology `{topology}`): Coffer uses the oldest; the next plan deletes this one"
+        );
+    }
+    Ok(oldest)
+}
+
+/// A key that carries Coffer's tags for one logical key; ordered oldest first.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct TaggedKey {
+    created: Option<aws_smithy_types::DateTime>,
+    key_id: String,
+    arn: String,
 }
 
 /// The key `key_id` when it carries Coffer's tags for `topology` and `id` and is not pending
@@ -81,13 +120,13 @@ async fn tagged_key(
     key_id: &str,
     topology: &str,
     id: &str,
-) -> Result<Option<(String, String)>, StepError> {
+) -> Result<Option<TaggedKey>, StepError> {
     let listed = match at.kms.list_resource_tags().key_id(key_id).send().await {
         Ok(listed) => listed,
         Err(e) => {
             // A key Coffer may not read is not one it created; any other failure must not be
             // taken for "no such key", or a retry would create a duplicate.
-            let error = at.call("kms:ListResourceTags").sdk_error(e);
+            let error = at.call("kms:ListResourceTags").step_error(e);
             if code_is(&error, "AccessDeniedException") {
                 return Ok(None);
             }
@@ -113,11 +152,10 @@ async fn tagged_key(
     Ok(described
         .key_metadata()
         .filter(|metadata| key_state(metadata) != KeyState::PendingDeletion)
-        .map(|metadata| {
-            (
-                metadata.key_id().to_string(),
-                metadata.arn().unwrap_or_default().to_string(),
-            )
+        .map(|metadata| TaggedKey {
+            created: metadata.creation_date().copied(),
+            key_id: metadata.key_id().to_string(),
+            arn: metadata.arn().unwrap_or_default().to_string(),
         }))
 }
 
@@ -207,7 +245,7 @@ pub(super) async fn create_alias(at: &At<'_>, alias_name: &str, key: &Ref) -> Ou
     let Err(e) = request.target_key_id(&key).send().await else {
         return Ok(BTreeMap::new());
     };
-    let error = at.call("kms:CreateAlias").sdk_error(e);
+    let error = at.call("kms:CreateAlias").step_error(e);
     if !code_is(&error, "AlreadyExistsException") {
         return Err(step_error(error));
     }

@@ -6,7 +6,11 @@
 //!   a key that already carries them (a run that died between `CreateKey` and `CreateAlias`).
 //! - "Already exists" for something Coffer owns counts as done; "not found" on a delete
 //!   counts as done.
-//! - After writing a key policy, the executor reads it back until it matches.
+//! - After writing a key policy, a vault access policy, a vault lock, a backup plan or a
+//!   selection, the executor reads it back (`readback`) and fails the step, naming the field,
+//!   when AWS holds something else.
+//! - `CreateKey` is sent without the SDK's retries: a create whose answer was lost is retried
+//!   by the apply engine, whose next attempt finds the key by its tags.
 //! - Changes AWS has not propagated yet answer errors that are retried (`propagation.rs`): a
 //!   vault name still held by the vault this apply just deleted is waited for, never adopted.
 //!
@@ -15,6 +19,7 @@
 
 mod backup;
 mod kms;
+mod readback;
 
 use std::collections::BTreeMap;
 
@@ -175,16 +180,16 @@ impl At<'_> {
     fn failed<E, R>(&self, name: &str, error: SdkError<E, R>) -> StepError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
-        step_error(self.call(name).sdk_error(error))
+        step_error(self.call(name).step_error(error))
     }
 
     /// A call whose answer carries nothing the plan needs: done, without outputs.
     fn done<T, E, R>(&self, name: &str, answer: Result<T, SdkError<E, R>>) -> Outcome
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         self.done_or_already(name, answer, |_| false)
     }
@@ -199,9 +204,9 @@ impl At<'_> {
     ) -> Outcome
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
-        match answer.map_err(|e| self.call(name).sdk_error(e)) {
+        match answer.map_err(|e| self.call(name).step_error(e)) {
             Ok(_) => Ok(BTreeMap::new()),
             Err(error) if already(&error) => Ok(BTreeMap::new()),
             Err(error) => Err(step_error(error)),
@@ -217,7 +222,7 @@ impl At<'_> {
     ) -> Outcome
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         self.done_or_already(name, answer, |error| code_is(error, gone))
     }

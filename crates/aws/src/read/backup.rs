@@ -199,7 +199,11 @@ impl RegionReader {
     }
 }
 
-fn live_selection(selection_id: &str, selection: Option<&BackupSelection>) -> LiveSelection {
+/// A selection as AWS holds it.
+pub(crate) fn live_selection(
+    selection_id: &str,
+    selection: Option<&BackupSelection>,
+) -> LiveSelection {
     let Some(selection) = selection else {
         return LiveSelection {
             selection_id: selection_id.to_string(),
@@ -256,7 +260,8 @@ fn live_lifecycle(lifecycle: Option<&Lifecycle>) -> LiveLifecycle {
     }
 }
 
-fn live_rule(rule: &BackupRule) -> LiveRule {
+/// A backup plan's rule as AWS holds it.
+pub(crate) fn live_rule(rule: &BackupRule) -> LiveRule {
     LiveRule {
         name: rule.rule_name().to_string(),
         target_vault_name: rule.target_backup_vault_name().to_string(),

@@ -29,6 +29,7 @@ use tokio::sync::Semaphore;
 use crate::error::{AwsError, Call, ReadErrors};
 use crate::session::{AccountSession, RegionClients, Sessions};
 
+pub(crate) use backup::{live_rule, live_selection};
 pub(crate) use kms::{default_key_policy, key_state};
 
 /// What a region's read looks for besides owned resources: the names the file wants there.

@@ -366,6 +366,15 @@ pub const CATALOG: &[Check] = &[
         "https://docs.aws.amazon.com/aws-backup/latest/devguide/iam-service-roles.html",
         "Create the role (path and name as in its ARN) with a trust policy for `backup.amazonaws.com` and the managed policies `AWSBackupServiceRolePolicyForBackup` and `AWSBackupServiceRolePolicyForRestores` (the finding gives the `aws iam` commands); `coffer drill --create-service-role` creates `service-default`'s role."
     ),
+    check!(
+        id::ONE_KEY_PER_KEY,
+        Warning,
+        true,
+        "One key carries each key's ownership tags",
+        "KMS has no idempotency token: a CreateKey whose answer was lost and that was sent again, or two applies at once, can leave two keys with one key's tags. Coffer uses the one the alias points to (else the oldest); the others cost a monthly fee and invite grants and copies to the wrong key.",
+        "https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html",
+        "Run `coffer apply --allow-delete`: the plan schedules the deletion of each duplicate (`key.<name>#<key-id>`)."
+    ),
 ];
 
 /// Live checks that also run on the topology alone: from the validator's diagnostics, or on

@@ -41,6 +41,22 @@ pub(super) fn live_key<'s>(region: &'s LiveRegion, reference: &str) -> Option<&'
         .find(|k| k.arn == reference || k.key_id == reference)
 }
 
+/// Keys of `region` other than `used`, not pending deletion, that carry the ownership tags of
+/// `key` in `topology`: duplicates.
+fn duplicates(region: &LiveRegion, topology: &str, key: &Key, used: &str) -> Vec<String> {
+    let id = format!("{}/{}", crate::ResourceKind::Key, key.name.as_str());
+    region
+        .keys
+        .iter()
+        .filter(|k| k.key_id != used && !k.key_state.is_pending_deletion())
+        .filter(|k| {
+            k.tags.get(crate::TAG_TOPOLOGY).map(String::as_str) == Some(topology)
+                && k.tags.get(crate::TAG_ID) == Some(&id)
+        })
+        .map(|k| k.key_id.clone())
+        .collect()
+}
+
 impl Context<'_> {
     /// Without live state: the keys as the file declares them, with the policies Coffer
     /// will write.
@@ -70,9 +86,19 @@ impl Context<'_> {
             else {
                 continue;
             };
+            let duplicates = duplicates(region, &topology.name, key, &live.key_id);
             let target = self.key_target(key, Some(&live));
             self.rotation(key, &target, live.rotation_enabled);
             self.key_state(&target, &live);
+            if !duplicates.is_empty() {
+                let message = format!(
+                    "{} also carry the ownership tags of key `{}` (Coffer uses {}): delete them with `coffer apply --allow-delete`",
+                    duplicates.join(", "),
+                    key.name.as_str(),
+                    live.key_id
+                );
+                self.push(id::ONE_KEY_PER_KEY, &target, message);
+            }
             if let Some(document) = &live.policy {
                 self.key_policy(key, &target, document);
             }

@@ -1,5 +1,5 @@
 //! Keys and key policies: enabled, not pending deletion, rotated, not shared back, not open,
-//! manageable, no deleted principals (CB010-CB012, CB016-CB019).
+//! manageable, no deleted principals, one key per key (CB010-CB012, CB016-CB019, CB032).
 
 use serde_json::json;
 
@@ -36,6 +36,12 @@ rows! {
         pass: || seed_live(|_| {}),
         subject: "key.source-rds",
         message: ["key-0001", "pending deletion"];
+
+    cb032_duplicate_key: "CB032", "a second key carries the source key's ownership tags",
+        fail: || seed_live(|state| duplicate_key(state, "Enabled")),
+        pass: || seed_live(|state| duplicate_key(state, "PendingDeletion")),
+        subject: "key.source-rds",
+        message: ["key-duplicate", "`source-rds`", "--allow-delete"];
 
     cb016_static_rotation_off: "CB016", "the file turns the source key's rotation off (static)",
         fail: || seed_edited("      enabled: true\n      period_days: 365\n", "      enabled: false\n"),
@@ -138,4 +144,13 @@ fn denying_one_role_of_the_account_the_policy_change_is_hardening_not_lockout() 
     );
     let findings = crate::table::findings(file(&locked));
     assert!(findings.iter().any(|f| f.check == "CB019"), "{findings:#?}");
+}
+
+/// A copy of the source key, tags included, with another ID, in `key_state`.
+fn duplicate_key(state: &mut coffer_planner::LiveState, key_state: &str) {
+    let mut copy = key(state, SOURCE, SOURCE_KEY).clone();
+    copy.key_id = "key-duplicate".into();
+    copy.arn = format!("arn:aws:kms:{REGION}:{SOURCE}:key/key-duplicate");
+    copy.key_state = key_state.into();
+    region(state, SOURCE).keys.push(copy);
 }
