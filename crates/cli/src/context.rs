@@ -145,8 +145,16 @@ pub fn load_topology(arg: &TopologyArg) -> Option<(Topology, Diagnostics)> {
 /// (its `topology` is then `None`), with the positions of its entries. `None` when the file
 /// cannot be read.
 pub fn load_reported(arg: &TopologyArg) -> Option<coffer_spec::Loaded> {
+    report_loaded(arg, arg.read()?)
+}
+
+/// Prints the diagnostics of `loaded` (read from `arg`) and, when it does not load, how many
+/// errors stop it; gives `loaded` back.
+pub fn report_loaded(
+    arg: &TopologyArg,
+    loaded: coffer_spec::Loaded,
+) -> Option<coffer_spec::Loaded> {
     let shown = arg.shown();
-    let loaded = arg.read()?;
     eprint!("{}", paint(&loaded.render(&shown)));
     if loaded.topology.is_none() {
         eprint!(

@@ -91,7 +91,7 @@ fn add_account(out: &mut Expanded, set: &Located<AccountSetSpec>, logical: &str,
         id: Located::new(id.to_string(), set.pos),
         role: set.role.clone(),
         external_id: set.external_id.clone(),
-        regions: set.regions.clone(),
+        regions: regions_of(&out.file, set),
     };
     out.file
         .accounts
@@ -275,12 +275,7 @@ impl Expander<'_> {
 
     /// The template's entries for member `account`, in every region of `set`.
     fn instances(&self, out: &mut Expanded, set: &Located<AccountSetSpec>, account: &str) {
-        let regions: Vec<Located<String>> = if set.regions.is_empty() {
-            let default = self.file.defaults.as_ref().and_then(|d| d.region.clone());
-            default.into_iter().collect()
-        } else {
-            set.regions.clone()
-        };
+        let regions = regions_of(self.file, set);
         for (index, region) in regions.iter().enumerate() {
             let instance = Instance {
                 template: &set.template,
@@ -313,6 +308,16 @@ impl Expander<'_> {
                 add_account(out, &set, &logical, &member.id);
             }
         }
+    }
+}
+
+/// The regions of a set: its own, or the default region.
+fn regions_of(file: &TopologyFile, set: &AccountSetSpec) -> Vec<Located<String>> {
+    if set.regions.is_empty() {
+        let default = file.defaults.as_ref().and_then(|d| d.region.clone());
+        default.into_iter().collect()
+    } else {
+        set.regions.clone()
     }
 }
 
