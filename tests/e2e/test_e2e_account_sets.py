@@ -73,6 +73,11 @@ def test_a_member_gets_the_template_and_is_recorded(emu: Emulator, fleet: Coffer
     assert ALPHA in policy["Policy"] and BETA not in policy["Policy"]
     drift = fleet.run("drift", topology=FLEET)
     assert drift.code == 0, drift
+    # check --live and graph --live read the members too, not the placeholder of `validate`.
+    for command in ("check", "graph"):
+        live = fleet.run(command, "--live", topology=FLEET)
+        assert live.code == 0, live
+        assert "@alpha" in live.stdout and "member-of-workloads" not in live.stdout, live
 
 
 def test_an_account_that_joins_is_drift_then_planned_then_created(emu: Emulator, fleet: Coffer, tmp_path) -> None:

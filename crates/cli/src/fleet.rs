@@ -110,6 +110,23 @@ impl Fleet {
     }
 }
 
+/// Loads the topology for `online` and prints its diagnostics, as `load_reported` does; when
+/// `live` (the command reads AWS) and the topology has account sets, with the members the
+/// organization has instead of the placeholder. `None` when the file cannot be read or the
+/// members cannot be.
+pub fn load_reported(online: &Online, live: bool) -> Option<Loaded> {
+    let loaded = online.topology.read()?;
+    if !live || loaded.account_sets.is_empty() || loaded.topology.is_none() {
+        return report_loaded(&online.topology, loaded);
+    }
+    let resolved = resolve(&loaded, &online.connection)?;
+    let limits = coffer_spec::Limits::from_env().unwrap_or_default();
+    report_loaded(
+        &online.topology,
+        loaded.with_members(&limits, &resolved.membership),
+    )
+}
+
 /// The members a saved live state recorded; `None` (reported) when it has none.
 fn saved_members(live: &LiveState) -> Option<Membership> {
     if live.membership.is_none() {
