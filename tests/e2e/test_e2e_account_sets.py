@@ -2,7 +2,8 @@
 fleet organizational unit gets the template; an account moved into the unit is reported by
 `coffer drift` (exit 2, naming it) and planned by `coffer plan`, and `coffer apply` creates its
 resources; a saved plan made before it joined is refused as stale; moved out again, what
-Coffer created there is reported as extra. Checked independently with boto3.
+Coffer created there is reported as extra; an account made by CreateAccount in the unit gets
+the template through the role CreateAccount makes. Checked independently with boto3.
 """
 
 from typing import Any
@@ -124,3 +125,30 @@ def test_an_account_that_leaves_is_reported_with_what_coffer_created_there(emu: 
     assert "local" in vault_names(emu, ALPHA), applied
     assert record_of(emu, ALPHA) == "workloads"
 
+
+
+def test_an_account_created_in_the_unit_gets_the_template(emu: Emulator, fleet: Coffer, tmp_path) -> None:
+    # CreateAccount makes OrganizationAccountAccessRole in the new account: the set assumes it.
+    topology = tmp_path / "fleet.yaml"
+    text = FLEET.read_text().replace("    recursive: true\n", "    recursive: true\n    role: OrganizationAccountAccessRole\n")
+    topology.write_text(text)
+    organizations = emu.client("organizations", MANAGEMENT)
+    status = organizations.create_account(Email="gamma@example.com", AccountName="Gamma")["CreateAccountStatus"]
+    created = status["AccountId"]
+    root = organizations.list_roots()["Roots"][0]["Id"]
+    move(emu, created, root, FLEET_OU)
+    iam = emu.client("iam", created, role="OrganizationAccountAccessRole")
+    trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"backup.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+    iam.create_role(RoleName="AWSBackupDefaultServiceRole", Path="/service-role/", AssumeRolePolicyDocument=trust)
+
+    drift = fleet.run("drift", topology=topology)
+    assert drift.code == 2 and "gamma" in drift.stdout, drift
+    applied = fleet.apply(topology=topology)
+    assert applied.code == 0, applied
+    assert "local" in vault_names_as(emu, created, "OrganizationAccountAccessRole")
+    assert record_of(emu, created) == "workloads"
+
+
+def vault_names_as(emu: Emulator, account: str, role: str) -> set[str]:
+    vaults = emu.client("backup", account, region=REGION, role=role).list_backup_vaults()["BackupVaultList"]
+    return {v["BackupVaultName"] for v in vaults}
