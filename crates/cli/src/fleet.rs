@@ -12,7 +12,7 @@ use coffer_planner::{Action, LiveState, Plan};
 use coffer_spec::sets::Membership;
 use coffer_spec::{Diagnostics, Loaded, Topology};
 
-use crate::context::{Connection, Online, block_on, paint, read_live, report_loaded};
+use crate::context::{Connection, Online, TopologyArg, block_on, paint, read_live, report_loaded};
 
 /// A topology with the members of its account sets.
 pub struct Fleet {
@@ -30,9 +30,18 @@ impl Fleet {
     /// live state written by `plan --live-out`) or, without it, from the organization. Prints
     /// the diagnostics; `None` when the topology does not load or the members cannot be read.
     pub fn load(online: &Online, saved: Option<&LiveState>) -> Option<Fleet> {
-        let loaded = online.topology.read()?;
+        Fleet::load_from(&online.topology, &online.connection, saved)
+    }
+
+    /// [`Fleet::load`] from the file `arg`, reaching AWS as `connection` says.
+    pub fn load_from(
+        arg: &TopologyArg,
+        connection: &Connection,
+        saved: Option<&LiveState>,
+    ) -> Option<Fleet> {
+        let loaded = arg.read()?;
         if loaded.account_sets.is_empty() {
-            let loaded = report_loaded(&online.topology, loaded)?;
+            let loaded = report_loaded(arg, loaded)?;
             let (topology, diagnostics) = (loaded.topology?, loaded.diagnostics);
             return Some(Fleet {
                 topology,
@@ -42,19 +51,19 @@ impl Fleet {
             });
         }
         if loaded.topology.is_none() {
-            report_loaded(&online.topology, loaded);
+            report_loaded(arg, loaded);
             return None;
         }
         let (resolved, membership) = match saved {
             Some(live) => (None, saved_members(live)?),
             None => {
-                let resolved = resolve(&loaded, &online.connection)?;
+                let resolved = resolve(&loaded, connection)?;
                 let membership = resolved.membership.clone();
                 (Some(resolved), membership)
             }
         };
         let limits = coffer_spec::Limits::from_env().unwrap_or_default();
-        let loaded = report_loaded(&online.topology, loaded.with_members(&limits, &membership))?;
+        let loaded = report_loaded(arg, loaded.with_members(&limits, &membership))?;
         let (topology, diagnostics) = (loaded.topology?, loaded.diagnostics);
         let membership = Some(membership);
         Some(Fleet {
@@ -110,7 +119,7 @@ impl Fleet {
     }
 }
 
-/// Loads the topology for `online` and prints its diagnostics, as `load_reported` does; when
+/// Loads the topology for `online` and prints its diagnostics; when
 /// `live` (the command reads AWS) and the topology has account sets, with the members the
 /// organization has instead of the placeholder. `None` when the file cannot be read or the
 /// members cannot be.
