@@ -12,6 +12,8 @@ use crate::refusal::indented;
 /// Why a saved plan may not be applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SavedPlanError {
+    #[error("the members of the topology's account sets changed since this plan was made:\n{}", indented(.changes))]
+    MembershipChanged { changes: Vec<String> },
     #[error("the topology file changed since this plan was made")]
     TopologyChanged,
     #[error("AWS changed since this plan was made (or the plan was already applied); these resources differ now:\n{}", indented(.differing))]
@@ -45,6 +47,17 @@ pub fn read_saved(path: &Path) -> Result<Plan, CannotApply> {
 /// is deterministic) the same changes and steps. Only a plan that passes is applied, and it
 /// cannot pass twice: applying it changes the live state.
 pub fn check_saved(saved: &Plan, fresh: &Plan) -> Result<(), SavedPlanError> {
+    if saved.membership != fresh.membership {
+        let (before, now) = (saved.membership.clone(), fresh.membership.clone());
+        let (joined, left) = before
+            .unwrap_or_default()
+            .changes_to(&now.unwrap_or_default());
+        let joined = joined.into_iter().map(|m| format!("joined {m}"));
+        let left = left.into_iter().map(|m| format!("left {m}"));
+        return Err(SavedPlanError::MembershipChanged {
+            changes: joined.chain(left).collect(),
+        });
+    }
     if saved.topology_digest != fresh.topology_digest {
         return Err(SavedPlanError::TopologyChanged);
     }

@@ -69,3 +69,39 @@ fn an_edited_step_is_refused() {
     }
     assert_eq!(check_saved(&edited, &fresh), Err(SavedPlanError::Edited));
 }
+
+#[test]
+fn a_plan_made_before_an_account_joined_an_account_set_is_refused_naming_it() {
+    use coffer_spec::sets::{Member, Membership};
+    let fleet = include_str!("../../../examples/fleet/topology.yaml");
+    let plan_for = |members: Vec<Member>| {
+        let membership = Membership {
+            sets: [("workloads".to_string(), members)].into(),
+            former: Default::default(),
+        };
+        let limits = coffer_spec::Limits::default();
+        let loaded = coffer_spec::load_str_members(fleet, &limits, Some(&membership));
+        let live = LiveState {
+            membership: Some(membership),
+            ..LiveState::default()
+        };
+        plan(&loaded.topology.expect("loads"), &live)
+    };
+    let alpha = Member {
+        id: "123412341234".into(),
+        name: "Alpha".into(),
+    };
+    let beta = Member {
+        id: "567856785678".into(),
+        name: "Beta".into(),
+    };
+    let saved = plan_for(vec![alpha.clone()]);
+    let fresh = plan_for(vec![alpha, beta]);
+    assert_eq!(
+        check_saved(&saved, &fresh),
+        Err(SavedPlanError::MembershipChanged {
+            changes: vec!["joined workloads: Beta (567856785678)".into()]
+        })
+    );
+    assert_eq!(check_saved(&fresh, &fresh), Ok(()));
+}

@@ -12,6 +12,7 @@ pub mod propagation;
 pub mod read;
 pub mod service_roles;
 pub mod session;
+pub mod sets;
 
 pub use error::{AwsError, ReadErrors};
 pub use execute::SdkExecutor;

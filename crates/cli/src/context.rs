@@ -132,21 +132,13 @@ impl Connection {
 /// Exit status 1: the command failed (bad input or an error while running).
 pub const EXIT_FAILED: u8 = 1;
 
-/// Loads and validates the topology, printing every diagnostic to stderr. `None` on errors
-/// that stop it from loading; errors that are catalog checks let it load (they come back as
-/// findings).
-pub fn load_topology(arg: &TopologyArg) -> Option<(Topology, Diagnostics)> {
-    let loaded = load_reported(arg)?;
-    let topology = loaded.topology?;
-    Some((topology, loaded.diagnostics))
-}
-
-/// Like [`load_topology`], but returns what was loaded even when the topology has errors
-/// (its `topology` is then `None`), with the positions of its entries. `None` when the file
-/// cannot be read.
-pub fn load_reported(arg: &TopologyArg) -> Option<coffer_spec::Loaded> {
+/// Prints the diagnostics of `loaded` (read from `arg`) and, when it does not load, how many
+/// errors stop it; gives `loaded` back.
+pub fn report_loaded(
+    arg: &TopologyArg,
+    loaded: coffer_spec::Loaded,
+) -> Option<coffer_spec::Loaded> {
     let shown = arg.shown();
-    let loaded = arg.read()?;
     eprint!("{}", paint(&loaded.render(&shown)));
     if loaded.topology.is_none() {
         eprint!(
@@ -192,19 +184,19 @@ pub fn with_sessions<T>(
     block_on(async { work(&connect(topology, connection).await).await })
 }
 
-/// Loads the topology, connects to its accounts and runs `work` on a new runtime: how every
-/// command that calls AWS starts. Exit status 1 when the topology does not load or the runtime
+/// Loads the topology (with the members of its account sets), connects to its accounts and
+/// runs `work` on a new runtime: how every command that calls AWS starts. Exit status 1 when the topology does not load or the runtime
 /// cannot start.
 pub fn online(
     arg: &TopologyArg,
     connection: &Connection,
     work: impl AsyncFnOnce(&Topology, &Diagnostics, &Sessions) -> ExitCode,
 ) -> ExitCode {
-    let Some((topology, diagnostics)) = load_topology(arg) else {
+    let Some(fleet) = crate::fleet::Fleet::load_from(arg, connection, None) else {
         return ExitCode::from(EXIT_FAILED);
     };
-    with_sessions(&topology, connection, async |sessions| {
-        work(&topology, &diagnostics, sessions).await
+    with_sessions(&fleet.topology, connection, async |sessions| {
+        work(&fleet.topology, &fleet.diagnostics, sessions).await
     })
     .unwrap_or(ExitCode::from(EXIT_FAILED))
 }

@@ -5,6 +5,7 @@ mod apply;
 mod commands;
 mod context;
 mod drill;
+mod fleet;
 mod logging;
 mod progress;
 mod sarif;

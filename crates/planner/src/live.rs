@@ -14,6 +14,10 @@ pub struct LiveState {
     /// By account ID.
     #[serde(default)]
     pub accounts: BTreeMap<String, LiveAccount>,
+    /// The members of the topology's account sets, as the organization listed them when this
+    /// state was read; `None` when the topology has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub membership: Option<coffer_spec::sets::Membership>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

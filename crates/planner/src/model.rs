@@ -33,6 +33,10 @@ pub struct Plan {
     /// Who can destroy the copies once this plan is applied (`coffer check --destroy-paths`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destroy_paths: Option<crate::destroy::DestroyReport>,
+    /// The members of the topology's account sets the plan was made for (part of
+    /// `live_fingerprint`); `None` when the topology has no account sets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub membership: Option<coffer_spec::sets::Membership>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

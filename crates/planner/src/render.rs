@@ -258,6 +258,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
         }
         let _ = writeln!(out);
     }
+    out.push_str(&joined_text(plan));
     for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
         let symbol = format!("{:>3}", change.action.symbol());
         let what = format!("{}, {}", change.action, where_(change));
@@ -278,6 +279,37 @@ pub fn text(plan: &Plan, color: bool) -> String {
     out.push_str(&findings::plan_text(&plan.findings, &paint));
     out.push_str(&destroy_text(plan));
     let _ = writeln!(out, "{}", paint.bold(&summary_line(plan)));
+    out
+}
+
+/// What each account that joined an account set gets (every change in its account a
+/// creation), one line per account.
+fn joined_text(plan: &Plan) -> String {
+    let Some(membership) = &plan.membership else {
+        return String::new();
+    };
+    let mut out = String::new();
+    for (set, member) in membership.members() {
+        let changes: Vec<&Change> = plan
+            .changes
+            .iter()
+            .filter(|c| c.account == member.id)
+            .collect();
+        if changes.is_empty() || changes.iter().any(|c| c.action != Action::Create) {
+            continue;
+        }
+        let gets: Vec<String> = changes.iter().map(|c| c.address.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "New member of account set `{set}`: {} ({}) gets {}",
+            member.name,
+            member.id,
+            gets.join(", ")
+        );
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
     out
 }
 

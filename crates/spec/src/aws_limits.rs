@@ -49,6 +49,25 @@ pub fn account_id(id: &str) -> Result<(), String> {
     }
 }
 
+/// An organizational unit ID: `ou-`, 4–32 lowercase letters or digits (the root's), `-`,
+/// and 8–32 more.
+pub fn organizational_unit_id(id: &str) -> Result<(), String> {
+    let lower = |part: &str, min: usize| {
+        (min..=32).contains(&part.len())
+            && part
+                .chars()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
+    };
+    let parts: Vec<&str> = id.split('-').collect();
+    if parts.len() == 3 && parts[0] == "ou" && lower(parts[1], 4) && lower(parts[2], 8) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{id}` is not an organizational unit ID: they look like `ou-ab12-11111111`"
+        ))
+    }
+}
+
 /// A region name such as `eu-west-1` or `us-gov-west-1`.
 pub fn region(name: &str) -> Result<(), String> {
     let parts: Vec<&str> = name.split('-').collect();

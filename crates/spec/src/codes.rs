@@ -90,6 +90,9 @@ codes! {
     CROSS_ACCOUNT_DISABLED = "E140";
     /// A schedule time zone that is not an IANA name.
     TIMEZONE = "E141";
+    /// An account set that is not valid: its selector, its template, or its members (an
+    /// account two sets select, two members with one name).
+    ACCOUNT_SET = "E150";
     /// A copy into a vault in the same account and region as the rule's own vault.
     W_SAME_PLACE_COPY = "W101";
     /// A copy-destination vault's key usable by an account that copies into it (never share

@@ -67,6 +67,10 @@ pub struct TopologyFile {
     /// AWS Backup plans by logical name.
     #[serde(default)]
     pub backup_plans: BTreeMap<String, Located<BackupPlanSpec>>,
+    /// Groups of accounts chosen in the organization when Coffer plans (an organizational
+    /// unit, account tags, account IDs), by name; every member gets the set's `template`.
+    #[serde(default)]
+    pub account_sets: BTreeMap<String, Located<AccountSetSpec>>,
 }
 
 format_types! {
@@ -111,10 +115,57 @@ format_types! {
         regions: Vec<Located<String>> = default,
     }
 
+    /// Accounts chosen in the organization each time Coffer plans, and the resources every
+    /// one of them gets. Selectors combine: the accounts of `organizational_unit` that carry
+    /// all of `account_tags`, plus `include`, minus `exclude`; only `ACTIVE` accounts count.
+    /// An account also listed under `accounts` is left out of the set (the explicit entry
+    /// wins); an account two sets select is an error.
+    pub struct AccountSetSpec {
+        /// The organizational unit whose accounts are members, e.g. `ou-ab12-11111111`.
+        organizational_unit: Option<Located<String>> = default,
+        /// Also the accounts of the organizational unit's nested units, at any depth.
+        recursive: bool = default,
+        /// Only accounts carrying every one of these Organizations tags (key: value, exact
+        /// match). Without `organizational_unit`, the accounts of the whole organization.
+        account_tags: Located<Tags> = default,
+        /// Account IDs that are members whatever the selectors say.
+        include: Vec<Located<String>> = default,
+        /// Account IDs that are never members.
+        exclude: Vec<Located<String>> = default,
+        /// Role Coffer assumes in each member account (a role name); defaults to `defaults.role`.
+        role: Option<Located<String>> = default,
+        /// External ID for the members' role; defaults to `defaults.external_id`.
+        external_id: Option<Located<String>> = default,
+        /// Regions where every member gets the template; defaults to `defaults.region`.
+        regions: Vec<Located<String>> = default,
+        /// What every member account gets, in each of the set's regions. The resources are
+        /// named `<template name>@<account name>` (with `@<region>` after the first region),
+        /// the account name being the member's name in the organization in lowercase, with
+        /// every run of other characters than letters, digits, `-` and `_` made one `-`.
+        template: Located<TemplateSpec>,
+    }
+
+    /// The resources of an account set's template: the same fields as the top-level
+    /// sections, without `account` and `region` (each member account and set region). A
+    /// reference to a name of the template means that member's instance; other names are the
+    /// top-level entries. An account set's name in `usable_by` or `allow_copy_from` means all
+    /// its members.
+    #[derive(Default)]
+    #[serde(default)]
+    pub struct TemplateSpec {
+        /// Keys every member gets.
+        keys: BTreeMap<String, Located<KeySpec>>,
+        /// Vaults every member gets.
+        vaults: BTreeMap<String, Located<VaultSpec>>,
+        /// Backup plans every member gets.
+        backup_plans: BTreeMap<String, Located<BackupPlanSpec>>,
+    }
+
     /// A customer managed, symmetric KMS key with its alias and generated key policy.
     pub struct KeySpec {
-        /// Logical name of the account that owns the key.
-        account: Located<String>,
+        /// Logical name of the account that owns the key. Required, except in an account
+        /// set's `template`, where it is each member account.
+        account: Option<Located<String>> = default,
         /// Region of the key; defaults to `defaults.region`.
         region: Option<Located<String>> = default,
         /// Alias, e.g. `alias/backup/central`. Must start with `alias/` and not with
@@ -163,8 +214,9 @@ format_types! {
 
     /// An AWS Backup vault.
     pub struct VaultSpec {
-        /// Logical name of the account that owns the vault.
-        account: Located<String>,
+        /// Logical name of the account that owns the vault. Required, except in an account
+        /// set's `template`, where it is each member account.
+        account: Option<Located<String>> = default,
         /// Region of the vault; defaults to `defaults.region`.
         region: Option<Located<String>> = default,
         /// Vault name in AWS: 2–50 letters, digits, `-` and `_`; unique per account and region.
@@ -227,8 +279,9 @@ format_types! {
 
     /// An AWS Backup plan with its rules and resource selections.
     pub struct BackupPlanSpec {
-        /// Logical name of the account that owns the plan.
-        account: Located<String>,
+        /// Logical name of the account that owns the plan. Required, except in an account
+        /// set's `template`, where it is each member account.
+        account: Option<Located<String>> = default,
         /// Region of the plan; defaults to `defaults.region`.
         region: Option<Located<String>> = default,
         /// Plan name in AWS (1–50 letters, digits, `-`, `_`, `.`); defaults to the logical name.

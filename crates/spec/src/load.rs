@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use crate::codes;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::format::TopologyFile;
+use crate::sets::{AccountSet, Membership};
 use crate::topology::Topology;
 use crate::yaml::{self, Limits, Located, Node, Pos, ShapeError, ShapeErrorKind, Value};
 
@@ -27,12 +28,20 @@ pub struct Loaded {
     pub diagnostics: Diagnostics,
     /// Where the file wrote its sections and logical names (empty when it is not YAML).
     pub positions: Positions,
+    /// What the file's valid account sets select; their members are found in the
+    /// organization and passed to [`Loaded::with_members`].
+    pub account_sets: Vec<AccountSet>,
 }
 
 impl Loaded {
     /// Every diagnostic, rendered as `FILE:LINE:COL: error[CODE]: message` blocks.
     pub fn render(&self, file: &str) -> String {
         self.diagnostics.render(file, &self.source)
+    }
+
+    /// The same file loaded again with the members its account sets have.
+    pub fn with_members(&self, limits: &Limits, membership: &Membership) -> Loaded {
+        load_str_members(&self.source, limits, Some(membership))
     }
 }
 
@@ -88,17 +97,28 @@ pub fn load_str(text: &str) -> Loaded {
     load_str_with(text, &Limits::default())
 }
 
-/// Loads a topology from text, refusing files beyond `limits`.
+/// Loads a topology from text, refusing files beyond `limits`. Each account set gets one
+/// placeholder member (see [`load_str_members`]).
 pub fn load_str_with(text: &str, limits: &Limits) -> Loaded {
+    load_str_members(text, limits, None)
+}
+
+/// Loads a topology from text with the members its account sets have in the organization
+/// (`None`: one placeholder member each, which checks the templates without AWS).
+pub fn load_str_members(text: &str, limits: &Limits, membership: Option<&Membership>) -> Loaded {
     if text.len() > limits.max_bytes {
         return too_large(Some(text.len() as u64), limits);
     }
     let mut diagnostics = Diagnostics::default();
     let mut positions = Positions::default();
+    let mut account_sets = Vec::new();
     let topology = load_shape(text, limits, &mut diagnostics).and_then(|(file, keys)| {
         positions = Positions::from(&keys);
         let shape_ok = !diagnostics.has_errors();
-        let topology = crate::resolve::resolve(&file, &keys, &mut diagnostics);
+        let expanded = crate::expand::expand(&file, &keys, membership, &mut diagnostics);
+        account_sets = expanded.selectors;
+        let (file, made) = (&expanded.file, &expanded.made);
+        let topology = crate::resolve::resolve(file, made, &keys, &mut diagnostics);
         topology.filter(|_| shape_ok)
     });
     diagnostics.sort();
@@ -107,6 +127,7 @@ pub fn load_str_with(text: &str, limits: &Limits) -> Loaded {
         topology,
         diagnostics,
         positions,
+        account_sets,
     }
 }
 
@@ -140,6 +161,7 @@ pub(crate) fn too_large(size: Option<u64>, limits: &Limits) -> Loaded {
         topology: None,
         diagnostics: Diagnostics(vec![diagnostic]),
         positions: Positions::default(),
+        account_sets: Vec::new(),
     }
 }
 
@@ -152,6 +174,7 @@ const SECTIONS: &[&str] = &[
     "keys",
     "vaults",
     "backup_plans",
+    "account_sets",
 ];
 
 /// Reads the file's shape. Returns `None` for the file when a required part could not be
@@ -210,6 +233,7 @@ pub fn load_shape(
     let keys = named_section(&by_name, "keys", &mut positions, diags);
     let vaults = named_section(&by_name, "vaults", &mut positions, diags);
     let backup_plans = named_section(&by_name, "backup_plans", &mut positions, diags);
+    let account_sets = named_section(&by_name, "account_sets", &mut positions, diags);
     if !by_name.contains_key("accounts") {
         diags.push(
             Diagnostic::error(codes::MISSING_FIELD, root.pos, "missing section `accounts`").help(
@@ -227,6 +251,7 @@ pub fn load_shape(
         keys,
         vaults,
         backup_plans,
+        account_sets,
     };
     Some((file, positions))
 }

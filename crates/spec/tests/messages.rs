@@ -170,10 +170,10 @@ fn shape_mistakes() -> Vec<Case> {
         },
         Case {
             what: "a missing value",
-            file: with("keys:\n  k:\n    account:\n    alias: alias/k\n"),
+            file: with("keys:\n  k:\n    account: source\n    alias:\n"),
             code: "E003",
-            at: (12, 12),
-            message: "in `keys.k.account`: expected text, found no value",
+            at: (13, 10),
+            message: "in `keys.k.alias`: expected text, found no value",
             help: "write a value after the colon",
         },
         Case {
@@ -238,7 +238,7 @@ fn yaml_mistakes() -> Vec<Case> {
             code: "E002",
             at: (10, 1),
             message: "unknown section `extra`",
-            help: "sections are version, name, organization, defaults, accounts, keys, vaults, backup_plans",
+            help: "sections are version, name, organization, defaults, accounts, keys, vaults, backup_plans, account_sets",
         },
     ]
 }

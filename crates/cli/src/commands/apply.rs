@@ -8,11 +8,11 @@ use std::time::Duration;
 use coffer_apply::{Request, prepare};
 use coffer_aws::Sessions;
 use coffer_planner::render;
-use coffer_spec::{Diagnostics, Topology};
 
 use crate::apply::lock;
 use crate::apply::{self, Allow, Interrupts, cannot_apply, interrupted_before_changes};
-use crate::context::{EXIT_FAILED, Online, block_on, connect, load_topology};
+use crate::context::{EXIT_FAILED, Online, block_on, connect};
+use crate::fleet::Fleet;
 use crate::progress::ProgressArgs;
 
 #[derive(Debug, clap::Args)]
@@ -35,7 +35,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let Some(loaded) = load_topology(&args.online.topology) else {
+    let Some(fleet) = Fleet::load(&args.online, None) else {
         return ExitCode::from(EXIT_FAILED);
     };
     let concurrency = args.online.connection.concurrency();
@@ -44,15 +44,14 @@ pub fn run(args: &Args) -> ExitCode {
         Err(err) => return cannot_apply(&err),
     };
     block_on(async {
-        let (file, topology) = (&args.online.topology.file, &loaded.0);
+        let (file, topology) = (&args.online.topology.file, &fleet.topology);
         let interrupts = Interrupts::listen(file);
         let sessions = connect(topology, &args.online.connection).await;
-        let timeout = Duration::from_secs(args.lock_timeout);
         let acquired = lock::acquire(
             topology,
             file,
             &sessions,
-            timeout,
+            Duration::from_secs(args.lock_timeout),
             &args.progress,
             &interrupts,
         );
@@ -60,7 +59,7 @@ pub fn run(args: &Args) -> ExitCode {
             Ok(held) => held,
             Err(stopped) => return stopped,
         };
-        let code = apply_locked(args, &loaded, &sessions, &request, (&interrupts, &held)).await;
+        let code = apply_locked(args, &fleet, &sessions, &request, (&interrupts, &held)).await;
         held.release().await;
         code.unwrap_or_else(|stopped| stopped)
     })
@@ -71,18 +70,21 @@ pub fn run(args: &Args) -> ExitCode {
 /// status of an apply that stops before its first call.
 async fn apply_locked(
     args: &Args,
-    (topology, diagnostics): &(Topology, Diagnostics),
+    fleet: &Fleet,
     sessions: &Sessions,
     request: &Request,
     (interrupts, held): (&Interrupts, &lock::Held<'_>),
 ) -> Result<ExitCode, ExitCode> {
-    let live = apply::read(topology, sessions, &args.online.connection, interrupts).await?;
-    let fresh = coffer_planner::plan_checked(topology, diagnostics, &live);
+    let topology = &fleet.topology;
+    let mut live = apply::read(topology, sessions, &args.online.connection, interrupts).await?;
+    fleet.stamp(&mut live);
+    let fresh = coffer_planner::plan_checked(topology, &fleet.diagnostics, &live);
     if request.saved.is_none() {
         crate::out!("{}", render::text(&fresh, true));
     }
     let prepared = prepare(request, fresh).map_err(|err| cannot_apply(&err))?;
     if prepared.calls() == 0 {
+        fleet.record(sessions, &prepared.plan).await;
         return Ok(apply::nothing_to_apply(&prepared));
     }
     if !args.auto_approve && args.plan.is_none() {
@@ -91,5 +93,7 @@ async fn apply_locked(
     if interrupts.cancel.is_cancelled() {
         return Err(interrupted_before_changes());
     }
-    apply::run_held(&prepared, sessions, &args.progress, interrupts, held).await
+    let code = apply::run_held(&prepared, sessions, &args.progress, interrupts, held).await?;
+    fleet.record(sessions, &prepared.plan).await;
+    Ok(code)
 }

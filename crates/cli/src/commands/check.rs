@@ -3,7 +3,8 @@ use std::process::ExitCode;
 use coffer_planner::checks::{self, Severity};
 use coffer_planner::findings::{self, CheckReport, DestroyPaths};
 
-use crate::context::{EXIT_FAILED, Online, load_reported, read_live};
+use crate::context::{EXIT_FAILED, Online, read_live};
+use crate::fleet::load_reported;
 
 /// Exit status when findings at or above `--fail-on` stand.
 pub const EXIT_FINDINGS: u8 = 2;
@@ -60,7 +61,7 @@ pub fn run(args: &Args) -> ExitCode {
         );
         return ExitCode::from(EXIT_FAILED);
     }
-    let Some(loaded) = load_reported(&args.online.topology) else {
+    let Some(loaded) = load_reported(&args.online, args.live) else {
         return ExitCode::from(EXIT_FAILED);
     };
     let shown = args.online.topology.file.display().to_string();

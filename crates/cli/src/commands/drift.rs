@@ -3,7 +3,8 @@ use std::process::ExitCode;
 use coffer_planner::checks::Severity;
 use coffer_planner::drift;
 
-use crate::context::{EXIT_FAILED, Format, Online, load_topology, read_live};
+use crate::context::{EXIT_FAILED, Format, Online};
+use crate::fleet::Fleet;
 
 /// Exit status when drift at or above `--fail-on` stands.
 pub const EXIT_DRIFT: u8 = 2;
@@ -20,13 +21,13 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let Some((topology, _)) = load_topology(&args.online.topology) else {
+    let Some(fleet) = Fleet::load(&args.online, None) else {
         return ExitCode::from(EXIT_FAILED);
     };
-    let Some(live) = read_live(&topology, &args.online.connection) else {
+    let Some(live) = fleet.read_live(&args.online.connection) else {
         return ExitCode::from(EXIT_FAILED);
     };
-    let report = drift::report(&coffer_planner::plan(&topology, &live));
+    let report = drift::report(&coffer_planner::plan(&fleet.topology, &live));
     match args.format {
         Format::Text => crate::out!("{}", drift::text(&report)),
         Format::Markdown => crate::out!("{}", drift::markdown(&report)),

@@ -2,7 +2,8 @@ use std::process::ExitCode;
 
 use coffer_planner::graph;
 
-use crate::context::{EXIT_FAILED, Online, load_topology, read_live};
+use crate::context::{EXIT_FAILED, Online, read_live};
+use crate::fleet::load_reported;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -23,7 +24,8 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let Some((topology, diagnostics)) = load_topology(&args.online.topology) else {
+    let loaded = load_reported(&args.online, args.live);
+    let Some((Some(topology), diagnostics)) = loaded.map(|l| (l.topology, l.diagnostics)) else {
         return ExitCode::from(EXIT_FAILED);
     };
     let findings = if args.live {

@@ -8,10 +8,8 @@ use std::process::ExitCode;
 use anstream::eprintln;
 use coffer_planner::render;
 
-use crate::context::{
-    EXIT_FAILED, Format, Online, load_topology, read_live, read_live_file, shell_word,
-    write_atomically,
-};
+use crate::context::{EXIT_FAILED, Format, Online, read_live_file, shell_word, write_atomically};
+use crate::fleet::Fleet;
 
 /// Exit status of `--detailed-exitcode` when the plan has changes.
 pub const EXIT_CHANGES: u8 = 2;
@@ -38,14 +36,17 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let Some((topology, diagnostics)) = load_topology(&args.online.topology) else {
+    let saved = match &args.live_in {
+        Some(path) => match read_live_file(path) {
+            Some(live) => Some(live),
+            None => return ExitCode::from(EXIT_FAILED),
+        },
+        None => None,
+    };
+    let Some(fleet) = Fleet::load(&args.online, saved.as_ref()) else {
         return ExitCode::from(EXIT_FAILED);
     };
-    let live = match &args.live_in {
-        Some(path) => read_live_file(path),
-        None => read_live(&topology, &args.online.connection),
-    };
-    let Some(live) = live else {
+    let Some(live) = saved.or_else(|| fleet.read_live(&args.online.connection)) else {
         return ExitCode::from(EXIT_FAILED);
     };
     if let Some(path) = &args.live_out {
@@ -58,7 +59,7 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(EXIT_FAILED);
         }
     }
-    let plan = coffer_planner::plan_checked(&topology, &diagnostics, &live);
+    let plan = coffer_planner::plan_checked(&fleet.topology, &fleet.diagnostics, &live);
     match args.format {
         Format::Text => crate::out!("{}", render::text(&plan, true)),
         Format::Markdown => crate::out!("{}", render::markdown(&plan)),

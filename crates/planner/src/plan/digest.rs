@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use coffer_spec::Topology;
+use coffer_spec::sets::Membership;
 
 use crate::model::{Change, Flag};
 
@@ -41,6 +42,20 @@ pub fn fingerprint(changes: &[Change]) -> String {
         })
         .collect();
     sha256_hex(Value::Array(seen).to_string().as_bytes())
+}
+
+/// The plan's `live_fingerprint`: the [`fingerprint`] of its changes and, when the topology
+/// has account sets, of their members, so a saved plan goes stale when an account joins or
+/// leaves a set.
+pub(super) fn live_fingerprint(changes: &[Change], membership: Option<&Membership>) -> String {
+    let seen = fingerprint(changes);
+    match membership {
+        None => seen,
+        Some(membership) => {
+            let members = serde_json::to_string(membership).unwrap_or_default();
+            sha256_hex(format!("{seen}\n{members}").as_bytes())
+        }
+    }
 }
 
 /// A `CreatorRequestId` (1–50 of `[A-Za-z0-9-_.]`) derived from the step, so a rerun after

@@ -336,7 +336,8 @@ impl<'a> Planner<'a> {
             summary.irreversible += usize::from(change.has(Flag::Irreversible));
             summary.weakens += usize::from(change.has(Flag::Weakens));
         }
-        let live_fingerprint = fingerprint(&changes);
+        let membership = self.live.membership.clone();
+        let live_fingerprint = digest::live_fingerprint(&changes, membership.as_ref());
         Plan {
             format_version: FORMAT_VERSION,
             topology: self.topology.name.clone(),
@@ -347,6 +348,7 @@ impl<'a> Planner<'a> {
             steps,
             findings: Vec::new(),
             destroy_paths: None,
+            membership,
         }
     }
 }

@@ -30,7 +30,7 @@ impl Resolver<'_> {
                 ("backup_plans", "backup plan"),
                 name,
                 located.pos,
-                &spec.account,
+                spec.account.as_ref(),
                 spec.region.as_ref(),
             );
             let name_pos = self.key_pos("backup_plans", name, located.pos);

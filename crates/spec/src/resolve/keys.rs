@@ -42,7 +42,7 @@ impl Resolver<'_> {
             ("keys", "key"),
             name,
             located.pos,
-            &spec.account,
+            spec.account.as_ref(),
             spec.region.as_ref(),
         );
         self.alias(&spec.alias);

@@ -7,7 +7,7 @@
 //! the whole topology. `policies` holds what key and vault policies share. This module holds
 //! the resolver and the checks every kind uses.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::aws_limits;
 use crate::codes;
@@ -38,6 +38,8 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 
 struct Resolver<'f> {
     file: &'f TopologyFile,
+    /// Logical names made from account sets (they may hold `@`).
+    made: &'f HashSet<String>,
     positions: &'f KeyPositions,
     diags: Diagnostics,
     default_region: Option<String>,
@@ -47,11 +49,13 @@ struct Resolver<'f> {
 /// was found.
 pub fn resolve(
     file: &TopologyFile,
+    made: &HashSet<String>,
     positions: &KeyPositions,
     diags: &mut Diagnostics,
 ) -> Option<Topology> {
     let mut resolver = Resolver {
         file,
+        made,
         positions,
         diags: Diagnostics::default(),
         default_region: None,
@@ -110,7 +114,7 @@ impl PlaceNames {
 }
 
 /// A logical name or topology name: 1 to 64 letters, digits, `-` and `_`.
-fn is_plain_name(name: &str) -> bool {
+pub(crate) fn is_plain_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name
@@ -253,7 +257,7 @@ impl Resolver<'_> {
     }
 
     fn logical_name(&mut self, section: &'static str, name: &str, pos: Pos) {
-        if !is_plain_name(name) {
+        if !is_plain_name(name) && !self.made.contains(name) {
             let pos = self.key_pos(section, name, pos);
             self.error(
                 codes::INVALID_NAME,
@@ -272,11 +276,23 @@ impl Resolver<'_> {
         (section, noun): (&'static str, &str),
         name: &str,
         entry: Pos,
-        account: &Located<String>,
+        account: Option<&Located<String>>,
         region: Option<&Located<String>>,
     ) -> Placement {
         self.logical_name(section, name, entry);
-        let account = self.account_ref(account);
+        let account = match account {
+            Some(account) => self.account_ref(account),
+            None => {
+                let pos = self.key_pos(section, name, entry);
+                self.error(
+                    codes::MISSING_FIELD,
+                    pos,
+                    format!("{noun} `{name}` has no `account`"),
+                    "add `account: <logical account name>`".into(),
+                );
+                None
+            }
+        };
         let name_pos = self.key_pos(section, name, entry);
         let region = self.region(region, name_pos, &format!("{noun} `{name}`"));
         Placement { account, region }

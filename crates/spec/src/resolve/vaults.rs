@@ -28,7 +28,7 @@ impl Resolver<'_> {
                 ("vaults", "vault"),
                 name,
                 located.pos,
-                &spec.account,
+                spec.account.as_ref(),
                 spec.region.as_ref(),
             );
             if let Err(reason) = aws_limits::vault_name(&spec.name) {

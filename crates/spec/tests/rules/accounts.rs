@@ -66,4 +66,17 @@ pub const ROWS: &[Row] = &[
         edits: &[Replace("id: o-demo123456", "id: o-short")],
         expected: &[("E108", 4, 7)],
     },
+    Row {
+        code: "E150",
+        rule: "account set with an organizational unit ID of the wrong form",
+        edits: &[Replace(
+            r#"backup: {id: "222222222222"}"#,
+            r#"backup: {id: "222222222222"}
+account_sets:
+  workloads:
+    organizational_unit: ou-workloads
+    template: {}"#,
+        )],
+        expected: &[("E150", 15, 26)],
+    },
 ];
