@@ -1,17 +1,30 @@
 //! Reading the live state of everything a topology scopes: its accounts and regions, every
-//! page of every list, concurrently under a bound, with the fewest calls that give a complete
-//! picture. Details (policies, rules, selections) are fetched only for resources Coffer owns
-//! or that carry a name the file wants, so a busy account costs one list call per kind plus
-//! one tag call per resource.
+//! page of every list, concurrently under bounds, with the fewest calls that give a complete
+//! picture. Which resources Coffer owns comes from one Tagging API listing per region
+//! (`tagged`), not from a tag read per resource; details (policies, rules, selections) are
+//! fetched only for resources Coffer owns or that carry a name the file wants. A region costs
+//! one `tag:GetResources`, `kms:ListAliases` and `backup:ListBackupVaults` (each left out when
+//! nothing owned or wanted could be there), plus the detail reads of its resources; an
+//! account costs its AssumeRole, and membership of the organization is one listing in the
+//! management account for the whole fleet.
 //!
-//! One module per service: `kms` (keys and aliases), `backup` (vaults and backup plans),
-//! `organizations` (the organization and AWS Backup's cross-account switch), `rds` (the
-//! databases selections name).
+//! The trade-off: the Tagging API is eventually consistent, so an owned resource tagged
+//! moments ago may be missing from the listing. Every resource the file wants is still found
+//! by name from an authoritative read (`kms:ListAliases`, `backup:ListBackupVaults`, and
+//! `backup:ListBackupPlans` whenever a wanted plan is not among the owned ones), so creates,
+//! updates, adoption and the foreign-resource checks never rely on the listing; only a
+//! resource that left the file and was tagged moments ago can be missed, and the next run
+//! deletes it.
+//!
+//! One module per service: `tagged` (the owned resources), `kms` (keys and aliases), `backup`
+//! (vaults and backup plans), `organizations` (the organization and AWS Backup's
+//! cross-account switch), `rds` (the databases selections name).
 
 mod backup;
 mod kms;
 mod organizations;
 mod rds;
+mod tagged;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -116,8 +129,7 @@ pub async fn read(
         }
     }
     // Only accounts whose role could be assumed: the others failed already.
-    let reachable = sessions.all().filter(|s| usable.contains(&s.account.id));
-    let organizations = per_account(reachable, &limit, organizations::read_organization).await;
+    let organizations = organizations::memberships(topology, sessions, &usable).await;
     // The roles the selections pass to AWS Backup (`crate::service_roles`).
     let roles =
         crate::service_roles::read_selection_roles(topology, sessions, &usable, &limit).await;
@@ -287,10 +299,12 @@ impl RegionReader {
         }
     }
 
-    /// The region: each kind's reader (concurrently), then the sources its selections name.
+    /// The region: what Coffer owns there, each kind's reader (concurrently), then the
+    /// sources its selections name.
     async fn read(&self, wanted: &Wanted) -> Result<LiveRegion, Vec<AwsError>> {
+        let owned = self.tagged().await.map_err(|e| vec![e])?;
         let readers: BTreeSet<Reader> = ResourceKind::ALL.into_iter().map(Reader::of).collect();
-        let parts = join_all(readers.into_iter().map(|r| self.part(r, wanted))).await;
+        let parts = join_all(readers.into_iter().map(|r| self.part(r, wanted, &owned))).await;
         let mut errors = Vec::new();
         let mut region = LiveRegion::default();
         for part in parts {
@@ -310,14 +324,22 @@ impl RegionReader {
         }
     }
 
-    async fn part(&self, reader: Reader, wanted: &Wanted) -> Result<Part, Vec<AwsError>> {
+    async fn part(
+        &self,
+        reader: Reader,
+        wanted: &Wanted,
+        owned: &tagged::Tagged,
+    ) -> Result<Part, Vec<AwsError>> {
         match reader {
             Reader::Keys => {
-                let (keys, aliases) = self.keys(wanted).await?;
+                let (keys, aliases) = self.keys(wanted, &owned.keys).await?;
                 Ok(Part::Keys(keys, aliases))
             }
-            Reader::Vaults => self.vaults(wanted).await.map(Part::Vaults),
-            Reader::BackupPlans => self.backup_plans(wanted).await.map(Part::BackupPlans),
+            Reader::Vaults => self.vaults(wanted, &owned.vaults).await.map(Part::Vaults),
+            Reader::BackupPlans => {
+                let plans = self.backup_plans(wanted, &owned.plans).await;
+                plans.map(Part::BackupPlans)
+            }
             Reader::CrossAccountBackup => self
                 .global_settings(wanted.global_settings)
                 .await
