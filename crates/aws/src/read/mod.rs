@@ -22,6 +22,7 @@
 
 mod backup;
 mod kms;
+pub mod limits;
 mod organizations;
 mod rds;
 mod tagged;
@@ -37,12 +38,12 @@ use coffer_planner::live::*;
 use coffer_planner::model::ResourceKind;
 use coffer_spec::{AccountName, Topology};
 use futures::future::join_all;
-use tokio::sync::Semaphore;
 
 use crate::error::{AwsError, Call, ReadErrors};
 use crate::session::{AccountSession, RegionClients, Sessions};
 
 pub(crate) use kms::{default_key_policy, key_state};
+pub use limits::Limits;
 
 /// What a region's read looks for besides owned resources: the names the file wants there.
 #[derive(Debug, Clone, Default)]
@@ -107,17 +108,17 @@ fn slot<'a>(
 }
 
 /// Reads the live state of every account and region `topology` scopes. `concurrency` bounds
-/// the calls in flight. Failures are collected per account and region; the reads elsewhere
-/// go on.
+/// the calls in flight (with the per-account and per-service bounds of [`Limits`]). Failures
+/// are collected per account and region; the reads elsewhere go on.
 pub async fn read(
     topology: &Topology,
     sessions: &Sessions,
     concurrency: usize,
 ) -> Result<LiveState, ReadErrors> {
-    let limit = Arc::new(Semaphore::new(concurrency.max(1)));
+    let limit = Arc::new(Limits::new(concurrency));
     let topology_name = topology.name.clone();
 
-    let verified = per_account(sessions.all(), &limit, |s| s.verify()).await;
+    let verified = per_account(sessions.all(), &limit, "sts", |s| s.verify()).await;
     let mut errors = Vec::new();
     let mut usable = BTreeSet::new();
     for (id, result) in verified {
@@ -129,7 +130,7 @@ pub async fn read(
         }
     }
     // Only accounts whose role could be assumed: the others failed already.
-    let organizations = organizations::memberships(topology, sessions, &usable).await;
+    let organizations = organizations::memberships(topology, sessions, &usable, &limit).await;
     // The roles the selections pass to AWS Backup (`crate::service_roles`).
     let roles =
         crate::service_roles::read_selection_roles(topology, sessions, &usable, &limit).await;
@@ -181,10 +182,11 @@ pub async fn read(
     }
 }
 
-/// `call` for each of `sessions`, concurrently under `limit`, by account ID.
+/// `call` (to `service`) for each of `sessions`, concurrently under `limit`, by account ID.
 async fn per_account<'a, T, Fut>(
     sessions: impl Iterator<Item = &'a Arc<AccountSession>>,
-    limit: &Arc<Semaphore>,
+    limit: &Arc<Limits>,
+    service: &str,
     call: impl Fn(&'a AccountSession) -> Fut,
 ) -> Vec<(String, T)>
 where
@@ -193,7 +195,7 @@ where
     join_all(sessions.map(|session| {
         let pending = call(session);
         async move {
-            let _permit = limit.acquire().await;
+            let _permit = limit.permit(&session.account.id, service).await;
             (session.account.id.clone(), pending.await)
         }
     }))
@@ -252,7 +254,7 @@ impl Part {
 struct RegionReader {
     session: Arc<AccountSession>,
     clients: RegionClients,
-    limit: Arc<Semaphore>,
+    limit: Arc<Limits>,
     topology: String,
 }
 
@@ -276,7 +278,8 @@ impl RegionReader {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        let _permit = self.limit.acquire().await;
+        let service = call.split(':').next().unwrap_or(call);
+        let _permit = self.limit.permit(&self.clients.account_id, service).await;
         request.await.map_err(|e| self.call(call).sdk_error(e))
     }
 

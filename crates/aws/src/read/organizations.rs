@@ -13,15 +13,19 @@ use std::sync::Arc;
 use coffer_spec::Topology;
 use futures::future::join_all;
 
-use super::RegionReader;
+use super::{Limits, RegionReader};
 use crate::error::AwsError;
 use crate::session::{AccountSession, Members, Sessions};
 
-/// The organization of every account in `usable`, by account ID (see [`read_organization`]).
+const SERVICE: &str = "organizations";
+
+/// The organization of every account in `usable`, by account ID (see [`read_organization`]),
+/// each call under `limit`.
 pub(super) async fn memberships(
     topology: &Topology,
     sessions: &Sessions,
     usable: &BTreeSet<String>,
+    limit: &Limits,
 ) -> Vec<(String, Option<Option<String>>)> {
     let management = topology
         .organization
@@ -30,7 +34,10 @@ pub(super) async fn memberships(
         .filter(|id| usable.contains(*id))
         .and_then(|id| sessions.account(id));
     let members = match management {
-        Some(session) => session.members(|| list_members(&session)).await,
+        Some(session) => {
+            let _permit = limit.permit(&session.account.id, SERVICE).await;
+            session.members(|| list_members(&session)).await
+        }
         None => None,
     };
     let reachable = sessions.all().filter(|s| usable.contains(&s.account.id));
@@ -42,7 +49,10 @@ pub(super) async fn memberships(
         async move {
             let organization = match listed {
                 Some(listed) => Some(listed),
-                None => read_organization(session).await,
+                None => {
+                    let _permit = limit.permit(&session.account.id, SERVICE).await;
+                    read_organization(session).await
+                }
             };
             (session.account.id.clone(), organization)
         }
