@@ -64,9 +64,12 @@ def calls(emu: Emulator, coffer: Coffer, topology: Path, sources: int) -> None:
         print(f"| `coffer {name}` | {len(entries)} | {per:.2f} | {repeated} |")
 
 
+PLAN_ARGS: list[str] = []  # extra arguments of the timed plans (--concurrency)
+
+
 def timed_plan(coffer: Coffer, topology: Path) -> float:
     started = time.monotonic()
-    result = coffer.run("plan", "--detailed-exitcode", topology=topology, timeout=3600)
+    result = coffer.run("plan", "--detailed-exitcode", *PLAN_ARGS, topology=topology, timeout=3600)
     if result.code != 0:
         sys.exit(f"plan: {result}")
     return time.monotonic() - started
@@ -86,7 +89,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, default=100, help="source accounts of the large fleet (default 100)")
     parser.add_argument("--coffer", type=Path, default=default_binary(), help="the coffer binary (default: release)")
+    parser.add_argument("--concurrency", type=int, help="the timed plans' --concurrency (default: Coffer's)")
     args = parser.parse_args()
+    if args.concurrency is not None:
+        PLAN_ARGS.extend(["--concurrency", str(args.concurrency)])
     if not args.coffer.is_file():
         sys.exit(f"no coffer binary at {args.coffer}: build it (cargo build --release -p coffer) or pass --coffer")
     running = RunningEmulator.start()

@@ -66,11 +66,14 @@ pub struct RegionClients {
 pub struct AccountSession {
     pub account: Account,
     config: SdkConfig,
+    /// `config` with the adaptive retry mode, for the reads' clients (see [`AccountSession::reads`]).
+    read_config: SdkConfig,
     /// The provider behind every client's credentials (assumes the role once).
     credentials: SharedCredentialsProvider,
     /// The account the assumed role's credentials belong to.
     landing: Landing,
     clients: Mutex<BTreeMap<String, RegionClients>>,
+    read_clients: Mutex<BTreeMap<String, RegionClients>>,
     /// The answer of [`AccountSession::verify`], once asked.
     verified: OnceCell<Result<(), AwsError>>,
     /// The account's organization, once read (see [`AccountSession::organization`]).
@@ -89,12 +92,17 @@ pub struct Members {
 }
 
 /// A client of the SDK crate `$sdk` for the session `$session`: in `$region` (`None`: the
-/// session's own), with the retry partition `$partition`, every call logged ([`CallLog`]).
+/// session's own), with the retry partition `$partition`, every call logged ([`CallLog`]);
+/// built from the session's configuration, or `$config` when given.
 macro_rules! client {
     ($session:expr, $sdk:ident, $region:expr, $partition:expr) => {{
         let session: &AccountSession = $session;
+        client!(session, &session.config, $sdk, $region, $partition)
+    }};
+    ($session:expr, $config:expr, $sdk:ident, $region:expr, $partition:expr) => {{
+        let session: &AccountSession = $session;
         let region: Option<&str> = $region;
-        let config = &session.config;
+        let config: &SdkConfig = $config;
         let label = region
             .or(config.region().map(|r| r.as_ref()))
             .unwrap_or("us-east-1");
@@ -112,9 +120,27 @@ macro_rules! client {
 }
 
 impl AccountSession {
-    /// The clients for `region`, built once and shared.
+    /// The clients for `region`, built once and shared, with the standard retry mode (the
+    /// executor's, the drill's and the lock's calls).
     pub async fn region(&self, region: &str) -> RegionClients {
-        let mut clients = self.clients.lock().await;
+        self.clients_in(region, &self.clients, &self.config).await
+    }
+
+    /// The clients the reads use in `region`: the adaptive retry mode, whose client-side rate
+    /// limiter slows an account's reads down once AWS throttles them instead of spending the
+    /// retries; writes keep the standard mode, which never delays a first attempt.
+    pub async fn reads(&self, region: &str) -> RegionClients {
+        self.clients_in(region, &self.read_clients, &self.read_config)
+            .await
+    }
+
+    async fn clients_in(
+        &self,
+        region: &str,
+        cache: &Mutex<BTreeMap<String, RegionClients>>,
+        config: &SdkConfig,
+    ) -> RegionClients {
+        let mut clients = cache.lock().await;
         let id = &self.account.id;
         let partition = |service: &str| format!("{service}-{region}-{id}");
         clients
@@ -122,12 +148,19 @@ impl AccountSession {
             .or_insert_with(|| RegionClients {
                 account_id: id.clone(),
                 region: region.to_string(),
-                endpoint: self.config.endpoint_url().map(str::to_string),
-                kms: client!(self, aws_sdk_kms, Some(region), partition("kms")),
-                backup: client!(self, aws_sdk_backup, Some(region), partition("backup")),
-                rds: client!(self, aws_sdk_rds, Some(region), partition("rds")),
+                endpoint: config.endpoint_url().map(str::to_string),
+                kms: client!(self, config, aws_sdk_kms, Some(region), partition("kms")),
+                backup: client!(
+                    self,
+                    config,
+                    aws_sdk_backup,
+                    Some(region),
+                    partition("backup")
+                ),
+                rds: client!(self, config, aws_sdk_rds, Some(region), partition("rds")),
                 tagging: client!(
                     self,
+                    config,
                     aws_sdk_resourcegroupstagging,
                     Some(region),
                     partition("tagging")
@@ -213,11 +246,12 @@ impl Sessions {
         if let Some(url) = &options.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        let retry = RetryConfig::standard()
-            .with_max_attempts(options.max_attempts.unwrap_or(8))
-            .with_initial_backoff(Duration::from_millis(200))
-            .with_max_backoff(Duration::from_secs(20));
-        loader = loader.retry_config(retry);
+        let retry = |mode: RetryConfig| {
+            mode.with_max_attempts(options.max_attempts.unwrap_or(8))
+                .with_initial_backoff(Duration::from_millis(200))
+                .with_max_backoff(Duration::from_secs(20))
+        };
+        loader = loader.retry_config(retry(RetryConfig::standard()));
         let fallback_region = topology
             .accounts
             .values()
@@ -261,14 +295,20 @@ impl Sessions {
                 .credentials_provider(credentials.clone())
                 .identity_cache(IdentityCache::lazy().build())
                 .build();
+            let read_config = config
+                .to_builder()
+                .retry_config(retry(RetryConfig::adaptive()))
+                .build();
             accounts.insert(
                 account.id.clone(),
                 Arc::new(AccountSession {
                     account,
                     config,
+                    read_config,
                     credentials,
                     landing,
                     clients: Mutex::new(BTreeMap::new()),
+                    read_clients: Mutex::new(BTreeMap::new()),
                     verified: OnceCell::new(),
                     organization: OnceCell::new(),
                     members: OnceCell::new(),

@@ -145,7 +145,7 @@ pub async fn read(
             Some(async move {
                 let reader = RegionReader {
                     session: session.clone(),
-                    clients: session.region(&region).await,
+                    clients: session.reads(&region).await,
                     limit,
                     topology: topology_name,
                 };
