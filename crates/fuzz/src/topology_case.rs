@@ -125,12 +125,13 @@ impl Default for Generators {
 }
 
 /// What is wrong with the errors of `loaded`: none when the file was refused, or an error
-/// whose position is not inside the file (line 1 to one past the last, column 1 or more).
+/// whose position is not inside the file (line 1 to one past the last, as YAML counts lines,
+/// column 1 or more).
 pub fn unpositioned(text: &str, loaded: &coffer_spec::Loaded) -> Option<String> {
     if loaded.topology.is_none() && !loaded.diagnostics.has_errors() {
         return Some("no topology and no error".to_string());
     }
-    let lines = text.lines().count().max(1) as u32;
+    let lines = coffer_spec::yaml::lines(text).count().max(1) as u32;
     loaded
         .diagnostics
         .errors()

@@ -43,7 +43,7 @@ fn check_outcome(text: &str) {
                 loaded.diagnostics.has_errors(),
                 "no topology and no error for {text:?}"
             );
-            let lines = text.lines().count().max(1) as u32;
+            let lines = coffer_spec::yaml::lines(text).count().max(1) as u32;
             for error in loaded.diagnostics.errors() {
                 assert!(
                     error.pos.line >= 1 && error.pos.line <= lines + 1 && error.pos.col >= 1,
@@ -107,4 +107,17 @@ fn deep_nesting_is_refused_quickly() {
     );
     check_outcome(&text);
     assert!(coffer_spec::load_str(&text).topology.is_none());
+}
+
+/// A carriage return alone ends a line for YAML, so positions count it: the error's line is
+/// inside the file and its source line is shown.
+#[test]
+fn lone_carriage_returns_end_lines() {
+    let text = "version: 1\rname: x\raccounts: [\0]\r";
+    let loaded = coffer_spec::load_str(text);
+    check_outcome(text);
+    let error = loaded.diagnostics.errors().next().expect("an error");
+    assert_eq!(error.pos.line, 3, "{error:?}");
+    let rendered = loaded.render("t.yaml");
+    assert!(rendered.contains("3 | accounts: ["), "{rendered}");
 }
