@@ -1,7 +1,8 @@
 //! Plan CPU per resource (`just bench`): times the CPU (user + system) of `coffer plan
 //! --live-in` (the release binary) on generated fleets of 100 and 10,000 source accounts
-//! whose saved live state is in sync with the topology (an empty plan) or drifted, and prints
-//! the CPU per resource and how it grows. Timings are printed, never asserted.
+//! whose saved live state is in sync with the topology (an empty plan), drifted, or empty (the
+//! first plan, which creates everything), and prints the CPU per resource and how it grows.
+//! Timings are printed, never asserted.
 //!
 //! `plan_cpu [--coffer PATH] [SIZES...]`; the binary defaults to the `coffer` next to this
 //! one (`cargo build --release -p coffer`).
@@ -35,10 +36,31 @@ fn ticks_per_second() -> u64 {
         .unwrap_or(100)
 }
 
+/// The saved live state a fleet is planned against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    InSync,
+    Drifted,
+    /// Nothing exists yet: the first plan.
+    Empty,
+}
+
+impl State {
+    const ALL: [State; 3] = [State::InSync, State::Drifted, State::Empty];
+
+    fn name(self) -> &'static str {
+        match self {
+            State::InSync => "in sync",
+            State::Drifted => "drifted",
+            State::Empty => "empty",
+        }
+    }
+}
+
 /// One measurement: the fleet, its resources, and the CPU of one plan.
 struct Row {
     accounts: usize,
-    drifted: bool,
+    state: State,
     resources: usize,
     live_bytes: usize,
     runs: u32,
@@ -52,7 +74,7 @@ impl Row {
 }
 
 /// Plans `dir`'s fleet with `coffer` until [`MIN_CPU`] is spent; the CPU of one plan.
-fn measure(coffer: &Path, dir: &Path, drifted: bool, tps: u64) -> Result<(u32, Duration), String> {
+fn measure(coffer: &Path, dir: &Path, state: State, tps: u64) -> Result<(u32, Duration), String> {
     let (mut runs, mut spent) = (0u32, Duration::ZERO);
     while spent < MIN_CPU || runs < 3 {
         let before = children_cpu(tps).ok_or("cannot read /proc/self/stat")?;
@@ -66,7 +88,7 @@ fn measure(coffer: &Path, dir: &Path, drifted: bool, tps: u64) -> Result<(u32, D
             .status()
             .map_err(|e| format!("cannot run {}: {e}", coffer.display()))?;
         let after = children_cpu(tps).ok_or("cannot read /proc/self/stat")?;
-        let expected = if drifted { 2 } else { 0 };
+        let expected = if state == State::InSync { 0 } else { 2 };
         if status.code() != Some(expected) {
             return Err(format!(
                 "`coffer plan --detailed-exitcode` on {} exited {status}, not {expected}",
@@ -79,25 +101,28 @@ fn measure(coffer: &Path, dir: &Path, drifted: bool, tps: u64) -> Result<(u32, D
     Ok((runs, spent / runs))
 }
 
-fn row(coffer: &Path, accounts: usize, drifted: bool, tps: u64) -> Result<Row, String> {
-    let (topology, live) = coffer_fuzz::fleet::files(accounts, drifted)
+fn row(coffer: &Path, accounts: usize, state: State, tps: u64) -> Result<Row, String> {
+    let (topology, mut live) = coffer_fuzz::fleet::files(accounts, state == State::Drifted)
         .ok_or(format!("the fleet of {accounts} accounts does not load"))?;
+    if state == State::Empty {
+        live = "{}".to_string();
+    }
     let loaded = coffer_spec::load_str(&topology);
     let t = loaded.topology.ok_or("no topology")?;
     let resources = t.keys.len() + t.vaults.len() + t.backup_plans.len();
     let dir = std::env::temp_dir().join(format!(
-        "coffer-plan-cpu-{}-{accounts}-{drifted}",
+        "coffer-plan-cpu-{}-{accounts}-{state:?}",
         std::process::id()
     ));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("topology.yaml"), &topology).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("live.json"), &live).map_err(|e| e.to_string())?;
-    let measured = measure(coffer, &dir, drifted, tps);
+    let measured = measure(coffer, &dir, state, tps);
     let _ = std::fs::remove_dir_all(&dir);
     let (runs, cpu) = measured?;
     Ok(Row {
         accounts,
-        drifted,
+        state,
         resources,
         live_bytes: live.len(),
         runs,
@@ -128,14 +153,14 @@ fn main() -> ExitCode {
         "accounts", "state", "resources", "live bytes", "runs", "CPU/plan", "CPU/resource"
     );
     let mut rows = Vec::new();
-    for drifted in [false, true] {
+    for state in State::ALL {
         for &accounts in &sizes {
-            match row(&coffer, accounts, drifted, tps) {
+            match row(&coffer, accounts, state, tps) {
                 Ok(r) => {
                     println!(
                         "{:<10} {:>8} {:>10} {:>12} {:>5} {:>12} {:>14}",
                         r.accounts,
-                        if r.drifted { "drifted" } else { "in sync" },
+                        r.state.name(),
                         r.resources,
                         r.live_bytes,
                         r.runs,
@@ -151,17 +176,14 @@ fn main() -> ExitCode {
             }
         }
     }
-    for drifted in [false, true] {
-        let of = |n: usize| {
-            rows.iter()
-                .find(|r| r.accounts == n && r.drifted == drifted)
-        };
+    for state in State::ALL {
+        let of = |n: usize| rows.iter().find(|r| r.accounts == n && r.state == state);
         if let (Some(small), Some(large)) = (of(sizes[0]), of(*sizes.last().unwrap_or(&0)))
             && small.accounts != large.accounts
         {
             println!(
                 "{}: CPU per resource grows {:.2}x from {} to {} accounts (target: at most 1.3x)",
-                if drifted { "drifted" } else { "in sync" },
+                state.name(),
                 large.per_resource().as_secs_f64() / small.per_resource().as_secs_f64().max(1e-12),
                 small.accounts,
                 large.accounts
