@@ -47,10 +47,20 @@ demo:
     bash scripts/demo.sh
 
 # Benchmarks: timings printed, never asserted (the tests only guard against hangs).
+# Plan CPU: `coffer plan --live-in` (the release binary) on fleets of 100 and 10,000 accounts.
 bench:
     cargo run --release -q -p coffer-spec --example load_bench
     cargo build --release -q -p coffer --locked
     emulator/.venv/bin/python scripts/bench_fleet.py
+    cargo run --release -q -p coffer-fuzz --locked --bin plan_cpu
+
+# Fuzzing: CASES generated and mutated topology files and CASES generated live states (a
+# million of each by default) through load, validate and plan, on every core, each case under
+# a time limit. Prints cases/s, the outcomes and the seed; `just fuzz 10000 --seed 42` repeats
+# a run, `--show topology:17 --seed 42` prints one case. Failing inputs go to
+# target/fuzz-failures; the exit status is 1 when a case panicked, hung or lost its position.
+fuzz cases="1000000" *args:
+    cargo run --release -q -p coffer-fuzz --locked --bin coffer-fuzz -- {{cases}} {{args}}
 
 # Build the coffer binary.
 build:

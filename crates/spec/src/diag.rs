@@ -156,7 +156,7 @@ fn source_line(source: &str, line: u32) -> Option<&str> {
     if line == 0 {
         return None;
     }
-    source.lines().nth(line as usize - 1)
+    crate::yaml::lines(source).nth(line as usize - 1)
 }
 
 /// All diagnostics of one load, sorted by position.

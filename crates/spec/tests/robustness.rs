@@ -7,6 +7,11 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 
+#[path = "support/mutation.rs"]
+mod mutation;
+
+use mutation::{apply, mutation};
+
 const SEED: &str = include_str!("../../../examples/seed/topology.yaml");
 const MULTI: &str = include_str!("../../../examples/multi-account/topology.yaml");
 
@@ -38,7 +43,7 @@ fn check_outcome(text: &str) {
                 loaded.diagnostics.has_errors(),
                 "no topology and no error for {text:?}"
             );
-            let lines = text.lines().count().max(1) as u32;
+            let lines = coffer_spec::yaml::lines(text).count().max(1) as u32;
             for error in loaded.diagnostics.errors() {
                 assert!(
                     error.pos.line >= 1 && error.pos.line <= lines + 1 && error.pos.col >= 1,
@@ -50,106 +55,6 @@ fn check_outcome(text: &str) {
     }
     // Rendering never panics either.
     let _ = loaded.render("t.yaml");
-}
-
-#[derive(Debug, Clone)]
-enum Mutation {
-    Delete { at: usize, len: usize },
-    Insert { at: usize, text: String },
-    DuplicateLine(usize),
-    SwapLines(usize, usize),
-    ReplaceToken { at: usize, token: &'static str },
-}
-
-fn mutation() -> impl Strategy<Value = Mutation> {
-    let tokens = prop::sample::select(vec![
-        "",
-        "-",
-        ":",
-        "[",
-        "]",
-        "{",
-        "}",
-        "&a",
-        "*a",
-        "!!str",
-        "\"",
-        "'",
-        "  ",
-        "\t",
-        "~",
-        "null",
-        "true",
-        "0x1f",
-        "1e9",
-        "-1",
-        "999999999999999999999999",
-        "alias/aws/x",
-        "central",
-        "source",
-        "backup",
-        "<<: *a",
-        "? ",
-        "|",
-        ">",
-        "#",
-    ]);
-    prop_oneof![
-        (any::<usize>(), 0usize..40).prop_map(|(at, len)| Mutation::Delete { at, len }),
-        (any::<usize>(), "[ -~\n]{0,12}").prop_map(|(at, text)| Mutation::Insert { at, text }),
-        any::<usize>().prop_map(Mutation::DuplicateLine),
-        (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
-        (any::<usize>(), tokens).prop_map(|(at, token)| Mutation::ReplaceToken { at, token }),
-    ]
-}
-
-fn apply(text: &str, mutation: &Mutation) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let n = chars.len().max(1);
-    let mut lines: Vec<&str> = text.lines().collect();
-    match mutation {
-        Mutation::Delete { at, len } => {
-            let at = at % n;
-            let end = (at + len).min(chars.len());
-            chars[..at].iter().chain(&chars[end..]).collect()
-        }
-        Mutation::Insert { at, text: insert } => {
-            let at = at % n;
-            let mut out: String = chars[..at.min(chars.len())].iter().collect();
-            out.push_str(insert);
-            out.extend(&chars[at.min(chars.len())..]);
-            out
-        }
-        Mutation::DuplicateLine(i) => {
-            if !lines.is_empty() {
-                let i = i % lines.len();
-                lines.insert(i, lines[i]);
-            }
-            lines.join("\n")
-        }
-        Mutation::SwapLines(a, b) => {
-            if !lines.is_empty() {
-                let (a, b) = (a % lines.len(), b % lines.len());
-                lines.swap(a, b);
-            }
-            lines.join("\n")
-        }
-        Mutation::ReplaceToken { at, token } => {
-            // Replace the word starting at the nearest word boundary.
-            let at = at % n;
-            let start = (0..=at.min(chars.len()))
-                .rev()
-                .find(|&i| i == 0 || chars[i - 1].is_whitespace())
-                .unwrap_or(0);
-            let end = (start..chars.len())
-                .find(|&i| chars[i].is_whitespace())
-                .unwrap_or(chars.len());
-            let mut out: String = chars[..start].iter().collect();
-            out.push_str(token);
-            out.extend(&chars[end..]);
-            out
-        }
-    }
 }
 
 proptest! {
@@ -202,4 +107,17 @@ fn deep_nesting_is_refused_quickly() {
     );
     check_outcome(&text);
     assert!(coffer_spec::load_str(&text).topology.is_none());
+}
+
+/// A carriage return alone ends a line for YAML, so positions count it: the error's line is
+/// inside the file and its source line is shown.
+#[test]
+fn lone_carriage_returns_end_lines() {
+    let text = "version: 1\rname: x\raccounts: [\0]\r";
+    let loaded = coffer_spec::load_str(text);
+    check_outcome(text);
+    let error = loaded.diagnostics.errors().next().expect("an error");
+    assert_eq!(error.pos.line, 3, "{error:?}");
+    let rendered = loaded.render("t.yaml");
+    assert!(rendered.contains("3 | accounts: ["), "{rendered}");
 }

@@ -157,17 +157,21 @@ impl Context<'_> {
             document,
             ..
         } = *policy;
-        let principals =
-            access::principals(self.topology, &key.account, &key.break_glass_principals);
+        // Only outsiders count here: asking the policy about every account of the topology
+        // for every key would grow with the square of the fleet.
+        let outsiders: Vec<access::Principal> =
+            access::principals(self.topology, &key.account, &key.break_glass_principals)
+                .into_iter()
+                .filter(|p| p.role == access::Role::Outsider)
+                .collect();
         let open = access::foreign_access(
-            &principals,
+            &outsiders,
             Some(document),
             KEY_READ_ACTIONS,
             &policy.resource,
             &policy.owner,
         )
         .into_iter()
-        .filter(|(p, _)| p.role == access::Role::Outsider)
         .map(|(_, action)| action)
         .next();
         if let Some(action) = open {

@@ -25,7 +25,7 @@ mod syntax;
 pub use de::from_node;
 pub use limits::{Limits, bytes_exact, human_bytes};
 pub use parse::{Node, Value, parse, parse_with};
-pub use pos::{Located, Pos};
+pub use pos::{Located, Pos, lines};
 pub use shape::{ShapeError, ShapeErrorKind};
 pub use syntax::SyntaxError;
 

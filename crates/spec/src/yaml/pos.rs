@@ -6,6 +6,35 @@ use schemars::JsonSchema;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+/// The lines of `text` as YAML counts them, which [`Pos::line`] numbers: a line ends at
+/// `\r\n`, `\n` or a `\r` alone (where `str::lines` sees only the first two).
+///
+/// ```
+/// let lines: Vec<&str> = coffer_spec::yaml::lines("a\rb\r\nc\n").collect();
+/// assert_eq!(lines, ["a", "b", "c"]);
+/// ```
+pub fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match current.find(['\n', '\r']) {
+            Some(at) => {
+                let next = if current[at..].starts_with("\r\n") {
+                    at + 2
+                } else {
+                    at + 1
+                };
+                rest = Some(&current[next..]).filter(|r| !r.is_empty());
+                Some(&current[..at])
+            }
+            None => {
+                rest = None;
+                (!current.is_empty()).then_some(current)
+            }
+        }
+    })
+}
+
 /// A 1-based line and column in the topology file. `0:0` means "the whole file".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Pos {

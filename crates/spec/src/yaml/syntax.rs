@@ -193,7 +193,7 @@ fn alias_bomb(limits: &Limits, len: usize) -> (String, String) {
 
 /// The name after `sigil` (`*` for an alias) at `pos` in `text`, if it is there.
 fn word_at(text: &str, pos: Pos, sigil: char) -> Option<String> {
-    let line = text.lines().nth((pos.line as usize).checked_sub(1)?)?;
+    let line = super::lines(text).nth((pos.line as usize).checked_sub(1)?)?;
     let rest: String = line
         .chars()
         .skip((pos.col as usize).saturating_sub(1))
