@@ -49,6 +49,8 @@ demo:
 # Benchmarks: timings printed, never asserted (the tests only guard against hangs).
 bench:
     cargo run --release -q -p coffer-spec --example load_bench
+    cargo build --release -q -p coffer --locked
+    emulator/.venv/bin/python scripts/bench_fleet.py
 
 # Build the coffer binary.
 build:

@@ -39,6 +39,13 @@
    [source: https://docs.aws.amazon.com/kms/latest/developerguide/deleting-keys-scheduling-key-deletion.html ("You cannot schedule the deletion of AWS managed keys")]
    [source: https://docs.aws.amazon.com/kms/latest/developerguide/editing-keys.html ("You cannot edit any properties of AWS managed keys")]
    [source: https://github.com/aws-ia/terraform-aws-eks-blueprints/issues/485 (wire shape: "AccessDeniedException - User: ... is not authorized to perform: kms:DisableKey on resource: ... because no resource-based policy allows the kms:DisableKey action")]
+10. Resource Groups Tagging API: ``GetResources`` lists the tagged KMS keys and AWS Backup
+    vaults and plans (``tagging.py``); moto's own lists neither service.
+11. Organizations: ``ListAccounts`` pages by account ID, 20 accounts a page by default as
+    ``MaxResults`` allows at most; moto pages by ``JoinedTimestamp``, which accounts created in
+    the same instant share, so a continued listing skipped or repeated accounts, and its default
+    page of 100 hid pagination from every fleet below that size.
+    [source: BOTO-ORGANIZATIONS ListAccountsRequest.MaxResults]
 """
 
 import json
@@ -49,10 +56,13 @@ from moto.core.base_backend import BackendDict
 from moto.kms.models import Key, KmsBackend
 from moto.kms.responses import KmsResponse
 from moto.kms.utils import RESERVED_ALIASES
+from moto.organizations import utils as organizations_utils
 from moto.organizations.models import organizations_backends
 from moto.rds.models import DBCluster, DBInstance
+from moto.resourcegroupstaggingapi.exceptions import ResourceGroupsTaggingAPIError
+from moto.resourcegroupstaggingapi.responses import ResourceGroupsTaggingAPIResponse
 
-from . import consistency, keys, service_roles
+from . import consistency, keys, service_roles, tagging
 from .backup.backend import CofferBackupBackend
 
 # Set on a DBInstance by the world loader: the alias whose key encrypts the instance.
@@ -83,7 +93,19 @@ def install() -> None:
     DBCluster.kms_key_id = property(_db_cluster_key, _set_db_cluster_key)  # type: ignore[attr-defined]
     service_roles.install()  # iam:AttachRolePolicy attaches AWS managed policies
     consistency.install()  # IAM notes when each role was created (the new_role delay)
+    ResourceGroupsTaggingAPIResponse.get_resources = _get_resources  # type: ignore[method-assign,assignment]
+    organizations_utils.PAGINATION_MODEL["list_accounts"].update(unique_attribute="Id", limit_default=20)
     _installed = True
+
+
+def _get_resources(self: ResourceGroupsTaggingAPIResponse) -> str:
+    """``GetResources`` over KMS and Backup (``tagging.py``)."""
+    members = ("TagFilters", "ResourceTypeFilters", "ResourcesPerPage", "TagsPerPage", "PaginationToken", "ResourceARNList")
+    params = {name: self._get_param(name) for name in members}
+    try:
+        return json.dumps(tagging.get_resources(self.current_account, self.region, params))
+    except tagging.TaggingError as error:
+        raise ResourceGroupsTaggingAPIError(error.code, error.message) from None
 
 
 def _pending_window_checked(schedule: Any) -> Any:

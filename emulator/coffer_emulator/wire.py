@@ -53,6 +53,10 @@ def classify(environ: dict[str, Any]) -> Call | None:
     service = match["service"]
     model = service_model(service)
     protocol = model.protocol if model is not None else "unknown"
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-amz-json"):
+        # The protocol the request speaks: a service may offer several (the Tagging API, signed
+        # as "tagging", takes JSON 1.1 and CBOR), and its errors must come back in the same one.
+        protocol = "json"
     return Call(
         service=service,
         operation=_operation(environ, service, protocol),

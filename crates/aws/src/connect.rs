@@ -4,9 +4,16 @@
 //! with backoff only delays the error by up to a minute. Throttling, timeouts and other
 //! transient errors are retried as for every other call. The error keeps its cause, so
 //! [`crate::error`] can say which endpoint refused.
+//!
+//! The provider keeps the credentials it got until shortly before they expire, and the account
+//! STS says they belong to (`AssumedRoleUser.Arn`, `arn:aws:sts::<account>:assumed-role/...`):
+//! a session checks the account from that answer ([`Landing::landed`]) without a call of its
+//! own, and the identity cache that asks later gets the same credentials without a second
+//! AssumeRole.
 
 use std::error::Error;
-use std::time::SystemTime;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::Credentials;
@@ -27,6 +34,27 @@ pub struct AssumeRole {
     role_arn: String,
     session_name: String,
     external_id: Option<String>,
+    /// The last credentials and the account they belong to.
+    assumed: Arc<tokio::sync::Mutex<Option<Assumed>>>,
+}
+
+/// Credentials STS gave, with the account its answer named.
+#[derive(Clone, Debug)]
+struct Assumed {
+    credentials: Credentials,
+    account: Option<String>,
+}
+
+/// Credentials this close to their expiry are assumed again (the identity cache asks only
+/// shortly before expiry, so it never gets credentials about to lapse).
+const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(300);
+
+/// The account that AssumeRole's answer names: its assumed-role ARN's account field.
+fn arn_account(arn: &str) -> Option<String> {
+    arn.split(':')
+        .nth(4)
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
 }
 
 impl AssumeRole {
@@ -46,10 +74,34 @@ impl AssumeRole {
             role_arn,
             session_name,
             external_id,
+            assumed: Arc::default(),
         }
     }
 
+    /// A handle on the account the credentials landed in, for [`Landing::landed`] after the
+    /// provider moved into the SDK configuration.
+    pub fn landing(&self) -> Landing {
+        Landing(self.assumed.clone())
+    }
+
     async fn credentials(&self) -> provider::Result {
+        let mut assumed = self.assumed.lock().await;
+        if let Some(current) = assumed.as_ref() {
+            let fresh = current
+                .credentials
+                .expiry()
+                .is_none_or(|expiry| expiry > SystemTime::now() + REFRESH_BEFORE_EXPIRY);
+            if fresh {
+                return Ok(current.credentials.clone());
+            }
+        }
+        let fresh = self.assume().await?;
+        let credentials = fresh.credentials.clone();
+        *assumed = Some(fresh);
+        Ok(credentials)
+    }
+
+    async fn assume(&self) -> Result<Assumed, CredentialsError> {
         let assumed = self
             .base_sts
             .assume_role()
@@ -64,13 +116,30 @@ impl AssumeRole {
         })?;
         let expiry =
             SystemTime::try_from(*credentials.expiration()).map_err(CredentialsError::unhandled)?;
-        Ok(Credentials::new(
-            credentials.access_key_id(),
-            credentials.secret_access_key(),
-            Some(credentials.session_token().to_string()),
-            Some(expiry),
-            "CofferAssumeRole",
-        ))
+        Ok(Assumed {
+            credentials: Credentials::new(
+                credentials.access_key_id(),
+                credentials.secret_access_key(),
+                Some(credentials.session_token().to_string()),
+                Some(expiry),
+                "CofferAssumeRole",
+            ),
+            account: assumed
+                .assumed_role_user()
+                .and_then(|u| arn_account(u.arn())),
+        })
+    }
+}
+
+/// Where an [`AssumeRole`] provider's credentials landed.
+#[derive(Clone, Debug)]
+pub struct Landing(Arc<tokio::sync::Mutex<Option<Assumed>>>);
+
+impl Landing {
+    /// The account STS named for the current credentials; `None` before any AssumeRole
+    /// succeeded, or when STS named none.
+    pub async fn landed(&self) -> Option<String> {
+        self.0.lock().await.as_ref().and_then(|a| a.account.clone())
     }
 }
 
@@ -154,5 +223,13 @@ mod tests {
         assert!(!refused(&ConnectorError::timeout(
             "connect timed out".into()
         )));
+    }
+
+    #[test]
+    fn the_landing_account_is_the_assumed_role_arn_account() {
+        let arn = "arn:aws:sts::111222333444:assumed-role/CofferDeployRole/coffer-seed";
+        assert_eq!(arn_account(arn).as_deref(), Some("111222333444"));
+        assert_eq!(arn_account("arn:aws:sts:::assumed-role/X/y"), None);
+        assert_eq!(arn_account("not an arn"), None);
     }
 }

@@ -202,11 +202,33 @@ impl Call {
             }
             _ => error.message = chain(&err),
         }
+        let dispatch = matches!(err, SdkError::DispatchFailure(_));
+        let service = matches!(err, SdkError::ServiceError(_));
+        self.explain(error, &err, dispatch, service)
+    }
+
+    /// A failure of an account's credentials provider (the AssumeRole behind its session),
+    /// said as [`Call::sdk_error`] says one that surfaced through a call.
+    pub fn credentials_error(
+        &self,
+        err: &aws_credential_types::provider::error::CredentialsError,
+    ) -> AwsError {
+        let mut error = self.message(chain(err));
+        error.call = "sts:AssumeRole".to_string();
+        self.explain(error, err, true, false)
+    }
+
+    /// `error` said plainly when nothing answered or the role could not be assumed.
+    fn explain(
+        &self,
+        mut error: AwsError,
+        err: &dyn std::error::Error,
+        dispatch: bool,
+        service: bool,
+    ) -> AwsError {
         // Nothing answered: say so, and where, rather than blame the role's trust policy (the
         // AssumeRole behind the credentials could not be sent either).
-        if let (SdkError::DispatchFailure(_), Some(reason)) =
-            (&err, unreachable_reason(&err, &error.message))
-        {
+        if let (true, Some(reason)) = (dispatch, unreachable_reason(err, &error.message)) {
             if is_credentials_failure(&error.message) {
                 error.call = "sts:AssumeRole".to_string();
             }
@@ -222,13 +244,13 @@ impl Call {
         }
         // Credentials are loaded (the role assumed) before a request is sent, so a failure to
         // assume the role is never the called service's own answer.
-        if !matches!(err, SdkError::ServiceError(_)) && is_credentials_failure(&error.message) {
+        if !service && is_credentials_failure(&error.message) {
             // The failed call is the AssumeRole, whichever call needed the credentials.
             error.call = "sts:AssumeRole".to_string();
             let mut cause = error.message.clone();
             error.code = Some("AssumeRoleFailed".to_string());
             error.retryable = false;
-            if let Some(answer) = assume_role_answer(std::error::Error::source(&err)) {
+            if let Some(answer) = assume_role_answer(err.source()) {
                 // STS answered (e.g. AccessDenied): its code, message and request ID.
                 error.code = answer.code().map(str::to_string).or(error.code);
                 cause = answer.message().map(str::to_string).unwrap_or(cause);

@@ -2,8 +2,10 @@
 //! into the account's role. One credentials provider and one identity cache per account feed
 //! every client of that account, so a run assumes each role once; each (service, region,
 //! account) gets its own retry partition, so one throttled account does not spend the others'
-//! retry budget. What cannot change within a run (the identity the role lands in, the
-//! account's organization) is asked once per session.
+//! retry budget. What cannot change within a run (the account the role lands in, the
+//! account's organization) is learnt once per session: the account from the AssumeRole answer
+//! itself (no `sts:GetCallerIdentity`), the organization from the management account's
+//! `organizations:ListAccounts` (see `crate::read`).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -14,12 +16,13 @@ use aws_config::BehaviorVersion;
 use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
 use aws_config::{Region, SdkConfig};
+use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_backup::config::retry::RetryPartition;
 use aws_sdk_kms::config::SharedCredentialsProvider;
 use coffer_spec::{Account, Topology};
 use tokio::sync::{Mutex, OnceCell};
 
-use crate::connect::AssumeRole;
+use crate::connect::{AssumeRole, Landing};
 use crate::error::{AwsError, Call};
 use crate::log::{CallLog, LoggedCredentials};
 
@@ -54,6 +57,8 @@ pub struct RegionClients {
     pub kms: aws_sdk_kms::Client,
     pub backup: aws_sdk_backup::Client,
     pub rds: aws_sdk_rds::Client,
+    /// The Resource Groups Tagging API (`tag:GetResources`).
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
 }
 
 /// An account's session: its assumed-role configuration and its clients per region.
@@ -61,20 +66,43 @@ pub struct RegionClients {
 pub struct AccountSession {
     pub account: Account,
     config: SdkConfig,
+    /// `config` with the adaptive retry mode, for the reads' clients (see [`AccountSession::reads`]).
+    read_config: SdkConfig,
+    /// The provider behind every client's credentials (assumes the role once).
+    credentials: SharedCredentialsProvider,
+    /// The account the assumed role's credentials belong to.
+    landing: Landing,
     clients: Mutex<BTreeMap<String, RegionClients>>,
+    read_clients: Mutex<BTreeMap<String, RegionClients>>,
     /// The answer of [`AccountSession::verify`], once asked.
     verified: OnceCell<Result<(), AwsError>>,
     /// The account's organization, once read (see [`AccountSession::organization`]).
     organization: OnceCell<Option<Option<String>>>,
+    /// The organization's members as its management account lists them, once read (see
+    /// [`AccountSession::members`]).
+    members: OnceCell<Option<Members>>,
+}
+
+/// An organization and its member accounts, as `organizations:ListAccounts` in its management
+/// account gives them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Members {
+    pub organization_id: String,
+    pub accounts: std::collections::BTreeSet<String>,
 }
 
 /// A client of the SDK crate `$sdk` for the session `$session`: in `$region` (`None`: the
-/// session's own), with the retry partition `$partition`, every call logged ([`CallLog`]).
+/// session's own), with the retry partition `$partition`, every call logged ([`CallLog`]);
+/// built from the session's configuration, or `$config` when given.
 macro_rules! client {
     ($session:expr, $sdk:ident, $region:expr, $partition:expr) => {{
         let session: &AccountSession = $session;
+        client!(session, &session.config, $sdk, $region, $partition)
+    }};
+    ($session:expr, $config:expr, $sdk:ident, $region:expr, $partition:expr) => {{
+        let session: &AccountSession = $session;
         let region: Option<&str> = $region;
-        let config = &session.config;
+        let config: &SdkConfig = $config;
         let label = region
             .or(config.region().map(|r| r.as_ref()))
             .unwrap_or("us-east-1");
@@ -92,9 +120,27 @@ macro_rules! client {
 }
 
 impl AccountSession {
-    /// The clients for `region`, built once and shared.
+    /// The clients for `region`, built once and shared, with the standard retry mode (the
+    /// executor's, the drill's and the lock's calls).
     pub async fn region(&self, region: &str) -> RegionClients {
-        let mut clients = self.clients.lock().await;
+        self.clients_in(region, &self.clients, &self.config).await
+    }
+
+    /// The clients the reads use in `region`: the adaptive retry mode, whose client-side rate
+    /// limiter slows an account's reads down once AWS throttles them instead of spending the
+    /// retries; writes keep the standard mode, which never delays a first attempt.
+    pub async fn reads(&self, region: &str) -> RegionClients {
+        self.clients_in(region, &self.read_clients, &self.read_config)
+            .await
+    }
+
+    async fn clients_in(
+        &self,
+        region: &str,
+        cache: &Mutex<BTreeMap<String, RegionClients>>,
+        config: &SdkConfig,
+    ) -> RegionClients {
+        let mut clients = cache.lock().await;
         let id = &self.account.id;
         let partition = |service: &str| format!("{service}-{region}-{id}");
         clients
@@ -102,10 +148,23 @@ impl AccountSession {
             .or_insert_with(|| RegionClients {
                 account_id: id.clone(),
                 region: region.to_string(),
-                endpoint: self.config.endpoint_url().map(str::to_string),
-                kms: client!(self, aws_sdk_kms, Some(region), partition("kms")),
-                backup: client!(self, aws_sdk_backup, Some(region), partition("backup")),
-                rds: client!(self, aws_sdk_rds, Some(region), partition("rds")),
+                endpoint: config.endpoint_url().map(str::to_string),
+                kms: client!(self, config, aws_sdk_kms, Some(region), partition("kms")),
+                backup: client!(
+                    self,
+                    config,
+                    aws_sdk_backup,
+                    Some(region),
+                    partition("backup")
+                ),
+                rds: client!(self, config, aws_sdk_rds, Some(region), partition("rds")),
+                tagging: client!(
+                    self,
+                    config,
+                    aws_sdk_resourcegroupstagging,
+                    Some(region),
+                    partition("tagging")
+                ),
             })
             .clone()
     }
@@ -128,13 +187,11 @@ impl AccountSession {
         Call::new(&self.account, region, name).endpoint(self.config.endpoint_url())
     }
 
-    /// Checks that the role can be assumed and lands in the expected account: asked of STS
-    /// once per session, later calls give the same answer.
+    /// Checks that the role can be assumed and lands in the expected account: the AssumeRole
+    /// answer names the account, so this costs the session's one AssumeRole and no call of
+    /// its own; later calls give the same answer.
     pub async fn verify(&self) -> Result<(), AwsError> {
-        self.verified
-            .get_or_init(|| self.caller_identity())
-            .await
-            .clone()
+        self.verified.get_or_init(|| self.landed()).await.clone()
     }
 
     /// The account's organization as `read` gives it, read once per session: membership does
@@ -147,26 +204,29 @@ impl AccountSession {
         self.organization.get_or_init(read).await.clone()
     }
 
-    /// `sts:GetCallerIdentity` with the account's credentials, against the expected account.
-    async fn caller_identity(&self) -> Result<(), AwsError> {
-        let region = self.config.region().map_or("-", |r| r.as_ref());
-        let sts = aws_sdk_sts::Client::from_conf(
-            aws_sdk_sts::config::Builder::from(&self.config)
-                .interceptor(CallLog::new(&self.account.id, region))
-                .build(),
-        );
-        let call = self.call("-", "sts:GetCallerIdentity");
-        let identity = sts
-            .get_caller_identity()
-            .send()
+    /// The organization's members as `read` gives them (in the management account), read
+    /// once per session.
+    pub(crate) async fn members<F, R>(&self, read: F) -> Option<Members>
+    where
+        F: FnOnce() -> R,
+        R: Future<Output = Option<Members>>,
+    {
+        self.members.get_or_init(read).await.clone()
+    }
+
+    /// The role assumed (the session's credentials), and the account STS says they are for.
+    async fn landed(&self) -> Result<(), AwsError> {
+        let call = self.call("-", "sts:AssumeRole");
+        self.credentials
+            .provide_credentials()
             .await
-            .map_err(|e| call.sdk_error(e))?;
-        match identity.account() {
+            .map_err(|e| call.credentials_error(&e))?;
+        match self.landing.landed().await {
             Some(id) if id == self.account.id => Ok(()),
             other => Err(call.message(format!(
                 "assuming {} gave credentials for account {}, not {}: check the account ID in the file and the role ARN",
                 self.account.role_arn,
-                other.unwrap_or("(unknown)"),
+                other.as_deref().unwrap_or("(unknown)"),
                 self.account.id
             ))),
         }
@@ -186,11 +246,12 @@ impl Sessions {
         if let Some(url) = &options.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        let retry = RetryConfig::standard()
-            .with_max_attempts(options.max_attempts.unwrap_or(8))
-            .with_initial_backoff(Duration::from_millis(200))
-            .with_max_backoff(Duration::from_secs(20));
-        loader = loader.retry_config(retry);
+        let retry = |mode: RetryConfig| {
+            mode.with_max_attempts(options.max_attempts.unwrap_or(8))
+                .with_initial_backoff(Duration::from_millis(200))
+                .with_max_backoff(Duration::from_secs(20))
+        };
+        loader = loader.retry_config(retry(RetryConfig::standard()));
         let fallback_region = topology
             .accounts
             .values()
@@ -218,6 +279,7 @@ impl Sessions {
                 session_name(&topology.name),
                 account.external_id.clone(),
             );
+            let landing = assume_role.landing();
             let provider = LoggedCredentials::new(
                 assume_role,
                 account.id.clone(),
@@ -227,19 +289,29 @@ impl Sessions {
             // The account's own identity cache: one shared by all accounts would evict some
             // accounts' credentials once there are more than its partitions (64), and assume
             // their roles again.
+            let credentials = SharedCredentialsProvider::new(provider);
             let config = base
                 .to_builder()
-                .credentials_provider(SharedCredentialsProvider::new(provider))
+                .credentials_provider(credentials.clone())
                 .identity_cache(IdentityCache::lazy().build())
+                .build();
+            let read_config = config
+                .to_builder()
+                .retry_config(retry(RetryConfig::adaptive()))
                 .build();
             accounts.insert(
                 account.id.clone(),
                 Arc::new(AccountSession {
                     account,
                     config,
+                    read_config,
+                    credentials,
+                    landing,
                     clients: Mutex::new(BTreeMap::new()),
+                    read_clients: Mutex::new(BTreeMap::new()),
                     verified: OnceCell::new(),
                     organization: OnceCell::new(),
+                    members: OnceCell::new(),
                 }),
             );
         }

@@ -86,6 +86,7 @@ impl Calls {
         let kms = Canned::new(self.kms);
         let backup = Canned::new(self.backup);
         let rds = Canned::new([]);
+        let tagging = Canned::new([]);
         let clients = RegionClients {
             account_id: ACCOUNT_ID.into(),
             region: REGION.into(),
@@ -93,6 +94,7 @@ impl Calls {
             kms: client!(aws_sdk_kms, kms),
             backup: client!(aws_sdk_backup, backup),
             rds: client!(aws_sdk_rds, rds),
+            tagging: client!(aws_sdk_resourcegroupstagging, tagging),
         };
         let mut results = Vec::new();
         for operation in operations {
@@ -100,7 +102,7 @@ impl Calls {
             results
                 .push(coffer_aws::execute::run(&clients, &account(), &operation, &earlier).await);
         }
-        for canned in [kms, backup, rds] {
+        for canned in [kms, backup, rds, tagging] {
             canned.assert_all_made();
         }
         results

@@ -5,7 +5,15 @@ use std::path::{Path, PathBuf};
 
 use coffer_aws::iam::{self, CALLS, Mode};
 
-const CLIENTS: &[&str] = &["kms", "backup", "rds", "sts", "organizations()", "iam()"];
+const CLIENTS: &[&str] = &[
+    "kms",
+    "backup",
+    "rds",
+    "sts",
+    "tagging",
+    "organizations()",
+    "iam()",
+];
 
 /// The source with the whitespace around `.` removed, so method chains read `client.method(`.
 fn normalized(source: &str) -> String {

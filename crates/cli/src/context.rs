@@ -106,8 +106,10 @@ pub struct Connection {
     /// Send every AWS call to this endpoint (a local emulator). Also read from AWS_ENDPOINT_URL.
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
-    /// How many AWS calls may be in flight at once.
-    #[arg(long, default_value_t = 16, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    /// How many AWS calls may be in flight at once, all accounts together; one account has
+    /// at most 8 in flight and each of its services at most 4 (AWS's request quotas are per
+    /// account).
+    #[arg(long, default_value_t = 64, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
     /// Assume this role (a name, optionally with a path) in every account instead of the
     /// topology's, e.g. a read-only role for plan and drift (`coffer iam-policy --mode plan`).

@@ -152,7 +152,7 @@ fn coffer_log_debug_logs_every_call_and_never_credentials() {
     assert!(
         lines
             .iter()
-            .any(|l| l.contains("operation=sts:GetCallerIdentity") && l.contains("retries=0")),
+            .any(|l| l.contains("operation=sts:AssumeRole") && l.contains("outcome=error")),
         "{stderr}"
     );
     assert_no_secrets(&stderr);

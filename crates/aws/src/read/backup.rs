@@ -1,7 +1,15 @@
 //! AWS Backup: the region's vaults (with their access policies and locks) and backup plans
 //! (with their rules and selections) that Coffer owns or the file names.
+//!
+//! Ownership comes from the Tagging API's listing ([`super::tagged`]); only a listed vault or
+//! plan the file wants by name that the listing does not name has its tags read
+//! (`backup:ListTags`). Vaults are listed (`backup:ListBackupVaults`: the listing carries the
+//! lock, key and recovery point count a vault's details need). Backup plans are read from the
+//! owned set directly, and `backup:ListBackupPlans` is asked only when a plan the file wants
+//! is not among them (a new plan, one to adopt, or one the eventually consistent listing has
+//! not caught up with): a wanted plan is never taken as absent without the authoritative list.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_backup::primitives::DateTime;
 use aws_sdk_backup::types::{
@@ -14,18 +22,27 @@ use coffer_planner::live::{
 };
 use serde_json::Value;
 
+use super::tagged::Tagged;
 use super::{RegionReader, Wanted, all_or_errors, each, rfc3339};
 use crate::error::AwsError;
 
 impl RegionReader {
-    /// The tags of a listed resource when Coffer owns it or the file wants its `name`; `None`
-    /// for any other (its details are not read).
+    /// The tags of a listed resource when Coffer owns it (`owned`, the Tagging API's listing)
+    /// or the file wants its `name` (its tags read then); `None` for any other (its details
+    /// are not read).
     async fn owned_or_wanted(
         &self,
         arn: &str,
         name: &str,
         wanted: &BTreeSet<String>,
+        owned: &BTreeMap<String, Tags>,
     ) -> Result<Option<Tags>, AwsError> {
+        if let Some(tags) = owned.get(arn) {
+            return Ok(Some(tags.clone()));
+        }
+        if !wanted.contains(name) {
+            return Ok(None);
+        }
         let backup = &self.clients.backup;
         let pages = backup.list_tags().resource_arn(arn).into_paginator();
         let pages = self
@@ -39,15 +56,24 @@ impl RegionReader {
         Ok((self.ours(&tags) || wanted.contains(name)).then_some(tags))
     }
 
-    pub(super) async fn vaults(&self, wanted: &Wanted) -> Result<Vec<LiveVault>, Vec<AwsError>> {
+    pub(super) async fn vaults(
+        &self,
+        wanted: &Wanted,
+        owned: &BTreeMap<String, Tags>,
+    ) -> Result<Vec<LiveVault>, Vec<AwsError>> {
+        if owned.is_empty() && wanted.vaults.is_empty() {
+            return Ok(Vec::new());
+        }
         let list = self.clients.backup.list_backup_vaults().into_paginator();
         let listed = self
             .sent("backup:ListBackupVaults", list.items().send().try_collect())
             .await
             .map_err(|e| vec![e])?;
         let now = DateTime::from(std::time::SystemTime::now());
-        let (mut vaults, errors) =
-            each(listed, |member| self.vault(member, &wanted.vaults, now)).await;
+        let (mut vaults, errors) = each(listed, |member| {
+            self.vault(member, &wanted.vaults, owned, now)
+        })
+        .await;
         vaults.sort_by(|a, b| a.name.cmp(&b.name));
         all_or_errors(vaults, errors)
     }
@@ -56,11 +82,12 @@ impl RegionReader {
         &self,
         member: BackupVaultListMember,
         wanted: &BTreeSet<String>,
+        owned: &BTreeMap<String, Tags>,
         now: DateTime,
     ) -> Result<Option<LiveVault>, AwsError> {
         let name = member.backup_vault_name().unwrap_or_default().to_string();
         let arn = member.backup_vault_arn().unwrap_or_default().to_string();
-        let Some(tags) = self.owned_or_wanted(&arn, &name, wanted).await? else {
+        let Some(tags) = self.owned_or_wanted(&arn, &name, wanted, owned).await? else {
             return Ok(None);
         };
         let access_policy = self.vault_access_policy(&name).await?;
@@ -119,43 +146,89 @@ impl RegionReader {
     pub(super) async fn backup_plans(
         &self,
         wanted: &Wanted,
+        owned: &BTreeMap<String, Tags>,
+    ) -> Result<Vec<LiveBackupPlan>, Vec<AwsError>> {
+        let (mut plans, mut errors) = each(owned, |(arn, tags)| {
+            self.backup_plan(Tagged::id(arn), arn, tags.clone())
+        })
+        .await;
+        let found: BTreeSet<&str> = plans.iter().map(|p| p.name.as_str()).collect();
+        if errors.is_empty()
+            && !wanted
+                .backup_plans
+                .iter()
+                .all(|n| found.contains(n.as_str()))
+        {
+            // A wanted plan not among the owned ones: only the full list can say it is absent.
+            let read: BTreeSet<String> = plans.iter().map(|p| p.plan_id.clone()).collect();
+            match self.listed_plans(wanted, owned, &read).await {
+                Ok(more) => plans.extend(more),
+                Err(e) => errors.extend(e),
+            }
+        }
+        plans.sort_by(|a, b| a.name.cmp(&b.name).then(a.plan_id.cmp(&b.plan_id)));
+        all_or_errors(plans, errors)
+    }
+
+    /// The listed backup plans (`backup:ListBackupPlans`) not in `read` that Coffer owns or
+    /// whose name the file wants.
+    async fn listed_plans(
+        &self,
+        wanted: &Wanted,
+        owned: &BTreeMap<String, Tags>,
+        read: &BTreeSet<String>,
     ) -> Result<Vec<LiveBackupPlan>, Vec<AwsError>> {
         let list = self.clients.backup.list_backup_plans().into_paginator();
         let listed = self
             .sent("backup:ListBackupPlans", list.items().send().try_collect())
             .await
             .map_err(|e| vec![e])?;
-        let (mut plans, errors) = each(listed, |member| {
-            self.backup_plan(member, &wanted.backup_plans)
+        let unread = listed
+            .into_iter()
+            .filter(|m| !m.backup_plan_id().is_some_and(|id| read.contains(id)));
+        let (plans, errors) = each(unread, |member: BackupPlansListMember| async move {
+            let name = member.backup_plan_name().unwrap_or_default();
+            let arn = member.backup_plan_arn().unwrap_or_default();
+            let plan_id = member.backup_plan_id().unwrap_or_default();
+            let found = self.owned_or_wanted(arn, name, &wanted.backup_plans, owned);
+            match found.await? {
+                Some(tags) => self.backup_plan(plan_id, arn, tags).await,
+                None => Ok(None),
+            }
         })
         .await;
-        plans.sort_by(|a, b| a.name.cmp(&b.name).then(a.plan_id.cmp(&b.plan_id)));
         all_or_errors(plans, errors)
     }
 
+    /// A backup plan in full (`backup:GetBackupPlan`, its selections); `None` when it is
+    /// deleted.
     async fn backup_plan(
         &self,
-        member: BackupPlansListMember,
-        wanted: &BTreeSet<String>,
+        plan_id: &str,
+        arn: &str,
+        tags: Tags,
     ) -> Result<Option<LiveBackupPlan>, AwsError> {
-        let name = member.backup_plan_name().unwrap_or_default().to_string();
-        let arn = member.backup_plan_arn().unwrap_or_default().to_string();
-        let plan_id = member.backup_plan_id().unwrap_or_default().to_string();
-        let Some(tags) = self.owned_or_wanted(&arn, &name, wanted).await? else {
+        let request = self.clients.backup.get_backup_plan();
+        let request = request.backup_plan_id(plan_id).send();
+        let absent = ["ResourceNotFoundException"];
+        let Some(plan) = self.found("backup:GetBackupPlan", request, &absent).await? else {
             return Ok(None);
         };
-        let request = self.clients.backup.get_backup_plan();
-        let request = request.backup_plan_id(&plan_id).send();
-        let plan = self.sent("backup:GetBackupPlan", request).await?;
+        if plan.deletion_date().is_some() {
+            return Ok(None);
+        }
         let rules = plan
             .backup_plan()
             .map(|p| p.rules().iter().map(live_rule).collect())
             .unwrap_or_default();
-        let selections = self.selections(&plan_id).await?;
+        let selections = self.selections(plan_id).await?;
         Ok(Some(LiveBackupPlan {
-            plan_id,
-            arn,
-            name,
+            plan_id: plan_id.to_string(),
+            arn: plan.backup_plan_arn().unwrap_or(arn).to_string(),
+            name: plan
+                .backup_plan()
+                .map(|p| p.backup_plan_name().to_string())
+                .unwrap_or_default(),
             version_id: plan.version_id().unwrap_or_default().to_string(),
             rules,
             tags,

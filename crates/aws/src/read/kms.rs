@@ -1,14 +1,23 @@
 //! KMS: the region's customer managed keys that Coffer owns or that an alias the file wants
 //! points to, and every customer alias.
+//!
+//! The keys to read are the owned ones the Tagging API lists ([`super::tagged`]) and the
+//! targets of the aliases the file wants: no `kms:ListKeys` and no tag read per key. A wanted
+//! alias's key that the listing does not name has its tags read on its own, so adoption and
+//! the foreign-key checks see its tags. An owned key with no alias that the listing has not
+//! caught up with yet is not seen by this read; creating a key looks for a tagged key with
+//! `kms:ListKeys` first (`crate::execute`), so it is adopted, not duplicated.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_kms::error::SdkError;
 use aws_sdk_kms::operation::get_key_policy::GetKeyPolicyError;
+use aws_sdk_kms::types::KeyMetadata;
 use coffer_planner::live::{KeyManager, KeyState, LiveAlias, LiveKey, Tags};
 
 use serde_json::Value;
 
+use super::tagged::Tagged;
 use super::{RegionReader, Wanted, all_or_errors, each, rfc3339};
 use crate::error::AwsError;
 
@@ -38,14 +47,21 @@ impl RegionReader {
     pub(super) async fn keys(
         &self,
         wanted: &Wanted,
+        owned: &BTreeMap<String, Tags>,
     ) -> Result<(Vec<LiveKey>, Vec<LiveAlias>), Vec<AwsError>> {
+        if owned.is_empty() && wanted.aliases.is_empty() {
+            // Nothing owned here and no alias wanted: no key or alias to read.
+            return Ok((Vec::new(), Vec::new()));
+        }
+        if let Some(found) = self.keys_by_alias(wanted, owned).await {
+            return found;
+        }
         let kms = &self.clients.kms;
         let aliases = kms.list_aliases().into_paginator().items().send();
-        let aliases = self.sent("kms:ListAliases", aliases.try_collect()).await;
-        let key_ids = kms.list_keys().into_paginator().items().send();
-        let key_ids = self.sent("kms:ListKeys", key_ids.try_collect()).await;
-        let aliases = aliases.map_err(|e| vec![e])?;
-        let key_ids = key_ids.map_err(|e| vec![e])?;
+        let aliases = self
+            .sent("kms:ListAliases", aliases.try_collect())
+            .await
+            .map_err(|e| vec![e])?;
 
         let targets = |named: &dyn Fn(&str) -> bool| -> BTreeSet<String> {
             aliases
@@ -67,16 +83,85 @@ impl RegionReader {
             })
             .collect();
 
-        let candidates = key_ids
+        let owned_by_id: BTreeMap<&str, &Tags> = owned
             .iter()
-            .filter_map(|k| k.key_id())
-            .filter(|id| !aws_managed.contains(*id));
-        let (relevant, mut errors) =
-            each(candidates, |id| self.relevant_key(id, &wanted_targets)).await;
-        let (mut keys, failed) = each(relevant, |(id, tags)| self.key_details(id, tags)).await;
+            .map(|(arn, tags)| (Tagged::id(arn), tags))
+            .collect();
+        let candidates: BTreeSet<&str> = owned_by_id
+            .keys()
+            .copied()
+            .chain(wanted_targets.iter().map(String::as_str))
+            .filter(|id| !aws_managed.contains(*id))
+            .collect();
+        let (owned_by_id, wanted_targets) = (&owned_by_id, &wanted_targets);
+        let (relevant, mut errors) = each(candidates, |id| async move {
+            match owned_by_id.get(id) {
+                Some(tags) => Ok(Some((id.to_string(), (*tags).clone()))),
+                None => self.relevant_key(id, wanted_targets).await,
+            }
+        })
+        .await;
+        let (mut keys, failed) =
+            each(relevant, |(id, tags)| self.key_details(id, tags, None)).await;
         errors.extend(failed);
         keys.sort_by(|a, b| a.key_id.cmp(&b.key_id));
         all_or_errors((keys, live_aliases), errors)
+    }
+
+    /// The keys and aliases from `kms:DescribeKey` of each alias the file wants, without
+    /// `kms:ListAliases`: `None` (list them all) unless every wanted alias resolves and every
+    /// owned key is the target of one. An alias the file does not name on a key it keeps is
+    /// not seen then; Coffer deletes aliases only with the departed keys they point to, and a
+    /// departed owned key sends the read to the full list.
+    #[allow(clippy::type_complexity)]
+    async fn keys_by_alias(
+        &self,
+        wanted: &Wanted,
+        owned: &BTreeMap<String, Tags>,
+    ) -> Option<Result<(Vec<LiveKey>, Vec<LiveAlias>), Vec<AwsError>>> {
+        let kms = &self.clients.kms;
+        let described = futures::future::join_all(wanted.aliases.iter().map(|alias| async move {
+            let request = kms.describe_key().key_id(alias).send();
+            let described = self.sent("kms:DescribeKey", request).await.ok()?;
+            Some((alias.clone(), described.key_metadata()?.clone()))
+        }))
+        .await;
+        let described: Vec<(String, KeyMetadata)> = described.into_iter().collect::<Option<_>>()?;
+        let targets: BTreeSet<&str> = described.iter().map(|(_, m)| m.key_id()).collect();
+        if !owned.keys().all(|arn| targets.contains(Tagged::id(arn))) {
+            return None;
+        }
+        let aliases = described
+            .iter()
+            .map(|(name, m)| LiveAlias {
+                name: name.clone(),
+                target_key_id: Some(m.key_id().to_string()),
+            })
+            .collect();
+        let wanted_targets: BTreeSet<String> = targets.iter().map(|t| t.to_string()).collect();
+        let owned_by_id: BTreeMap<&str, &Tags> = owned
+            .iter()
+            .map(|(arn, tags)| (Tagged::id(arn), tags))
+            .collect();
+        let unique: BTreeMap<&str, &KeyMetadata> =
+            described.iter().map(|(_, m)| (m.key_id(), m)).collect();
+        let (mut keys, errors) = each(unique, |(id, metadata)| {
+            let (owned_by_id, wanted_targets) = (&owned_by_id, &wanted_targets);
+            async move {
+                let tags = match owned_by_id.get(id) {
+                    Some(tags) => (*tags).clone(),
+                    None => match self.relevant_key(id, wanted_targets).await? {
+                        Some((_, tags)) => tags,
+                        None => return Ok(None),
+                    },
+                };
+                self.key_details(id.to_string(), tags, Some(metadata.clone()))
+                    .await
+            }
+        })
+        .await;
+        keys.sort_by(|a, b| a.key_id.cmp(&b.key_id));
+        Some(all_or_errors((keys, aliases), errors))
     }
 
     /// The key with its tags when it is Coffer's or an alias the file wants points to it.
@@ -109,14 +194,27 @@ impl RegionReader {
             .collect())
     }
 
-    /// A customer managed key in full; `None` for a key AWS manages.
-    async fn key_details(&self, key_id: String, tags: Tags) -> Result<Option<LiveKey>, AwsError> {
+    /// A customer managed key in full (`described`: its `kms:DescribeKey` answer when already
+    /// asked); `None` for a key AWS manages.
+    async fn key_details(
+        &self,
+        key_id: String,
+        tags: Tags,
+        described: Option<KeyMetadata>,
+    ) -> Result<Option<LiveKey>, AwsError> {
         let kms = &self.clients.kms;
-        let request = kms.describe_key().key_id(&key_id);
-        let described = self.sent("kms:DescribeKey", request.send()).await?;
-        let Some(metadata) = described.key_metadata() else {
-            return Ok(None);
+        let described = match described {
+            Some(metadata) => metadata,
+            None => {
+                let request = kms.describe_key().key_id(&key_id);
+                let out = self.sent("kms:DescribeKey", request.send()).await?;
+                match out.key_metadata() {
+                    Some(metadata) => metadata.clone(),
+                    None => return Ok(None),
+                }
+            }
         };
+        let metadata = &described;
         let key_manager = metadata
             .key_manager()
             .map_or(KeyManager::Customer, |m| KeyManager::parse(m.as_str()));

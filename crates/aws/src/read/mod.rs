@@ -1,17 +1,31 @@
 //! Reading the live state of everything a topology scopes: its accounts and regions, every
-//! page of every list, concurrently under a bound, with the fewest calls that give a complete
-//! picture. Details (policies, rules, selections) are fetched only for resources Coffer owns
-//! or that carry a name the file wants, so a busy account costs one list call per kind plus
-//! one tag call per resource.
+//! page of every list, concurrently under bounds, with the fewest calls that give a complete
+//! picture. Which resources Coffer owns comes from one Tagging API listing per region
+//! (`tagged`), not from a tag read per resource; details (policies, rules, selections) are
+//! fetched only for resources Coffer owns or that carry a name the file wants. A region costs
+//! one `tag:GetResources`, `kms:ListAliases` and `backup:ListBackupVaults` (each left out when
+//! nothing owned or wanted could be there), plus the detail reads of its resources; an
+//! account costs its AssumeRole, and membership of the organization is one listing in the
+//! management account for the whole fleet.
 //!
-//! One module per service: `kms` (keys and aliases), `backup` (vaults and backup plans),
-//! `organizations` (the organization and AWS Backup's cross-account switch), `rds` (the
-//! databases selections name).
+//! The trade-off: the Tagging API is eventually consistent, so an owned resource tagged
+//! moments ago may be missing from the listing. Every resource the file wants is still found
+//! by name from an authoritative read (`kms:ListAliases`, `backup:ListBackupVaults`, and
+//! `backup:ListBackupPlans` whenever a wanted plan is not among the owned ones), so creates,
+//! updates, adoption and the foreign-resource checks never rely on the listing; only a
+//! resource that left the file and was tagged moments ago can be missed, and the next run
+//! deletes it.
+//!
+//! One module per service: `tagged` (the owned resources), `kms` (keys and aliases), `backup`
+//! (vaults and backup plans), `organizations` (the organization and AWS Backup's
+//! cross-account switch), `rds` (the databases selections name).
 
 mod backup;
 mod kms;
+pub mod limits;
 mod organizations;
 mod rds;
+mod tagged;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -24,13 +38,13 @@ use coffer_planner::live::*;
 use coffer_planner::model::ResourceKind;
 use coffer_spec::{AccountName, Topology};
 use futures::future::join_all;
-use tokio::sync::Semaphore;
 
 use crate::error::{AwsError, Call, ReadErrors};
 use crate::session::{AccountSession, RegionClients, Sessions};
 
 pub(crate) use backup::{live_rule, live_selection};
 pub(crate) use kms::{default_key_policy, key_state};
+pub use limits::Limits;
 
 /// What a region's read looks for besides owned resources: the names the file wants there.
 #[derive(Debug, Clone, Default)]
@@ -95,17 +109,17 @@ fn slot<'a>(
 }
 
 /// Reads the live state of every account and region `topology` scopes. `concurrency` bounds
-/// the calls in flight. Failures are collected per account and region; the reads elsewhere
-/// go on.
+/// the calls in flight (with the per-account and per-service bounds of [`Limits`]). Failures
+/// are collected per account and region; the reads elsewhere go on.
 pub async fn read(
     topology: &Topology,
     sessions: &Sessions,
     concurrency: usize,
 ) -> Result<LiveState, ReadErrors> {
-    let limit = Arc::new(Semaphore::new(concurrency.max(1)));
+    let limit = Arc::new(Limits::new(concurrency));
     let topology_name = topology.name.clone();
 
-    let verified = per_account(sessions.all(), &limit, |s| s.verify()).await;
+    let verified = per_account(sessions.all(), &limit, "sts", |s| s.verify()).await;
     let mut errors = Vec::new();
     let mut usable = BTreeSet::new();
     for (id, result) in verified {
@@ -117,8 +131,7 @@ pub async fn read(
         }
     }
     // Only accounts whose role could be assumed: the others failed already.
-    let reachable = sessions.all().filter(|s| usable.contains(&s.account.id));
-    let organizations = per_account(reachable, &limit, organizations::read_organization).await;
+    let organizations = organizations::memberships(topology, sessions, &usable, &limit).await;
     // The roles the selections pass to AWS Backup (`crate::service_roles`).
     let roles =
         crate::service_roles::read_selection_roles(topology, sessions, &usable, &limit).await;
@@ -133,7 +146,7 @@ pub async fn read(
             Some(async move {
                 let reader = RegionReader {
                     session: session.clone(),
-                    clients: session.region(&region).await,
+                    clients: session.reads(&region).await,
                     limit,
                     topology: topology_name,
                 };
@@ -170,10 +183,11 @@ pub async fn read(
     }
 }
 
-/// `call` for each of `sessions`, concurrently under `limit`, by account ID.
+/// `call` (to `service`) for each of `sessions`, concurrently under `limit`, by account ID.
 async fn per_account<'a, T, Fut>(
     sessions: impl Iterator<Item = &'a Arc<AccountSession>>,
-    limit: &Arc<Semaphore>,
+    limit: &Arc<Limits>,
+    service: &str,
     call: impl Fn(&'a AccountSession) -> Fut,
 ) -> Vec<(String, T)>
 where
@@ -182,7 +196,7 @@ where
     join_all(sessions.map(|session| {
         let pending = call(session);
         async move {
-            let _permit = limit.acquire().await;
+            let _permit = limit.permit(&session.account.id, service).await;
             (session.account.id.clone(), pending.await)
         }
     }))
@@ -241,7 +255,7 @@ impl Part {
 struct RegionReader {
     session: Arc<AccountSession>,
     clients: RegionClients,
-    limit: Arc<Semaphore>,
+    limit: Arc<Limits>,
     topology: String,
 }
 
@@ -265,7 +279,8 @@ impl RegionReader {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        let _permit = self.limit.acquire().await;
+        let service = call.split(':').next().unwrap_or(call);
+        let _permit = self.limit.permit(&self.clients.account_id, service).await;
         request.await.map_err(|e| self.call(call).sdk_error(e))
     }
 
@@ -288,10 +303,12 @@ impl RegionReader {
         }
     }
 
-    /// The region: each kind's reader (concurrently), then the sources its selections name.
+    /// The region: what Coffer owns there, each kind's reader (concurrently), then the
+    /// sources its selections name.
     async fn read(&self, wanted: &Wanted) -> Result<LiveRegion, Vec<AwsError>> {
+        let owned = self.tagged().await.map_err(|e| vec![e])?;
         let readers: BTreeSet<Reader> = ResourceKind::ALL.into_iter().map(Reader::of).collect();
-        let parts = join_all(readers.into_iter().map(|r| self.part(r, wanted))).await;
+        let parts = join_all(readers.into_iter().map(|r| self.part(r, wanted, &owned))).await;
         let mut errors = Vec::new();
         let mut region = LiveRegion::default();
         for part in parts {
@@ -311,14 +328,22 @@ impl RegionReader {
         }
     }
 
-    async fn part(&self, reader: Reader, wanted: &Wanted) -> Result<Part, Vec<AwsError>> {
+    async fn part(
+        &self,
+        reader: Reader,
+        wanted: &Wanted,
+        owned: &tagged::Tagged,
+    ) -> Result<Part, Vec<AwsError>> {
         match reader {
             Reader::Keys => {
-                let (keys, aliases) = self.keys(wanted).await?;
+                let (keys, aliases) = self.keys(wanted, &owned.keys).await?;
                 Ok(Part::Keys(keys, aliases))
             }
-            Reader::Vaults => self.vaults(wanted).await.map(Part::Vaults),
-            Reader::BackupPlans => self.backup_plans(wanted).await.map(Part::BackupPlans),
+            Reader::Vaults => self.vaults(wanted, &owned.vaults).await.map(Part::Vaults),
+            Reader::BackupPlans => {
+                let plans = self.backup_plans(wanted, &owned.plans).await;
+                plans.map(Part::BackupPlans)
+            }
             Reader::CrossAccountBackup => self
                 .global_settings(wanted.global_settings)
                 .await

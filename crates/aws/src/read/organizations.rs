@@ -1,9 +1,96 @@
 //! The organization an account belongs to, and AWS Backup's cross-account switch, which only
 //! the organization's management account reads.
+//!
+//! Membership is read once for the whole fleet: `organizations:DescribeOrganization` and every
+//! page of `organizations:ListAccounts` in the management account the file names. An account
+//! that list does not name (or every account, when the management account cannot be read or
+//! the file has no `organization`) asks `organizations:DescribeOrganization` itself, so an
+//! account in another organization is still told apart from one in none.
 
-use super::RegionReader;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use coffer_spec::Topology;
+use futures::future::join_all;
+
+use super::{Limits, RegionReader};
 use crate::error::AwsError;
-use crate::session::AccountSession;
+use crate::session::{AccountSession, Members, Sessions};
+
+const SERVICE: &str = "organizations";
+
+/// The organization of every account in `usable`, by account ID (see [`read_organization`]),
+/// each call under `limit`.
+pub(super) async fn memberships(
+    topology: &Topology,
+    sessions: &Sessions,
+    usable: &BTreeSet<String>,
+    limit: &Limits,
+) -> Vec<(String, Option<Option<String>>)> {
+    let management = topology
+        .organization
+        .as_ref()
+        .map(|org| topology.account_id(&org.management_account))
+        .filter(|id| usable.contains(*id))
+        .and_then(|id| sessions.account(id));
+    let members = match management {
+        Some(session) => {
+            let _permit = limit.permit(&session.account.id, SERVICE).await;
+            session.members(|| list_members(&session)).await
+        }
+        None => None,
+    };
+    let reachable = sessions.all().filter(|s| usable.contains(&s.account.id));
+    join_all(reachable.map(|session| {
+        let listed = members
+            .as_ref()
+            .filter(|m| m.accounts.contains(&session.account.id))
+            .map(|m| Some(m.organization_id.clone()));
+        async move {
+            let organization = match listed {
+                Some(listed) => Some(listed),
+                None => {
+                    let _permit = limit.permit(&session.account.id, SERVICE).await;
+                    read_organization(session).await
+                }
+            };
+            (session.account.id.clone(), organization)
+        }
+    }))
+    .await
+}
+
+/// The management account's organization and every account it lists; `None` when either
+/// call fails (the accounts then ask for themselves).
+async fn list_members(session: &Arc<AccountSession>) -> Option<Members> {
+    let described = session.organizations().describe_organization().send().await;
+    let organization_id = match described {
+        Ok(out) => out.organization().and_then(|o| o.id())?.to_string(),
+        Err(e) => {
+            let error = session
+                .call("-", "organizations:DescribeOrganization")
+                .sdk_error(e);
+            tracing::warn!(%error, "organization not read in its management account");
+            return None;
+        }
+    };
+    let pages = session.organizations().list_accounts().into_paginator();
+    match pages.send().try_collect().await {
+        Ok(pages) => Some(Members {
+            organization_id,
+            accounts: pages
+                .iter()
+                .flat_map(|page| page.accounts())
+                .filter_map(|a| a.id().map(str::to_string))
+                .collect(),
+        }),
+        Err(e) => {
+            let error = session.call("-", "organizations:ListAccounts").sdk_error(e);
+            tracing::warn!(%error, "organization members not listed");
+            None
+        }
+    }
+}
 
 /// The account's organization: `Some(Some(id))` a member, `Some(None)` in none, `None` when
 /// it could not be read (Organizations permissions are optional: the membership check is

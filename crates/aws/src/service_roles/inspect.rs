@@ -7,11 +7,11 @@ use std::sync::Arc;
 use coffer_planner::live::{LiveRole, RoleStatus};
 use coffer_spec::Topology;
 use futures::future::join_all;
-use tokio::sync::Semaphore;
 
 use super::name_and_path;
 use super::trust::{judge, problem};
 use crate::error::AwsError;
+use crate::read::Limits;
 use crate::session::{AccountSession, Sessions};
 
 /// Reads `role_arn` in `session`'s account with `iam:GetRole` and judges it. `iam:GetRole`
@@ -87,7 +87,7 @@ pub async fn read_selection_roles(
     topology: &Topology,
     sessions: &Sessions,
     usable: &BTreeSet<String>,
-    limit: &Arc<Semaphore>,
+    limit: &Arc<Limits>,
 ) -> BTreeMap<String, BTreeMap<String, LiveRole>> {
     let wanted: BTreeSet<(String, String)> = topology
         .backup_plans
@@ -104,7 +104,7 @@ pub async fn read_selection_roles(
         let session = sessions.account(&account_id)?;
         let limit = limit.clone();
         Some(async move {
-            let _permit = limit.acquire().await;
+            let _permit = limit.permit(&account_id, "iam").await;
             // A role that could not be read is not checked (as the organization membership).
             let status = inspect(&session, &role_arn).await.unwrap_or_else(|error| {
                 problem(
