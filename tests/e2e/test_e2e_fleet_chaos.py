@@ -175,7 +175,8 @@ def place_problems(emu: Emulator, account: str, region: str) -> list[str]:
             owned[tags.get("coffer:id", "(untagged)")] += 1
     if len(owned) != 1 or set(owned.values()) != {1}:
         problems.append(f"{account} {region}: keys by coffer:id {dict(owned)}, want one key")
-    aliases = [a["AliasName"] for a in paginate(kms, "list_aliases", "Aliases") if a["AliasName"].startswith("alias/backup/")]
+    aliases = [a["AliasName"] for a in paginate(kms, "list_aliases", "Aliases")]
+    aliases = [alias for alias in aliases if alias.startswith("alias/backup/")]
     if aliases != ["alias/backup/central" if central else "alias/backup/source"]:
         problems.append(f"{account} {region}: aliases {aliases}")
     backup = emu.client("backup", account, region)
@@ -198,3 +199,45 @@ def place_problems(emu: Emulator, account: str, region: str) -> list[str]:
 def selection_names(backup: Any, plan: dict) -> list[str]:
     listed = paginate(backup, "list_backup_selections", "BackupSelectionsList", BackupPlanId=plan["BackupPlanId"])
     return sorted(s["SelectionName"] for s in listed)
+
+
+def attempt(seq: int, invocation: str, number: int, *, throttled: bool = False, most: int = 8, at: str = "") -> dict:
+    """A request-log entry of one attempt (for the checks' own tests)."""
+    return {
+        "seq": seq,
+        "time": at or f"2026-01-01T00:{seq // 60:02d}:{seq % 60:02d}+00:00",
+        "account": "200000000000",
+        "region": "eu-west-1",
+        "service": "kms",
+        "operation": "DescribeKey",
+        "status": 400 if throttled else 200,
+        "throttled": throttled,
+        "lost": None,
+        "invocation": invocation,
+        "attempt": number,
+        "max_attempts": most,
+    }
+
+
+def test_the_retry_checks_accept_throttled_calls_retried_after_a_backoff():
+    log = [attempt(1, "a", 1, throttled=True), attempt(2, "a", 2), attempt(3, "b", 1)]
+    assert retry_problems(log) == []
+
+
+def test_the_retry_checks_catch_calls_not_retried_retried_too_often_or_at_once():
+    not_retried = [attempt(1, "a", 1, throttled=True)]
+    too_many = [attempt(n, "a", n, throttled=n < 10, most=10) for n in range(1, 11)]
+    moment = "2026-01-01T00:00:00+00:00"
+    at_once = [attempt(1, "a", 1, throttled=True, at=moment), attempt(2, "a", 2, at=moment)]
+    assert [len(retry_problems(log)) for log in (not_retried, too_many, at_once)] == [1, 1, 1]
+
+
+def test_the_retry_checks_catch_a_partition_spending_more_than_its_retry_quota():
+    # Calls of 2 throttled attempts then a success each leave 1 retry permit (5 tokens) gone for
+    # good: 60 of them spend 300 of the 500 tokens, 110 would spend 550 (no first-attempt
+    # success refills the bucket).
+    def calls(n: int) -> list[dict]:
+        return [attempt(4 * i + k, f"c{i}", k + 1, throttled=k < 2) for i in range(n) for k in range(3)]
+
+    assert retry_problems(calls(60)) == []
+    assert [p for p in retry_problems(calls(110)) if "retry token bucket" in p]
