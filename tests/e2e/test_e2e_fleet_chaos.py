@@ -19,6 +19,7 @@ import os
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +138,7 @@ def retry_problems(log: list[dict]) -> list[str]:
         for before, after in zip(attempts, attempts[1:]):
             if not (before["throttled"] or before["lost"] or before["status"] >= 500):
                 problems.append(f"{where}: attempt {after['attempt']} after a {before['status']} that is not transient")
-            if not after["time"] > before["time"]:
+            if not datetime.fromisoformat(after["time"]) > datetime.fromisoformat(before["time"]):
                 problems.append(f"{where}: attempt {after['attempt']} with no backoff after the one before")
         last = attempts[-1]
         if last["throttled"] and last["attempt"] < most:
