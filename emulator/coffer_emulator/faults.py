@@ -272,6 +272,9 @@ class RequestLog:
         path: str = "",
         request_key: str = "",
         lost: str | None = None,
+        invocation: str = "",
+        attempt: int | None = None,
+        max_attempts: int | None = None,
     ) -> None:
         with self._lock:
             self._seq += 1
@@ -289,6 +292,9 @@ class RequestLog:
                     "path": path,
                     "request_key": request_key,
                     "lost": lost,
+                    "invocation": invocation,
+                    "attempt": attempt,
+                    "max_attempts": max_attempts,
                 }
             )
 

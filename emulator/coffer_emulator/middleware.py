@@ -107,7 +107,7 @@ class Emulator:
             query=environ.get("QUERY_STRING", ""),
             body=wire._read_body(environ),
         )
-        logged = {"method": method, "path": path, "request_key": key}
+        logged = {"method": method, "path": path, "request_key": key, **sdk_attempt(environ)}
         decision = self.faults.decide(call.service, call.operation)
         if decision.latency_seconds:
             time.sleep(decision.latency_seconds)
@@ -173,6 +173,25 @@ class Emulator:
         status = lost.status_of(rule)
         self.requests.record(account, call.service, call.operation, call.region, status, False, lost=rule.kind, **logged)
         return lost.deliver(rule, call, environ, start_response)
+
+
+def sdk_attempt(environ: dict[str, Any]) -> dict[str, Any]:
+    """What the AWS SDKs say of the attempt: the invocation ID all attempts of one call share
+    (``amz-sdk-invocation-id``) and the attempt's number and the most attempts allowed
+    (``amz-sdk-request: attempt=2; max=8``); empty and None when the client sends neither."""
+    fields = dict(
+        part.strip().partition("=")[::2] for part in environ.get("HTTP_AMZ_SDK_REQUEST", "").split(";") if "=" in part
+    )
+
+    def number(name: str) -> int | None:
+        value = fields.get(name, "")
+        return int(value) if value.isdigit() else None
+
+    return {
+        "invocation": environ.get("HTTP_AMZ_SDK_INVOCATION_ID", ""),
+        "attempt": number("attempt"),
+        "max_attempts": number("max"),
+    }
 
 
 def account_for_key(access_key: str) -> str:

@@ -4,6 +4,7 @@ import importlib.util
 import time
 
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from support import BACKUP, EMULATOR_DIR, MANAGEMENT, SOURCE, WORLDS, failure_pattern
 
@@ -117,6 +118,28 @@ def test_assume_role_is_logged_for_the_calling_account(emu):
     emu.client("kms", BACKUP)  # AssumeRole with the management account's plain credentials
     (entry,) = emu.admin("GET", f"requests?account={MANAGEMENT}")["requests"]
     assert (entry["service"], entry["operation"]) == ("sts", "AssumeRole")
+
+
+def test_request_log_names_each_sdk_invocation_and_attempt(emu):
+    """The SDK's ``amz-sdk-invocation-id`` and ``amz-sdk-request: attempt=N; max=M`` headers:
+    a throttled call retried by the SDK is one invocation with attempts 1, 2, 3."""
+    kms = emu.client("kms", SOURCE, config=Config(retries={"mode": "standard", "total_max_attempts": 3}))
+    kms.list_keys()  # the role's credentials first
+    emu.admin("DELETE", "requests")
+    emu.admin("PUT", "faults", {"throttle": {"kms:DescribeKey": 1.0}})
+    with pytest.raises(ClientError):
+        kms.describe_key(KeyId="alias/aws/rds")
+    emu.admin("DELETE", "faults")
+    kms.list_keys()
+    entries = emu.admin("GET", "requests")["requests"]
+    assert [(e["operation"], e["attempt"], e["max_attempts"]) for e in entries] == [
+        ("DescribeKey", 1, 3),
+        ("DescribeKey", 2, 3),
+        ("DescribeKey", 3, 3),
+        ("ListKeys", 1, 3),
+    ]
+    invocations = [e["invocation"] for e in entries]
+    assert invocations[0] and len(set(invocations[:3])) == 1 and invocations[3] != invocations[0], invocations
 
 
 def test_request_log_keys_tell_repeated_calls_apart(emu):
