@@ -9,7 +9,13 @@ REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "emulator-fidelity.md"
 NODE = re.compile(r"`((?:emulator/tests|tests/e2e)/[\w/]+\.py)::(test_\w+)(\[[^`]*\])?`")
 # Modules that test the emulator's own machinery or code rather than an AWS rule.
-NOT_RULES = {"test_launcher.py", "test_smoke.py", "test_conformance_mode.py", "test_structure.py"}
+NOT_RULES = {
+    "test_launcher.py",
+    "test_smoke.py",
+    "test_conformance_mode.py",
+    "test_structure.py",
+    "test_lost_responses.py",
+}
 
 
 def _rule_rows() -> list[str]:
