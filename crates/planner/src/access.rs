@@ -112,13 +112,20 @@ pub fn principals(
             org_id: Some(org.clone()),
         });
     }
-    out.push(Principal {
+    out.push(outsider());
+    out
+}
+
+/// Anyone outside the organization: the one principal of [`principals`] whose answer does not
+/// depend on the resource's account, asked about alone where the other accounts do not matter
+/// (building the whole list for every resource grows with the square of the fleet).
+pub fn outsider() -> Principal {
+    Principal {
         label: "anyone outside the organization".into(),
         role: Role::Outsider,
         arn: format!("arn:aws:iam::{OUTSIDER_ACCOUNT}:role/AnyAdministrator"),
         org_id: None,
-    });
-    out
+    }
 }
 
 /// The principals of other accounts (of the topology, of the organization, or outside it)

@@ -4,7 +4,9 @@ use serde_json::Value;
 
 use coffer_policy::{Decision, Request};
 use coffer_spec::checks as id;
-use coffer_spec::{AccountName, Key};
+use std::collections::BTreeMap;
+
+use coffer_spec::{AccountName, Key, KeyName, Topology, VaultName};
 
 use super::Context;
 use super::target::Target;
@@ -152,18 +154,11 @@ impl Context<'_> {
     /// the policy allows are the topology's.
     fn open_key_policy(&mut self, policy: &KeyPolicy<'_>) {
         let KeyPolicy {
-            key,
-            target,
-            document,
-            ..
+            target, document, ..
         } = *policy;
         // Only outsiders count here: asking the policy about every account of the topology
         // for every key would grow with the square of the fleet.
-        let outsiders: Vec<access::Principal> =
-            access::principals(self.topology, &key.account, &key.break_glass_principals)
-                .into_iter()
-                .filter(|p| p.role == access::Role::Outsider)
-                .collect();
+        let outsiders = [access::outsider()];
         let open = access::foreign_access(
             &outsiders,
             Some(document),
@@ -222,20 +217,12 @@ impl Context<'_> {
     /// accounts read it, whatever statement would.
     fn not_shared_back(&mut self, policy: &KeyPolicy<'_>) {
         let key = policy.key;
-        let mut sources: Vec<&AccountName> = self
-            .topology
-            .copy_edges()
-            .filter(|e| e.cross_account() && e.destination.key.as_ref() == Some(&key.name))
-            .map(|e| &e.plan.account)
-            .collect();
-        sources.sort();
-        sources.dedup();
-        let vaults = self
-            .topology
-            .vaults
-            .values()
-            .filter(|v| v.key.as_ref() == Some(&key.name))
-            .map(|v| format!("vault `{}`", v.name))
+        let uses = self.key_uses.get(&key.name);
+        let sources = uses.map(|u| u.sources.clone()).unwrap_or_default();
+        let vaults = uses
+            .map(|u| u.vaults.iter().map(|v| format!("vault `{v}`")))
+            .into_iter()
+            .flatten()
             .collect::<Vec<_>>()
             .join(", ");
         for source in sources {
@@ -260,5 +247,45 @@ impl Context<'_> {
                 );
             }
         }
+    }
+}
+
+/// What one key encrypts: the vaults it is the key of, and the accounts whose plans copy into
+/// those vaults from another account (sorted, each once).
+#[derive(Debug, Default)]
+pub(super) struct KeyUse<'a> {
+    pub sources: Vec<&'a AccountName>,
+    pub vaults: Vec<&'a VaultName>,
+}
+
+/// [`KeyUse`] by key name, built in one pass over the vaults and the copy edges.
+#[derive(Debug, Default)]
+pub(super) struct KeyUses<'a>(BTreeMap<&'a KeyName, KeyUse<'a>>);
+
+impl<'a> KeyUses<'a> {
+    pub(super) fn of(topology: &'a Topology) -> KeyUses<'a> {
+        let mut uses: BTreeMap<&'a KeyName, KeyUse<'a>> = BTreeMap::new();
+        for vault in topology.vaults.values() {
+            if let Some(key) = &vault.key {
+                uses.entry(key).or_default().vaults.push(&vault.name);
+            }
+        }
+        for edge in topology.copy_edges().filter(|e| e.cross_account()) {
+            if let Some(key) = &edge.destination.key {
+                uses.entry(key)
+                    .or_default()
+                    .sources
+                    .push(&edge.plan.account);
+            }
+        }
+        for key_use in uses.values_mut() {
+            key_use.sources.sort();
+            key_use.sources.dedup();
+        }
+        KeyUses(uses)
+    }
+
+    fn get(&self, key: &KeyName) -> Option<&KeyUse<'a>> {
+        self.0.get(key)
     }
 }

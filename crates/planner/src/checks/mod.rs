@@ -129,6 +129,9 @@ struct Context<'a> {
     topology: &'a Topology,
     state: Option<&'a LiveState>,
     org: Option<&'a str>,
+    /// What each key encrypts, indexed once (a per-key scan of every vault and copy would
+    /// grow with the square of the fleet).
+    key_uses: keys::KeyUses<'a>,
     findings: Vec<Finding>,
 }
 
@@ -144,6 +147,7 @@ pub fn evaluate(
         topology,
         state,
         org: topology.organization.as_ref().map(|o| o.id.as_str()),
+        key_uses: keys::KeyUses::of(topology),
         findings: Vec::new(),
     };
     for diagnostic in &diagnostics.0 {
@@ -233,13 +237,17 @@ impl Context<'_> {
             .find(|p| p.name == plan.plan_name)
     }
 
-    /// A vault of any account and region of the state, by ARN.
+    /// A vault of any account and region of the state, by ARN: looked up in the account and
+    /// Region the ARN names (`arn:<partition>:backup:<region>:<account>:backup-vault:<name>`),
+    /// so a plan's copies cost one region's vaults each, not the whole fleet's.
     fn vault_by_arn(&self, arn: &str) -> Option<&LiveVault> {
-        self.state?
-            .accounts
-            .values()
-            .flat_map(|a| a.regions.values())
-            .flat_map(|r| &r.vaults)
+        let state = self.state?;
+        let mut parts = arn.splitn(6, ':');
+        let (region, account) = (parts.nth(3)?, parts.next()?);
+        state
+            .region(account, region)?
+            .vaults
+            .iter()
             .find(|v| v.arn == arn)
     }
 }

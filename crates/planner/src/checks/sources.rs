@@ -162,10 +162,16 @@ impl Context<'_> {
     /// exist.
     pub(super) fn sources_of_plans_without_copies(&mut self) {
         let topology = self.topology;
+        // Once for all plans: asking each plan's copies of every edge grows with the square
+        // of the fleet.
+        let copying: BTreeSet<&str> = topology
+            .copy_edges()
+            .map(|e| e.plan.name.as_str())
+            .collect();
         for plan in topology
             .backup_plans
             .values()
-            .filter(|p| !topology.copy_edges().any(|e| e.plan.name == p.name))
+            .filter(|p| !copying.contains(p.name.as_str()))
         {
             let Some(region) = self.region(&plan.account, &plan.region).cloned() else {
                 continue;

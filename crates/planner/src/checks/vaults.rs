@@ -110,17 +110,13 @@ impl Context<'_> {
             .map(|p| p.break_glass_principals.clone())
             .unwrap_or_default();
         let principals = access::principals(self.topology, &vault.account, &break_glass);
-        let outsider_copies = principals
-            .iter()
-            .filter(|p| p.role == access::Role::Outsider)
-            .any(|p| {
-                p.may(
-                    Some(document),
-                    "backup:CopyIntoBackupVault",
-                    &resource,
-                    &owner,
-                )
-            });
+        // Only the outsider's answer matters here (see `access::outsider`).
+        let outsider_copies = access::outsider().may(
+            Some(document),
+            "backup:CopyIntoBackupVault",
+            &resource,
+            &owner,
+        );
         if outsider_copies {
             self.push(
                 id::VAULT_POLICY_NO_OPEN_PRINCIPAL,
