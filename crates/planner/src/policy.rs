@@ -147,6 +147,12 @@ fn strings(values: &[&str]) -> Value {
 /// `usable_by` with cryptographic use and grants for AWS resources, then the file's own
 /// statements.
 pub fn key_policy(topology: &Topology, key: &Key) -> Value {
+    key_policy_guarded(topology, key, topology.key_guard(key).as_deref())
+}
+
+/// [`key_policy`] with the key's guard already known (`Topology::key_guards`, built once for
+/// every key).
+pub fn key_policy_guarded(topology: &Topology, key: &Key, guard: Option<&[String]>) -> Value {
     let owner = topology.account_id(&key.account);
     let mut statements = vec![
         Statement::allow(
@@ -186,8 +192,8 @@ pub fn key_policy(topology: &Topology, key: &Key) -> Value {
             .json(),
         );
     }
-    if let Some(exempt) = topology.key_guard(key) {
-        statements.extend(key_guard(owner, &users_ids(topology, key), &exempt));
+    if let Some(exempt) = guard {
+        statements.extend(key_guard(owner, &users_ids(topology, key), exempt));
     }
     statements.extend(key.statements.iter().cloned().map(Value::Object));
     json!({"Version": "2012-10-17", "Statement": statements})

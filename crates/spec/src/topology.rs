@@ -285,7 +285,38 @@ impl Topology {
     /// The principals exempt from `key`'s key guard, Coffer's role first, or `None` when the
     /// key is not guarded (neither `guard: true` nor encrypting a guarded vault).
     pub fn key_guard(&self, key: &Key) -> Option<Vec<String>> {
-        let vaults: Vec<&Vault> = self.guarded_vaults_of(&key.name).collect();
+        self.guard_of(key, self.guarded_vaults_of(&key.name))
+    }
+
+    /// [`Topology::key_guard`] of every guarded key, from one pass over the vaults (asking
+    /// each key would scan every vault once per key).
+    pub fn key_guards(&self) -> BTreeMap<KeyName, Vec<String>> {
+        let mut guarded: BTreeMap<&KeyName, Vec<&Vault>> = BTreeMap::new();
+        for vault in self.vaults.values() {
+            let guards = vault
+                .access_policy
+                .as_ref()
+                .is_some_and(|p| p.deny_recovery_point_deletion);
+            if let (true, Some(key)) = (guards, &vault.key) {
+                guarded.entry(key).or_default().push(vault);
+            }
+        }
+        self.keys
+            .values()
+            .filter_map(|key| {
+                let vaults = guarded.get(&key.name).into_iter().flatten().copied();
+                Some((key.name.clone(), self.guard_of(key, vaults)?))
+            })
+            .collect()
+    }
+
+    /// The guard of `key` given the guarded `vaults` it encrypts.
+    fn guard_of<'v>(
+        &self,
+        key: &Key,
+        vaults: impl Iterator<Item = &'v Vault>,
+    ) -> Option<Vec<String>> {
+        let vaults: Vec<&Vault> = vaults.collect();
         if !key.guard && vaults.is_empty() {
             return None;
         }

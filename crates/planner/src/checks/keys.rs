@@ -64,10 +64,13 @@ impl Context<'_> {
     /// will write.
     pub(super) fn generated_key_policies(&mut self) {
         let topology = self.topology;
+        let guards = topology.key_guards();
         for key in topology.keys.values() {
             let target = self.key_target(key, None);
             self.rotation(key, &target, key.rotation_period_days.is_some());
-            self.key_policy(key, &target, &policy::key_policy(topology, key));
+            let guard = guards.get(&key.name).map(Vec::as_slice);
+            let document = policy::key_policy_guarded(topology, key, guard);
+            self.key_policy(key, &target, &document);
         }
     }
 

@@ -79,7 +79,8 @@ impl<'a> Planner<'a> {
             .and_then(|a| a.target_key_id.clone());
         let found = self.find_key(key, region, &logical_id, alias_target.as_ref());
 
-        let desired_policy = policy::key_policy(self.topology, key);
+        let guard = self.key_guards.get(&key.name).map(Vec::as_slice);
+        let desired_policy = policy::key_policy_guarded(self.topology, key, guard);
         let desired_tags = self.desired_tags(&key.tags, &logical_id);
         let after = json!(ComparedKey {
             alias: &key.alias,

@@ -67,6 +67,7 @@ pub fn plan(topology: &Topology, live: &LiveState) -> Plan {
         changes: Vec::new(),
         steps: Vec::new(),
         keys: BTreeMap::new(),
+        key_guards: topology.key_guards(),
         vaults: BTreeMap::new(),
         matched: BTreeSet::new(),
         global_setting_steps: Vec::new(),
@@ -131,6 +132,8 @@ struct Planner<'a> {
     changes: Vec<Change>,
     steps: Vec<Step>,
     keys: BTreeMap<KeyName, keys::KeyHandle>,
+    /// Every key's guard, computed once (`Topology::key_guards`).
+    key_guards: BTreeMap<KeyName, Vec<String>>,
     vaults: BTreeMap<VaultName, vaults::VaultHandle>,
     /// Live resources matched to a desired one (by ARN), so the deletion pass skips them.
     matched: BTreeSet<String>,
