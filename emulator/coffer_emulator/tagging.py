@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from moto.backup.models import backup_backends
+from moto.core.resource_tagging import iter_taggable_backends
 from moto.kms.models import kms_backends
 
 INVALID = "InvalidParameterException"
@@ -60,7 +61,7 @@ def get_resources(account: str, region: str, params: dict[str, Any]) -> dict[str
         raise TaggingError(INVALID, "ResourceARNList cannot be combined with TagFilters or ResourceTypeFilters")
     matching = [
         (arn, tags)
-        for arn, tags in sorted(_tagged(account, region))
+        for arn, tags in sorted(_all_tagged(account, region))
         if _type_matches(arn, types) and _tags_match(tags, tag_filters) and (not arns or arn in arns)
     ]
     fingerprint = _fingerprint(params)
@@ -135,12 +136,28 @@ def _tagged(account: str, region: str) -> Iterator[tuple[str, dict[str, str]]]:
                 yield arn, tags
 
 
+def _all_tagged(account: str, region: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """:func:`_tagged`, then every other service moto's own ``GetResources`` lists (S3, EC2,
+    ...) as moto lists them, each ARN once."""
+    seen: set[str] = set()
+    for arn, tags in _tagged(account, region):
+        seen.add(arn)
+        yield arn, tags
+    for backend in iter_taggable_backends(account, region):
+        for resource in backend.iter_tagged_resources():
+            if resource.tags and resource.arn not in seen:
+                seen.add(resource.arn)
+                yield resource.arn, dict(resource.tags)
+
+
 def _type_matches(arn: str, types: list[str]) -> bool:
     if not types:
         return True
     parts = arn.split(":", 5)
     service, resource = parts[2], parts[5]
     kind = re.split(r"[:/]", resource, maxsplit=1)[0]
+    if service == "s3" and not re.search(r"[:/]", resource):
+        kind = "bucket"  # arn:aws:s3:::<bucket>: the ARN names no type
     return any(t == service or t == f"{service}:{kind}" for t in types)
 
 
