@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     let dir = rest.next().map(PathBuf::from);
     let (Some(n), Some(dir)) = (n, dir) else {
         eprintln!(
-            "error: fleet_live needs a number of accounts and a directory\n  help: fleet_live 10000 /tmp/fleet [--drift]"
+            "error: fleet_live needs a number of accounts and a directory\n  help: fleet_live 10000 fleet-dir [--drift]"
         );
         return ExitCode::from(2);
     };
