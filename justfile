@@ -50,9 +50,9 @@ demo:
 # Plan CPU: `coffer plan --live-in` (the release binary) on fleets of 100 and 10,000 accounts.
 bench:
     cargo run --release -q -p coffer-spec --example load_bench
-    cargo build --release -q -p coffer --locked
+    cargo build --release -q --locked -p coffer -p coffer-fuzz
     emulator/.venv/bin/python scripts/bench_fleet.py
-    cargo run --release -q -p coffer-fuzz --locked --bin plan_cpu
+    "${CARGO_TARGET_DIR:-target}/release/plan_cpu"
 
 # Fuzzing: CASES generated and mutated topology files and CASES generated live states (a
 # million of each by default) through load, validate and plan, on every core, each case under

@@ -6,6 +6,7 @@ Coffer created there is reported as extra; an account made by CreateAccount in t
 the template through the role CreateAccount makes. Checked independently with boto3.
 """
 
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -79,6 +80,24 @@ def test_a_member_gets_the_template_and_is_recorded(emu: Emulator, fleet: Coffer
         live = fleet.run(command, "--live", topology=FLEET)
         assert live.code == 0, live
         assert "@alpha" in live.stdout and "member-of-workloads" not in live.stdout, live
+
+
+@pytest.mark.parametrize("command", [("plan", "--detailed-exitcode"), ("drift",), ("check", "--live")], ids=" ".join)
+def test_reading_the_members_assumes_each_role_once_and_repeats_no_call(emu: Emulator, fleet: Coffer, command) -> None:
+    """The members are read through the management account's session, which the read of the
+    fleet then uses too: its role is assumed once and the organization listed once."""
+    emu.admin("DELETE", "requests")
+    result = fleet.run(*command, topology=FLEET)
+    assert result.code == 0, result
+    entries = emu.admin("GET", "requests")["requests"]
+    per_key = Counter(e["request_key"] for e in entries)
+    repeated = sorted({(e["account"], e["operation"], per_key[e["request_key"]]) for e in entries if per_key[e["request_key"]] > 1})
+    assert not repeated, f"`coffer {' '.join(command)}` sent the same request twice: {repeated}"
+    operations = Counter(e["operation"] for e in entries)
+    # The management and backup accounts and Alpha (the member); Beta is no member.
+    assert operations["AssumeRole"] == 3, operations
+    assert operations["ListAccounts"] == 1, operations
+    assert operations["DescribeOrganization"] == 1, operations
 
 
 def test_an_account_that_joins_is_drift_then_planned_then_created(emu: Emulator, fleet: Coffer, tmp_path) -> None:

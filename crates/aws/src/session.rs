@@ -80,15 +80,16 @@ pub struct AccountSession {
     organization: OnceCell<Option<Option<String>>>,
     /// The organization's members as its management account lists them, once read (see
     /// [`AccountSession::members`]).
-    members: OnceCell<Option<Members>>,
+    members: OnceCell<Result<Members, AwsError>>,
 }
 
-/// An organization and its member accounts, as `organizations:ListAccounts` in its management
-/// account gives them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// An organization and its member accounts, as `organizations:DescribeOrganization` and
+/// every page of `organizations:ListAccounts` in its management account give them.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Members {
     pub organization_id: String,
-    pub accounts: std::collections::BTreeSet<String>,
+    /// Every account of the organization, whatever its state, by account ID.
+    pub accounts: BTreeMap<String, aws_sdk_organizations::types::Account>,
 }
 
 /// A client of the SDK crate `$sdk` for the session `$session`: in `$region` (`None`: the
@@ -205,11 +206,12 @@ impl AccountSession {
     }
 
     /// The organization's members as `read` gives them (in the management account), read
-    /// once per session.
-    pub(crate) async fn members<F, R>(&self, read: F) -> Option<Members>
+    /// once per session: the fleet's membership and the account sets' members come from the
+    /// same listing.
+    pub(crate) async fn members<F, R>(&self, read: F) -> Result<Members, AwsError>
     where
         F: FnOnce() -> R,
-        R: Future<Output = Option<Members>>,
+        R: Future<Output = Result<Members, AwsError>>,
     {
         self.members.get_or_init(read).await.clone()
     }
@@ -242,6 +244,17 @@ pub struct Sessions {
 impl Sessions {
     /// Loads the base credentials and prepares (lazily assumed) sessions for every account.
     pub async fn connect(topology: &Topology, options: &ConnectOptions) -> Sessions {
+        Sessions::connect_reusing(topology, options, None).await
+    }
+
+    /// [`Sessions::connect`], keeping the sessions of `earlier` (connected with the same
+    /// options) for the accounts it has with the same role: one run assumes each role once and
+    /// reads the organization once, however many times it connects.
+    pub async fn connect_reusing(
+        topology: &Topology,
+        options: &ConnectOptions,
+        earlier: Option<&Sessions>,
+    ) -> Sessions {
         let mut loader = aws_config::defaults(behavior_version());
         if let Some(url) = &options.endpoint_url {
             loader = loader.endpoint_url(url);
@@ -268,6 +281,14 @@ impl Sessions {
             let mut account = account.clone();
             if let Some(role) = &options.role_name {
                 account.role_arn = format!("arn:aws:iam::{}:role/{role}", account.id);
+            }
+            let kept = earlier.and_then(|e| e.account(&account.id)).filter(|s| {
+                s.account.role_arn == account.role_arn
+                    && s.account.external_id == account.external_id
+            });
+            if let Some(session) = kept {
+                accounts.insert(account.id.clone(), session);
+                continue;
             }
             // A failure of this AssumeRole fails every call of the account; one that reached
             // nothing (a wrong `--endpoint-url`) fails at once instead of after a minute of

@@ -9,9 +9,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus, ChildType, Tag};
 use coffer_spec::sets::{AccountSet, Member, Membership};
+use futures::StreamExt;
 
 use crate::error::AwsError;
 use crate::session::AccountSession;
+
+/// How many accounts' tags are read at once (Organizations' request quotas are low and per
+/// account).
+const TAG_READS: usize = 4;
 
 /// The tag key that records membership of one of `topology`'s account sets.
 pub fn record_key(topology: &str) -> String {
@@ -34,17 +39,25 @@ pub async fn resolve(
     sets: &[AccountSet],
 ) -> Result<Resolved, AwsError> {
     let org = Org { session };
-    let all: BTreeMap<String, Member> = org
-        .accounts()
-        .await?
-        .into_iter()
-        .filter(is_active)
-        .filter_map(|a| Some((a.id()?.to_string(), member_of(&a)?)))
+    // The listing the read of the fleet's membership uses too (one per session).
+    let listed = session
+        .members(|| crate::read::organizations::list_members(session))
+        .await?;
+    let all: BTreeMap<String, Member> = listed
+        .accounts
+        .values()
+        .filter(|a| is_active(a))
+        .filter_map(|a| Some((a.id()?.to_string(), member_of(a)?)))
         .collect();
-    let mut tags: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    for id in all.keys() {
-        tags.insert(id.clone(), org.tags(id).await?);
-    }
+    // Every account's tags (the sets' tag selectors and Coffer's record), a few at a time.
+    let org = &org;
+    let tags: Vec<_> = futures::stream::iter(all.keys())
+        .map(|id| async move { Ok::<_, AwsError>((id.clone(), org.tags(id).await?)) })
+        .buffered(TAG_READS)
+        .collect()
+        .await;
+    let tags: BTreeMap<String, BTreeMap<String, String>> =
+        tags.into_iter().collect::<Result<_, _>>()?;
     let mut membership = Membership::default();
     for set in sets {
         let members = org.members(set, &all, &tags).await?;
@@ -125,22 +138,6 @@ struct Org<'a> {
 }
 
 impl Org<'_> {
-    /// Every account of the organization (every page of `ListAccounts`).
-    async fn accounts(&self) -> Result<Vec<Account>, AwsError> {
-        let call = self.session.call("-", "organizations:ListAccounts");
-        let pages = self
-            .session
-            .organizations()
-            .list_accounts()
-            .into_paginator();
-        let pages: Vec<_> = pages.send().collect().await;
-        let mut out = Vec::new();
-        for page in pages {
-            out.extend_from_slice(page.map_err(|e| call.sdk_error(e))?.accounts());
-        }
-        Ok(out)
-    }
-
     /// The accounts directly under `parent` (every page of `ListAccountsForParent`).
     async fn accounts_under(&self, parent: &str) -> Result<Vec<Account>, AwsError> {
         let call = self

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use anstream::eprint;
 use anstyle::{AnsiColor, Style};
@@ -115,6 +116,26 @@ pub struct Connection {
     /// topology's, e.g. a read-only role for plan and drift (`coffer iam-policy --mode plan`).
     #[arg(long, value_name = "NAME", env = "COFFER_ROLE")]
     pub role: Option<String>,
+    /// The sessions this run has connected so far (see [`connect`]).
+    #[arg(skip)]
+    pub sessions: SessionCache,
+}
+
+/// The sessions of a run, kept so that connecting again (after reading the members of the
+/// account sets, say) assumes no role twice and lists the organization once.
+#[derive(Clone, Debug, Default)]
+pub struct SessionCache(std::sync::Arc<std::sync::Mutex<Option<Sessions>>>);
+
+impl SessionCache {
+    fn get(&self) -> Option<Sessions> {
+        self.0.lock().ok()?.clone()
+    }
+
+    fn keep(&self, sessions: &Sessions) {
+        if let Ok(mut kept) = self.0.lock() {
+            *kept = Some(sessions.clone());
+        }
+    }
 }
 
 impl Connection {
@@ -152,12 +173,15 @@ pub fn report_loaded(
     Some(loaded)
 }
 
-/// A runtime for the AWS calls.
-fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+/// The runtime for the AWS calls: one per process, so the sessions (and their clients'
+/// connections) of one step of a command serve the next.
+fn runtime() -> Option<&'static tokio::runtime::Runtime> {
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    let built = RUNTIME.get_or_init(|| {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.enable_all().build().map_err(|e| e.to_string())
+    });
+    match built {
         Ok(rt) => Some(rt),
         Err(err) => {
             eprint!("error: cannot start the async runtime: {err}\n");
@@ -166,14 +190,19 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
-/// Runs `work` to completion on a new [`runtime`]; `None` when the runtime cannot start.
+/// Runs `work` to completion on the [`runtime`]; `None` when the runtime cannot start.
 pub fn block_on<T>(work: impl Future<Output = T>) -> Option<T> {
     Some(runtime()?.block_on(work))
 }
 
-/// The sessions for every account of `topology`, reached as `connection` says.
+/// The sessions for every account of `topology`, reached as `connection` says; an account
+/// this run has connected to already keeps its session (its role is assumed once).
 pub async fn connect(topology: &Topology, connection: &Connection) -> Sessions {
-    Sessions::connect(topology, &connection.options()).await
+    let earlier = connection.sessions.get();
+    let options = connection.options();
+    let sessions = Sessions::connect_reusing(topology, &options, earlier.as_ref()).await;
+    connection.sessions.keep(&sessions);
+    sessions
 }
 
 /// Connects to every account of `topology` and runs `work` with the sessions, on a new

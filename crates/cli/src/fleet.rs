@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 
 use anstream::eprint;
+use coffer_aws::Sessions;
 use coffer_aws::sets::Resolved;
-use coffer_aws::{ConnectOptions, Sessions};
 use coffer_planner::{Action, LiveState, Plan};
 use coffer_spec::sets::Membership;
 use coffer_spec::{Diagnostics, Loaded, Topology};
@@ -162,9 +162,8 @@ fn resolve(loaded: &Loaded, connection: &Connection) -> Option<Resolved> {
         backup_plans: Default::default(),
         ..topology.clone()
     };
-    let options: ConnectOptions = connection.options();
     let read = block_on(async {
-        let sessions = Sessions::connect(&only, &options).await;
+        let sessions = crate::context::connect(&only, connection).await;
         let session = sessions.account(&management.id)?;
         Some(coffer_aws::sets::resolve(&session, &topology.name, &loaded.account_sets).await)
     })??;

@@ -23,7 +23,7 @@
 mod backup;
 mod kms;
 pub mod limits;
-mod organizations;
+pub(crate) mod organizations;
 mod rds;
 mod tagged;
 

@@ -8,7 +8,6 @@
 //! account in another organization is still told apart from one in none.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use coffer_spec::Topology;
 use futures::future::join_all;
@@ -36,7 +35,12 @@ pub(super) async fn memberships(
     let members = match management {
         Some(session) => {
             let _permit = limit.permit(&session.account.id, SERVICE).await;
-            session.members(|| list_members(&session)).await
+            let members = session.members(|| list_members(&session)).await;
+            members
+                .inspect_err(|error| {
+                    tracing::warn!(%error, "organization members not read in the management account")
+                })
+                .ok()
         }
         None => None,
     };
@@ -44,7 +48,7 @@ pub(super) async fn memberships(
     join_all(reachable.map(|session| {
         let listed = members
             .as_ref()
-            .filter(|m| m.accounts.contains(&session.account.id))
+            .filter(|m| m.accounts.contains_key(&session.account.id))
             .map(|m| Some(m.organization_id.clone()));
         async move {
             let organization = match listed {
@@ -60,36 +64,29 @@ pub(super) async fn memberships(
     .await
 }
 
-/// The management account's organization and every account it lists; `None` when either
-/// call fails (the accounts then ask for themselves).
-async fn list_members(session: &Arc<AccountSession>) -> Option<Members> {
+/// The management account's organization and every account it lists (every page of
+/// `ListAccounts`); an error when either call fails (the accounts then ask for themselves).
+pub(crate) async fn list_members(session: &AccountSession) -> Result<Members, AwsError> {
+    let call = session.call("-", "organizations:DescribeOrganization");
     let described = session.organizations().describe_organization().send().await;
-    let organization_id = match described {
-        Ok(out) => out.organization().and_then(|o| o.id())?.to_string(),
-        Err(e) => {
-            let error = session
-                .call("-", "organizations:DescribeOrganization")
-                .sdk_error(e);
-            tracing::warn!(%error, "organization not read in its management account");
-            return None;
-        }
-    };
+    let described = described.map_err(|e| call.sdk_error(e))?;
+    let organization_id = described.organization().and_then(|o| o.id());
+    let organization_id = organization_id
+        .ok_or_else(|| call.message("the answer names no organization".to_string()))?
+        .to_string();
+    let call = session.call("-", "organizations:ListAccounts");
     let pages = session.organizations().list_accounts().into_paginator();
-    match pages.send().try_collect().await {
-        Ok(pages) => Some(Members {
-            organization_id,
-            accounts: pages
-                .iter()
-                .flat_map(|page| page.accounts())
-                .filter_map(|a| a.id().map(str::to_string))
-                .collect(),
-        }),
-        Err(e) => {
-            let error = session.call("-", "organizations:ListAccounts").sdk_error(e);
-            tracing::warn!(%error, "organization members not listed");
-            None
-        }
-    }
+    let pages = pages.send().try_collect().await;
+    let pages = pages.map_err(|e| call.sdk_error(e))?;
+    let accounts = pages
+        .iter()
+        .flat_map(|page| page.accounts())
+        .filter_map(|a| Some((a.id()?.to_string(), a.clone())))
+        .collect();
+    Ok(Members {
+        organization_id,
+        accounts,
+    })
 }
 
 /// The account's organization: `Some(Some(id))` a member, `Some(None)` in none, `None` when
