@@ -110,7 +110,7 @@ pub struct Connection {
     /// How many AWS calls may be in flight at once, all accounts together; one account has
     /// at most 8 in flight and each of its services at most 4 (AWS's request quotas are per
     /// account).
-    #[arg(long, default_value_t = 64, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, default_value_t = coffer_aws::read::limits::GLOBAL as u16, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
     /// Assume this role (a name, optionally with a path) in every account instead of the
     /// topology's, e.g. a read-only role for plan and drift (`coffer iam-policy --mode plan`).

@@ -3,16 +3,27 @@
 /// Whether `text` matches `pattern`, where `*` matches any run of characters (none included)
 /// and `?` any one character. Case-sensitive: callers fold case where IAM does.
 pub fn matches(pattern: &str, text: &str) -> bool {
+    if !pattern.contains(['*', '?']) {
+        return pattern == text;
+    }
+    if pattern.is_ascii() && text.is_ascii() {
+        return matches_units(pattern.as_bytes(), text.as_bytes(), b'*', b'?');
+    }
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
+    matches_units(&p, &t, '*', '?')
+}
+
+/// [`matches`] over units (bytes of ASCII text, or characters), with one star to return to.
+fn matches_units<T: PartialEq>(p: &[T], t: &[T], star_unit: T, any: T) -> bool {
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<usize> = None;
     let mut mark = 0;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        if pi < p.len() && (p[pi] == any || p[pi] == t[ti]) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == star_unit {
             star = Some(pi);
             mark = ti;
             pi += 1;
@@ -24,7 +35,7 @@ pub fn matches(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    while pi < p.len() && p[pi] == '*' {
+    while pi < p.len() && p[pi] == star_unit {
         pi += 1;
     }
     pi == p.len()
@@ -49,6 +60,15 @@ mod tests {
         assert!(!matches("a?c", "ac"));
         assert!(matches("*", ""));
         assert!(!matches("Backup:*", "backup:x"));
+        assert!(matches(
+            "backup:CopyIntoBackupVault",
+            "backup:CopyIntoBackupVault"
+        ));
+        assert!(!matches("backup:Copy", "backup:CopyIntoBackupVault"));
+        // Characters outside ASCII are one unit each, as IAM counts them.
+        assert!(matches("caf?", "café"));
+        assert!(matches("*é*", "café au lait"));
+        assert!(!matches("caf??", "café"));
     }
 
     #[test]
@@ -65,5 +85,28 @@ mod tests {
             "arn:aws:iam::111222333444:role/*",
             "arn:aws:iam::111222333444:role/path/Admin"
         ));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    /// The definition, by recursion over characters: slow, obviously right.
+    fn reference(p: &[char], t: &[char]) -> bool {
+        match (p.first(), t.first()) {
+            (None, _) => t.is_empty(),
+            (Some('*'), _) => reference(&p[1..], t) || (!t.is_empty() && reference(p, &t[1..])),
+            (Some(_), None) => false,
+            (Some(&c), Some(&d)) => (c == '?' || c == d) && reference(&p[1..], &t[1..]),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn matches_as_the_definition(pattern in "[ab*?é:]{0,8}", text in "[abé:]{0,8}") {
+            let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+            prop_assert_eq!(super::matches(&pattern, &text), reference(&p, &t));
+        }
     }
 }
