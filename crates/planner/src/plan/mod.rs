@@ -273,14 +273,17 @@ impl<'a> Planner<'a> {
     /// Every live region, with its account.
     fn live_regions(&self) -> Vec<LiveAt<'a>> {
         let live: &'a LiveState = self.live;
+        // Each account's name by ID, once: a search of the accounts per live account made
+        // this quadratic in the size of the fleet.
+        let names: std::collections::HashMap<&str, &AccountName> = (self.topology.accounts)
+            .values()
+            .map(|a| (a.id.as_str(), &a.name))
+            .collect();
         let mut out = Vec::new();
         for (account_id, account) in &live.accounts {
-            let name = self
-                .topology
-                .accounts
-                .values()
-                .find(|a| &a.id == account_id)
-                .map_or_else(|| AccountName(account_id.clone()), |a| a.name.clone());
+            let name = names
+                .get(account_id.as_str())
+                .map_or_else(|| AccountName(account_id.clone()), |name| (*name).clone());
             for (region, state) in &account.regions {
                 out.push(LiveAt {
                     account_id: account_id.clone(),
