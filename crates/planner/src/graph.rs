@@ -2,10 +2,10 @@
 //! for "encrypts", "usable by", "backs up to", "copies to" and "allows copy from". Copy edges
 //! that fail a blocker check are drawn in red.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 
-use coffer_spec::{Key, Topology, Vault};
+use coffer_spec::{AccountName, Key, Topology, Vault};
 
 use crate::checks::{Finding, Severity};
 
@@ -55,6 +55,27 @@ pub struct Graph {
     pub edges: Vec<Edge>,
 }
 
+impl Graph {
+    /// The nodes of each (account name, region), in the order they were added.
+    fn groups(&self) -> HashMap<(&str, &str), Vec<&Node>> {
+        let mut groups: HashMap<(&str, &str), Vec<&Node>> = HashMap::new();
+        for node in &self.nodes {
+            let (account, region) = &node.group;
+            groups.entry((account, region)).or_default().push(node);
+        }
+        groups
+    }
+}
+
+/// Each account's name by its group id ([`account_node`]): looked up once per account, where
+/// a search of the accounts per account made a fleet's diagram quadratic.
+fn names_by_node(topology: &Topology) -> HashMap<String, &str> {
+    let accounts = topology.accounts.values();
+    accounts
+        .map(|a| (account_node(a.name.as_str()), a.name.as_str()))
+        .collect()
+}
+
 fn safe(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
@@ -78,8 +99,11 @@ pub fn build(topology: &Topology, findings: &[Finding]) -> Graph {
     for key in topology.keys.values() {
         key_nodes(&mut graph, key);
     }
+    let names_by_id: HashMap<&str, &AccountName> = (topology.accounts.values())
+        .map(|a| (a.id.as_str(), &a.name))
+        .collect();
     for vault in topology.vaults.values() {
-        vault_nodes(&mut graph, topology, vault);
+        vault_nodes(&mut graph, &names_by_id, vault);
     }
     backup_plan_nodes(&mut graph, topology, &broken_copies(findings));
     graph.edges.dedup();
@@ -128,7 +152,7 @@ fn key_nodes(graph: &mut Graph, key: &Key) {
     }
 }
 
-fn vault_nodes(graph: &mut Graph, topology: &Topology, vault: &Vault) {
+fn vault_nodes(graph: &mut Graph, names_by_id: &HashMap<&str, &AccountName>, vault: &Vault) {
     let id = vault_node(vault.name.as_str());
     let lock = match &vault.lock {
         Some(lock) if lock.is_compliance() => "<br/>compliance lock",
@@ -149,14 +173,10 @@ fn vault_nodes(graph: &mut Graph, topology: &Topology, vault: &Vault) {
         return;
     };
     for source in &policy.allow_copy_from {
-        let from = topology
-            .accounts
-            .values()
-            .find(|a| &a.id == source)
-            .map_or_else(
-                || format!("ext_{source}"),
-                |a| account_node(a.name.as_str()),
-            );
+        let from = names_by_id.get(source.as_str()).map_or_else(
+            || format!("ext_{source}"),
+            |name| account_node(name.as_str()),
+        );
         graph
             .edges
             .push(edge(id.clone(), from, EdgeKind::AllowsCopyFrom));
@@ -224,24 +244,16 @@ pub fn mermaid(topology: &Topology, graph: &Graph) -> String {
             ext.trim_start_matches("ext_")
         );
     }
+    let (names, groups) = (names_by_node(topology), graph.groups());
     for (id, label, regions) in &graph.accounts {
         let _ = writeln!(out, "  subgraph {id}[\"account {label}\"]");
-        let account = topology
-            .accounts
-            .values()
-            .find(|a| account_node(a.name.as_str()) == *id);
+        let account = names.get(id).copied();
         for region in regions {
-            let nodes: Vec<&Node> = graph
-                .nodes
-                .iter()
-                .filter(|n| {
-                    account.is_some_and(|a| n.group == (a.name.to_string(), region.clone()))
-                })
-                .collect();
-            if nodes.is_empty() {
+            let nodes = account.and_then(|a| groups.get(&(a, region.as_str())));
+            let Some(nodes) = nodes.filter(|n| !n.is_empty()) else {
                 continue;
-            }
-            let group = region_group(account.map_or("", |a| a.name.as_str()), region);
+            };
+            let group = region_group(account.unwrap_or(""), region);
             let _ = writeln!(out, "    subgraph {group}[\"{region}\"]");
             for node in nodes {
                 let shape = if node.id.starts_with("vault_") {
@@ -301,25 +313,22 @@ pub fn dot(topology: &Topology, graph: &Graph) -> String {
             org.id
         );
     }
+    let (names, groups) = (names_by_node(topology), graph.groups());
     for (id, label, regions) in &graph.accounts {
         let _ = writeln!(
             out,
             "  subgraph cluster_{id} {{\n    label=\"account {label}\";"
         );
         let _ = writeln!(out, "    {id} [label=\"(the account)\", shape=plaintext];");
-        let account = topology
-            .accounts
-            .values()
-            .find(|a| account_node(a.name.as_str()) == *id);
+        let account = names.get(id).copied();
         for region in regions {
-            let group = region_group(account.map_or("", |a| a.name.as_str()), region);
+            let group = region_group(account.unwrap_or(""), region);
             let _ = writeln!(
                 out,
                 "    subgraph cluster_{group} {{\n      label=\"{region}\";"
             );
-            for node in graph.nodes.iter().filter(|n| {
-                account.is_some_and(|a| n.group == (a.name.to_string(), region.clone()))
-            }) {
+            let nodes = account.and_then(|a| groups.get(&(a, region.as_str())));
+            for node in nodes.into_iter().flatten() {
                 let shape = if node.id.starts_with("vault_") {
                     "cylinder"
                 } else if node.id.starts_with("key_") {

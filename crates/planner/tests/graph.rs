@@ -55,3 +55,10 @@ fn a_copy_the_destination_does_not_allow_is_red() {
     assert!(graph::mermaid(&t, &g).contains("linkStyle"));
     assert!(graph::dot(&t, &g).contains("color=red"));
 }
+
+#[test]
+fn seed_dot() {
+    // Every node in its account's and region's cluster, in the order the topology declares.
+    let (t, g) = diagram(common::SEED);
+    insta::assert_snapshot!("seed_dot", graph::dot(&t, &g));
+}
