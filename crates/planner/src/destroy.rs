@@ -119,6 +119,7 @@ fn lock_view(
 /// The destroy paths of every vault that receives copies. `state` is AWS as it will be after
 /// the plan (or as it is); `None` uses the policies and locks the file generates.
 pub fn report(topology: &Topology, state: Option<&LiveState>) -> DestroyReport {
+    let accounts = access::Accounts::new(topology);
     let mut destinations: Vec<&Vault> = topology.copy_edges().map(|e| e.destination).collect();
     destinations.sort_by(|a, b| a.name.cmp(&b.name));
     destinations.dedup_by(|a, b| a.name == b.name);
@@ -126,7 +127,7 @@ pub fn report(topology: &Topology, state: Option<&LiveState>) -> DestroyReport {
         format_version: FORMAT_VERSION,
         vaults: destinations
             .into_iter()
-            .map(|v| vault_paths(topology, state, v))
+            .map(|v| vault_paths(&accounts, state, v))
             .collect(),
     }
 }
@@ -161,7 +162,7 @@ fn live_key_policy(state: Option<&LiveState>, topology: &Topology, key: &Key) ->
 
 /// The policies of a vault as they will be, to ask who may call what on it.
 struct VaultAccess<'v> {
-    principals: Vec<Principal>,
+    principals: access::Principals<'v>,
     document: Option<Value>,
     arn: &'v str,
     owner: &'v str,
@@ -173,11 +174,8 @@ impl VaultAccess<'_> {
     }
 
     /// The principals that may make one of `calls`.
-    fn who(&self, calls: &[&str]) -> Vec<&Principal> {
-        self.principals
-            .iter()
-            .filter(|p| calls.iter().any(|c| self.may(p, c)))
-            .collect()
+    fn who(&self, calls: &[&str]) -> Vec<Principal> {
+        (self.principals).filter(|p| calls.iter().any(|c| self.may(p, c)))
     }
 }
 
@@ -186,7 +184,12 @@ fn changes_protection(principal: &Principal) -> bool {
     !matches!(principal.role, Role::BreakGlass | Role::Coffer)
 }
 
-fn vault_paths(topology: &Topology, state: Option<&LiveState>, vault: &Vault) -> VaultPaths {
+fn vault_paths(
+    accounts: &access::Accounts<'_>,
+    state: Option<&LiveState>,
+    vault: &Vault,
+) -> VaultPaths {
+    let topology = accounts.topology;
     let owner = topology.account_id(&vault.account).to_string();
     let arn = topology.vault_arn(vault);
     let live = live_vault(state, topology, vault);
@@ -204,7 +207,7 @@ fn vault_paths(topology: &Topology, state: Option<&LiveState>, vault: &Vault) ->
         .map(|p| p.break_glass_principals.clone())
         .unwrap_or_default();
     let access = VaultAccess {
-        principals: access::principals(topology, &vault.account, &break_glass),
+        principals: accounts.principals(&vault.account, &break_glass, &[document.as_ref()]),
         document,
         arn: &arn,
         owner: &owner,
@@ -237,7 +240,7 @@ fn vault_paths(topology: &Topology, state: Option<&LiveState>, vault: &Vault) ->
     paths.push(lock_path(&access, &lock, &resource));
 
     if let Some(key) = vault.key.as_ref().and_then(|k| topology.keys.get(k)) {
-        key_paths(topology, state, key, &mut paths);
+        key_paths(accounts, state, key, &mut paths);
     }
     VaultPaths {
         address: resource,
@@ -265,17 +268,13 @@ fn recovery_point_paths(
             "backup:UpdateRecoveryPointLifecycle",
         ),
     ] {
-        let (who, note): (Vec<&Principal>, Option<String>) = match lock {
+        let (who, note): (Vec<Principal>, Option<String>) = match lock {
             LockView::None => (access.who(&[call]), None),
             LockView::Removable { mode } => (
-                access
-                    .principals
-                    .iter()
-                    .filter(|p| {
-                        access.may(p, call)
-                            && access.may(p, "backup:DeleteBackupVaultLockConfiguration")
-                    })
-                    .collect(),
+                access.principals.filter(|p| {
+                    access.may(p, call)
+                        && access.may(p, "backup:DeleteBackupVaultLockConfiguration")
+                }),
                 Some(format!(
                     "{mode}: only after removing the lock (`backup:DeleteBackupVaultLockConfiguration`), or once each copy's retention ends"
                 )),
@@ -326,11 +325,12 @@ fn lock_path(access: &VaultAccess<'_>, lock: &LockView, resource: &Address) -> D
 }
 
 fn key_paths(
-    topology: &Topology,
+    accounts: &access::Accounts<'_>,
     state: Option<&LiveState>,
     key: &Key,
     paths: &mut Vec<DestroyPath>,
 ) {
+    let topology = accounts.topology;
     let owner = topology.account_id(&key.account).to_string();
     let document = match state {
         Some(_) => live_key_policy(state, topology, key),
@@ -341,7 +341,7 @@ fn key_paths(
         .key_guard(key)
         .map(|exempt| exempt.into_iter().skip(1).collect())
         .unwrap_or_default();
-    let principals = access::principals(topology, &key.account, &break_glass);
+    let principals = accounts.principals(&key.account, &break_glass, &[Some(&document)]);
     let resource = format!("arn:aws:kms:{}:{owner}:key/*", key.region);
     let address = ResourceKind::Key.at(key.name.to_string());
     for (action, call) in [
@@ -355,10 +355,7 @@ fn key_paths(
         ),
         ("replace the key policy", "kms:PutKeyPolicy"),
     ] {
-        let who: Vec<&Principal> = principals
-            .iter()
-            .filter(|p| p.may(Some(&document), call, &resource, &owner))
-            .collect();
+        let who = principals.filter(|p| p.may(Some(&document), call, &resource, &owner));
         paths.push(path(
             &address,
             action,
@@ -374,7 +371,7 @@ fn path(
     resource: &Address,
     action: &str,
     calls: &[&str],
-    who: &[&Principal],
+    who: &[Principal],
     note: Option<String>,
     forbidden: impl Fn(&Principal) -> bool,
 ) -> DestroyPath {
@@ -384,7 +381,7 @@ fn path(
         calls: calls.iter().map(|c| c.to_string()).collect(),
         who: who.iter().map(|p| p.label.clone()).collect(),
         note,
-        violation: who.iter().any(|p| forbidden(p)),
+        violation: who.iter().any(forbidden),
     }
 }
 

@@ -7,9 +7,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use coffer_spec::diag::plural;
-use coffer_spec::{AccountName, Topology};
+use coffer_spec::{AccountName, KeyName, VaultName};
 
-use crate::access::{self, Role};
+use crate::access::{Accounts, Role};
 use crate::checks::VAULT_DESTRUCTIVE_ACTIONS;
 use crate::model::{Action, Change, Flag, ResourceKind};
 use crate::plan::{ComparedLock, LockMode};
@@ -20,7 +20,7 @@ const KEY_USE_PROBES: &[&str] = &["kms:Decrypt", "kms:CreateGrant"];
 
 /// Flags `change` with [`Flag::Weakens`], with a reason per weakening, when it weakens
 /// protection.
-pub fn flag(topology: &Topology, change: &mut Change) {
+pub fn flag(accounts: &Accounts<'_>, change: &mut Change) {
     if !matches!(
         change.action,
         Action::Update | Action::Replace | Action::Delete
@@ -28,8 +28,8 @@ pub fn flag(topology: &Topology, change: &mut Change) {
         return;
     }
     let reasons = match change.kind {
-        ResourceKind::VaultPolicy => policy_weakenings(topology, change, true),
-        ResourceKind::Key => policy_weakenings(topology, change, false),
+        ResourceKind::VaultPolicy => policy_weakenings(accounts, change, true),
+        ResourceKind::Key => policy_weakenings(accounts, change, false),
         ResourceKind::VaultLock => lock_weakenings(change),
         // They let no one do more to the copies than before.
         ResourceKind::Alias
@@ -48,7 +48,8 @@ fn policy_of(value: Option<&Value>) -> Option<&Value> {
     value.and_then(|v| v.get("policy")).filter(|p| !p.is_null())
 }
 
-fn policy_weakenings(topology: &Topology, change: &Change, vault: bool) -> Vec<String> {
+fn policy_weakenings(accounts: &Accounts<'_>, change: &Change, vault: bool) -> Vec<String> {
+    let topology = accounts.topology;
     let Some(before) = policy_of(change.before.as_ref()) else {
         return Vec::new();
     };
@@ -68,10 +69,7 @@ fn policy_weakenings(topology: &Topology, change: &Change, vault: bool) -> Vec<S
     let name = change.address.name.as_str();
     let (resource, break_glass, destructive, foreign): (String, Vec<String>, &[&str], &[&str]) =
         if vault {
-            let exempt = topology
-                .vaults
-                .values()
-                .find(|v| v.name.as_str() == name)
+            let exempt = (topology.vaults.get(&VaultName(name.to_string())))
                 .and_then(|v| v.access_policy.as_ref())
                 .map(|p| p.break_glass_principals.clone())
                 .unwrap_or_default();
@@ -82,10 +80,7 @@ fn policy_weakenings(topology: &Topology, change: &Change, vault: bool) -> Vec<S
                 &["backup:CopyIntoBackupVault"],
             )
         } else {
-            let exempt = topology
-                .keys
-                .values()
-                .find(|k| k.name.as_str() == name)
+            let exempt = (topology.keys.get(&KeyName(name.to_string())))
                 .and_then(|k| topology.key_guard(k))
                 .map(|e| e.into_iter().skip(1).collect())
                 .unwrap_or_default();
@@ -96,30 +91,25 @@ fn policy_weakenings(topology: &Topology, change: &Change, vault: bool) -> Vec<S
                 KEY_USE_PROBES,
             )
         };
-    let mut reasons = Vec::new();
-    for principal in access::principals(topology, &account, &break_glass) {
+    let principals = accounts.principals(&account, &break_glass, &[Some(before), after]);
+    principals.filter_map(|principal| {
         let unnamed = matches!(principal.role, Role::OrganizationAccount | Role::Outsider);
         let actions = destructive.iter().chain(foreign.iter().filter(|_| unnamed));
-        let gained: Vec<&str> = actions
+        let gained: Vec<String> = actions
             .filter(|a| {
                 !principal.may(Some(before), a, &resource, owner)
                     && principal.may(after, a, &resource, owner)
             })
-            .copied()
+            .map(|a| format!("`{a}`"))
             .collect();
-        if !gained.is_empty() {
-            reasons.push(format!(
+        (!gained.is_empty()).then(|| {
+            format!(
                 "weakens protection: {} could then call {}",
                 principal.label,
-                gained
-                    .iter()
-                    .map(|a| format!("`{a}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-    }
-    reasons
+                gained.join(", ")
+            )
+        })
+    })
 }
 
 fn lock_weakenings(change: &Change) -> Vec<String> {

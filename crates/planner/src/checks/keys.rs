@@ -159,19 +159,13 @@ impl Context<'_> {
         let KeyPolicy {
             target, document, ..
         } = *policy;
-        // Only outsiders count here: asking the policy about every account of the topology
-        // for every key would grow with the square of the fleet.
-        let outsiders = [access::outsider()];
-        let open = access::foreign_access(
-            &outsiders,
+        // Only outsiders count here.
+        let open = access::outsider().foreign_action(
             Some(document),
             KEY_READ_ACTIONS,
             &policy.resource,
             &policy.owner,
-        )
-        .into_iter()
-        .map(|(_, action)| action)
-        .next();
+        );
         if let Some(action) = open {
             self.push(
                 id::KEY_NO_OPEN_PRINCIPAL,

@@ -132,6 +132,8 @@ struct Context<'a> {
     /// What each key encrypts, indexed once (a per-key scan of every vault and copy would
     /// grow with the square of the fleet).
     key_uses: keys::KeyUses<'a>,
+    /// The topology's accounts by ID, for who a policy lets do what.
+    accounts: crate::access::Accounts<'a>,
     findings: Vec<Finding>,
 }
 
@@ -148,6 +150,7 @@ pub fn evaluate(
         state,
         org: topology.organization.as_ref().map(|o| o.id.as_str()),
         key_uses: keys::KeyUses::of(topology),
+        accounts: crate::access::Accounts::new(topology),
         findings: Vec::new(),
     };
     for diagnostic in &diagnostics.0 {

@@ -109,7 +109,6 @@ impl Context<'_> {
             .as_ref()
             .map(|p| p.break_glass_principals.clone())
             .unwrap_or_default();
-        let principals = access::principals(self.topology, &vault.account, &break_glass);
         // Only the outsider's answer matters here (see `access::outsider`).
         let outsider_copies = access::outsider().may(
             Some(document),
@@ -143,13 +142,11 @@ impl Context<'_> {
                 );
             }
         }
-        for (who, action) in access::foreign_access(
-            &principals,
-            Some(document),
-            VAULT_DESTRUCTIVE_ACTIONS,
-            &resource,
-            &owner,
-        ) {
+        let principals =
+            (self.accounts).principals(&vault.account, &break_glass, &[Some(document)]);
+        for (who, action) in
+            principals.foreign_access(Some(document), VAULT_DESTRUCTIVE_ACTIONS, &resource, &owner)
+        {
             self.push(
                 id::VAULT_POLICY_NO_FOREIGN_DELETE,
                 &target,

@@ -323,8 +323,9 @@ impl<'a> Planner<'a> {
     fn finish(self) -> Plan {
         let mut changes = self.changes;
         changes.sort_by(|a, b| a.address.cmp(&b.address).then(a.account.cmp(&b.account)));
+        let accounts = crate::access::Accounts::new(self.topology);
         for change in &mut changes {
-            crate::weaken::flag(self.topology, change);
+            crate::weaken::flag(&accounts, change);
             change.flags.sort();
             change.flags.dedup();
         }
