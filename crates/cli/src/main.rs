@@ -10,6 +10,11 @@ mod logging;
 mod progress;
 mod sarif;
 
+/// A large fleet's plan makes millions of small allocations; mimalloc keeps their cost flat
+/// as the heap grows (docs/decisions.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Writes to standard output; a closed pipe (`coffer plan | head`) ends the output quietly
 /// instead of panicking. Colours are dropped when stdout is not a terminal or `NO_COLOR` is set.
 pub fn write_out(text: &str) {
@@ -17,6 +22,16 @@ pub fn write_out(text: &str) {
     let mut stdout = anstream::stdout();
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
+}
+
+/// Writes to standard output through `write` (JSON, which has no colours to drop), buffered;
+/// a closed pipe ends the output quietly.
+pub fn write_out_with(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) {
+    use std::io::Write;
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    if write(&mut stdout).is_ok() {
+        let _ = stdout.flush();
+    }
 }
 
 #[macro_export]

@@ -570,3 +570,10 @@ pub fn json(plan: &Plan) -> String {
     text.push('\n');
     text
 }
+
+/// Writes the plan JSON of [`json`] to `out` as it is serialized: a fleet's plan is tens of
+/// megabytes, and building it as one string first doubles the memory a plan needs.
+pub fn write_json<W: std::io::Write + ?Sized>(plan: &Plan, out: &mut W) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, plan)?;
+    out.write_all(b"\n")
+}

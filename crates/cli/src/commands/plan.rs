@@ -63,7 +63,7 @@ pub fn run(args: &Args) -> ExitCode {
     match args.format {
         Format::Text => crate::out!("{}", render::text(&plan, true)),
         Format::Markdown => crate::out!("{}", render::markdown(&plan)),
-        Format::Json => crate::out!("{}", render::json(&plan)),
+        Format::Json => crate::write_out_with(|out| render::write_json(&plan, out)),
     }
     let _ = std::io::stdout().flush();
     if let Some(out) = &args.out {

@@ -98,53 +98,104 @@ fn plan_once(coffer: &Path, dir: &Path, state: State, tps: u64) -> Result<Durati
     Ok(after.saturating_sub(before))
 }
 
-/// Plans `dir`'s fleet with `coffer` in [`ROUNDS`] rounds of enough plans to spend
-/// [`ROUND_CPU`] (one plan when one plan spends it); the CPU of one plan is the mean of the
-/// cheapest round. The machine's other work only ever adds CPU to a round (page reclaim,
-/// cache misses), and a round of several small plans is long enough for the clock's ticks.
-fn measure(coffer: &Path, dir: &Path, state: State, tps: u64) -> Result<(u32, Duration), String> {
-    let first = plan_once(coffer, dir, state, tps)?;
-    let per_round = (ROUND_CPU.as_secs_f64() / first.as_secs_f64().max(1e-3)).ceil() as u32;
-    let per_round = per_round.clamp(1, 1000);
-    let (mut runs, mut least) = (1u32, Duration::MAX);
-    for _ in 0..ROUNDS {
-        let mut spent = Duration::ZERO;
-        for _ in 0..per_round {
-            spent += plan_once(coffer, dir, state, tps)?;
-        }
-        runs += per_round;
-        least = least.min(spent / per_round);
-    }
-    Ok((runs, least))
+/// A fleet written to a temporary directory, and what its plans cost so far.
+struct Fleet {
+    accounts: usize,
+    state: State,
+    resources: usize,
+    live_bytes: usize,
+    dir: PathBuf,
+    /// Plans per round: enough to spend [`ROUND_CPU`], one when one plan spends it.
+    per_round: u32,
+    runs: u32,
+    /// The mean CPU of one plan in the cheapest round so far.
+    least: Duration,
 }
 
-fn row(coffer: &Path, accounts: usize, state: State, tps: u64) -> Result<Row, String> {
-    let (topology, mut live) = coffer_fuzz::fleet::files(accounts, state == State::Drifted)
-        .ok_or(format!("the fleet of {accounts} accounts does not load"))?;
-    if state == State::Empty {
-        live = "{}".to_string();
+impl Fleet {
+    fn write(accounts: usize, state: State) -> Result<Fleet, String> {
+        let (topology, mut live) = coffer_fuzz::fleet::files(accounts, state == State::Drifted)
+            .ok_or(format!("the fleet of {accounts} accounts does not load"))?;
+        if state == State::Empty {
+            live = "{}".to_string();
+        }
+        let loaded = coffer_spec::load_str(&topology);
+        let t = loaded.topology.ok_or("no topology")?;
+        let resources = t.keys.len() + t.vaults.len() + t.backup_plans.len();
+        let dir = std::env::temp_dir().join(format!(
+            "coffer-plan-cpu-{}-{accounts}-{state:?}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("topology.yaml"), &topology).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("live.json"), &live).map_err(|e| e.to_string())?;
+        Ok(Fleet {
+            accounts,
+            state,
+            resources,
+            live_bytes: live.len(),
+            dir,
+            per_round: 1,
+            runs: 0,
+            least: Duration::MAX,
+        })
     }
-    let loaded = coffer_spec::load_str(&topology);
-    let t = loaded.topology.ok_or("no topology")?;
-    let resources = t.keys.len() + t.vaults.len() + t.backup_plans.len();
-    let dir = std::env::temp_dir().join(format!(
-        "coffer-plan-cpu-{}-{accounts}-{state:?}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("topology.yaml"), &topology).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("live.json"), &live).map_err(|e| e.to_string())?;
-    let measured = measure(coffer, &dir, state, tps);
-    let _ = std::fs::remove_dir_all(&dir);
-    let (runs, cpu) = measured?;
-    Ok(Row {
-        accounts,
-        state,
-        resources,
-        live_bytes: live.len(),
-        runs,
-        cpu,
-    })
+
+    /// One plan, not counted: it sizes the rounds and warms the caches.
+    fn warm_up(&mut self, coffer: &Path, tps: u64) -> Result<(), String> {
+        let first = plan_once(coffer, &self.dir, self.state, tps)?;
+        let per_round = (ROUND_CPU.as_secs_f64() / first.as_secs_f64().max(1e-3)).ceil() as u32;
+        self.per_round = per_round.clamp(1, 1000);
+        self.runs += 1;
+        Ok(())
+    }
+
+    fn round(&mut self, coffer: &Path, tps: u64) -> Result<(), String> {
+        let mut spent = Duration::ZERO;
+        for _ in 0..self.per_round {
+            spent += plan_once(coffer, &self.dir, self.state, tps)?;
+        }
+        self.runs += self.per_round;
+        self.least = self.least.min(spent / self.per_round);
+        Ok(())
+    }
+
+    fn row(&self) -> Row {
+        Row {
+            accounts: self.accounts,
+            state: self.state,
+            resources: self.resources,
+            live_bytes: self.live_bytes,
+            runs: self.runs,
+            cpu: self.least,
+        }
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Plans each size of `state`'s fleets in [`ROUNDS`] rounds, the sizes taking turns so the
+/// machine's other work falls on all of them alike; the CPU of one plan is the mean of the
+/// cheapest round. That work only ever adds CPU to a round (page reclaim, cache misses), and
+/// a round of several small plans is long enough for the clock's ticks.
+fn measure(coffer: &Path, sizes: &[usize], state: State, tps: u64) -> Result<Vec<Row>, String> {
+    let mut fleets = sizes
+        .iter()
+        .map(|&accounts| Fleet::write(accounts, state))
+        .collect::<Result<Vec<_>, _>>()?;
+    for fleet in &mut fleets {
+        fleet.warm_up(coffer, tps)?;
+    }
+    for _ in 0..ROUNDS {
+        for fleet in &mut fleets {
+            fleet.round(coffer, tps)?;
+        }
+    }
+    Ok(fleets.iter().map(Fleet::row).collect())
 }
 
 fn main() -> ExitCode {
@@ -171,26 +222,25 @@ fn main() -> ExitCode {
     );
     let mut rows = Vec::new();
     for state in State::ALL {
-        for &accounts in &sizes {
-            match row(&coffer, accounts, state, tps) {
-                Ok(r) => {
-                    println!(
-                        "{:<10} {:>8} {:>10} {:>12} {:>5} {:>12} {:>14}",
-                        r.accounts,
-                        r.state.name(),
-                        r.resources,
-                        r.live_bytes,
-                        r.runs,
-                        format!("{:.1?}", r.cpu),
-                        format!("{:.1?}", r.per_resource())
-                    );
-                    rows.push(r);
-                }
-                Err(problem) => {
-                    eprintln!("error: {problem}");
-                    return ExitCode::FAILURE;
-                }
+        let measured = match measure(&coffer, &sizes, state, tps) {
+            Ok(measured) => measured,
+            Err(problem) => {
+                eprintln!("error: {problem}");
+                return ExitCode::FAILURE;
             }
+        };
+        for r in measured {
+            println!(
+                "{:<10} {:>8} {:>10} {:>12} {:>5} {:>12} {:>14}",
+                r.accounts,
+                r.state.name(),
+                r.resources,
+                r.live_bytes,
+                r.runs,
+                format!("{:.1?}", r.cpu),
+                format!("{:.1?}", r.per_resource())
+            );
+            rows.push(r);
         }
     }
     for state in State::ALL {

@@ -16,10 +16,10 @@ use crate::policy;
 
 /// What the planner knows about a key once it has looked at it.
 #[derive(Clone)]
-pub(super) struct KeyHandle {
+pub(super) struct KeyHandle<'a> {
     /// The key's ARN, now or after its creation step.
     pub arn: Ref,
-    pub live: Option<LiveKey>,
+    pub live: Option<&'a LiveKey>,
     /// Steps after which the key can be used: its creation, or cancelling its deletion and
     /// enabling it.
     pub ready: Vec<String>,
@@ -28,8 +28,8 @@ pub(super) struct KeyHandle {
 
 /// The live key that stands for a key of the file.
 #[derive(Default)]
-struct Found {
-    live: Option<LiveKey>,
+struct Found<'a> {
+    live: Option<&'a LiveKey>,
     /// Found through its alias, without Coffer's tags, and the file says `adopt: true`.
     adopting: bool,
     /// Why the key the alias points to cannot be used.
@@ -133,7 +133,7 @@ impl<'a> Planner<'a> {
                 || Ref::output(&format!("{address}:create"), outputs::ARN),
                 |k| Ref::Value(k.arn.clone()),
             ),
-            live: found.live.clone(),
+            live: found.live,
             ready: Vec::new(),
             blocked: change.has(Flag::Blocked),
         };
@@ -174,10 +174,10 @@ impl<'a> Planner<'a> {
     fn find_key(
         &self,
         key: &Key,
-        region: Option<&LiveRegion>,
+        region: Option<&'a LiveRegion>,
         logical_id: &str,
         alias_target: Option<&String>,
-    ) -> Found {
+    ) -> Found<'a> {
         let topology = &self.topology.name;
         let mut ours: Vec<&LiveKey> = region
             .map(|r| {
@@ -197,7 +197,7 @@ impl<'a> Planner<'a> {
         });
         if let Some(first) = ours.first() {
             return Found {
-                live: Some((*first).clone()),
+                live: Some(*first),
                 ..Found::default()
             };
         }
@@ -215,11 +215,11 @@ impl<'a> Planner<'a> {
         };
         match ownership(&found.tags, topology, logical_id) {
             Ownership::Ours => Found {
-                live: Some(found.clone()),
+                live: Some(found),
                 ..Found::default()
             },
             Ownership::Unowned if key.adopt => Found {
-                live: Some(found.clone()),
+                live: Some(found),
                 adopting: true,
                 problem: None,
             },
@@ -369,7 +369,7 @@ impl<'a> Planner<'a> {
         first
     }
 
-    fn alias(&mut self, key: &Key, handle: &KeyHandle, live_target: Option<String>) {
+    fn alias(&mut self, key: &Key, handle: &KeyHandle<'a>, live_target: Option<String>) {
         let address = ResourceKind::Alias.at(key.name.to_string());
         let key_address = ResourceKind::Key.at(key.name.to_string());
         let after = json!(ComparedAlias {

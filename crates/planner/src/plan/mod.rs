@@ -92,9 +92,18 @@ pub fn plan_checked(
     live: &LiveState,
 ) -> Plan {
     let mut planned = plan(topology, live);
-    let mut after = live.clone();
-    crate::simulate::play(&planned, &mut after, false);
-    planned.findings = crate::checks::evaluate(topology, diagnostics, Some(&after));
+    // AWS after the plan: the live state itself when the plan has nothing to play (an
+    // in-sync fleet's plan, where copying the state was a tenth of the plan's memory).
+    let simulated;
+    let after = if planned.steps.iter().all(|s| s.needs_allow_delete) {
+        live
+    } else {
+        let mut state = live.clone();
+        crate::simulate::play(&planned, &mut state, false);
+        simulated = state;
+        &simulated
+    };
+    planned.findings = crate::checks::evaluate(topology, diagnostics, Some(after));
     // The ARNs of keys and backup plans the plan creates are AWS's to pick: the simulation's
     // stand-ins are no ARNs to show.
     let picked_by_aws = |state: &LiveState| -> BTreeSet<String> {
@@ -108,21 +117,23 @@ pub fn plan_checked(
             })
             .collect()
     };
-    let existing = picked_by_aws(live);
-    let invented: BTreeSet<String> = picked_by_aws(&after)
-        .into_iter()
-        .filter(|arn| !existing.contains(arn))
-        .collect();
-    for finding in &mut planned.findings {
-        if finding
-            .arn
-            .as_ref()
-            .is_some_and(|arn| invented.contains(arn))
-        {
-            finding.arn = None;
+    if !std::ptr::eq(after, live) {
+        let existing = picked_by_aws(live);
+        let invented: BTreeSet<String> = picked_by_aws(after)
+            .into_iter()
+            .filter(|arn| !existing.contains(arn))
+            .collect();
+        for finding in &mut planned.findings {
+            if finding
+                .arn
+                .as_ref()
+                .is_some_and(|arn| invented.contains(arn))
+            {
+                finding.arn = None;
+            }
         }
     }
-    planned.destroy_paths = Some(crate::destroy::report(topology, Some(&after)));
+    planned.destroy_paths = Some(crate::destroy::report(topology, Some(after)));
     planned
 }
 
@@ -131,7 +142,7 @@ struct Planner<'a> {
     live: &'a LiveState,
     changes: Vec<Change>,
     steps: Vec<Step>,
-    keys: BTreeMap<KeyName, keys::KeyHandle>,
+    keys: BTreeMap<KeyName, keys::KeyHandle<'a>>,
     /// Every key's guard, computed once (`Topology::key_guards`).
     key_guards: BTreeMap<KeyName, Vec<String>>,
     vaults: BTreeMap<VaultName, vaults::VaultHandle>,
