@@ -92,7 +92,9 @@ def latency_cost(emu: Emulator, coffer: Coffer, topology: Path) -> tuple[float, 
         emu.admin("PUT", "faults", {"latency_ms": {"*": LATENCY_MS}})
         slow.append(timed_plan(coffer, topology))
     emu.admin("PUT", "faults", {"latency_ms": {}})
-    induced = statistics.median(s - p for p, s in zip(plain, slow))
+    differences = [s - p for p, s in zip(plain, slow)]
+    print(f"latency-induced time of each pair: {', '.join(f'{d:.2f} s' for d in differences)}")
+    induced = statistics.median(differences)
     return statistics.median(plain), statistics.median(slow), induced
 
 
