@@ -9,9 +9,10 @@ on a free port, applies the fleet, then prints for `coffer plan`, `coffer drift`
 calls, the central accounts' included, divided by N x 2), and how many requests were repeated
 (the emulator's ``request_key``). Then the latency-hiding ratio: the time a plan of N sources
 and of 1 source gains when the emulator adds 50 ms to every call (the median of the
-differences of 5 pairs of plans, one without and one with), and their quotient; once by the
-wall clock, once counting only the time the emulator was not computing (its CPU per call varies
-with the machine's load by more than the latency adds to a large fleet's plan) (1 would be perfect hiding; N x 2 none at all). `just bench` runs it with the release binary.
+differences of 5 pairs of plans, one without and one with), and their quotient (1 would be
+perfect hiding; N x 2 none at all). Both are printed twice: by the wall clock, and counting only
+the time the emulator was not computing (its CPU per call varies with the machine's load by more
+than the latency adds to a large fleet's plan). `just bench` runs it with the release binary.
 """
 
 import argparse

@@ -566,9 +566,10 @@ pub fn markdown(plan: &Plan) -> String {
 
 /// The plan JSON (pretty-printed, trailing newline).
 pub fn json(plan: &Plan) -> String {
-    let mut text = serde_json::to_string_pretty(plan).unwrap_or_default();
-    text.push('\n');
-    text
+    let mut text = Vec::new();
+    // Writing into memory cannot fail, nor can serializing a plan (string keys only).
+    let _ = write_json(plan, &mut text);
+    String::from_utf8(text).unwrap_or_default()
 }
 
 /// Writes the plan JSON of [`json`] to `out` as it is serialized: a fleet's plan is tens of

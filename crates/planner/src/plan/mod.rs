@@ -94,15 +94,12 @@ pub fn plan_checked(
     let mut planned = plan(topology, live);
     // AWS after the plan: the live state itself when the plan has nothing to play (an
     // in-sync fleet's plan, where copying the state was a tenth of the plan's memory).
-    let simulated;
-    let after = if planned.steps.iter().all(|s| s.needs_allow_delete) {
-        live
-    } else {
+    let simulated = (!planned.steps.iter().all(|s| s.needs_allow_delete)).then(|| {
         let mut state = live.clone();
         crate::simulate::play(&planned, &mut state, false);
-        simulated = state;
-        &simulated
-    };
+        state
+    });
+    let after = simulated.as_ref().unwrap_or(live);
     planned.findings = crate::checks::evaluate(topology, diagnostics, Some(after));
     // The ARNs of keys and backup plans the plan creates are AWS's to pick: the simulation's
     // stand-ins are no ARNs to show.
@@ -117,7 +114,7 @@ pub fn plan_checked(
             })
             .collect()
     };
-    if !std::ptr::eq(after, live) {
+    if simulated.is_some() {
         let existing = picked_by_aws(live);
         let invented: BTreeSet<String> = picked_by_aws(after)
             .into_iter()
