@@ -9,10 +9,9 @@ on a free port, applies the fleet, then prints for `coffer plan`, `coffer drift`
 calls, the central accounts' included, divided by N x 2), and how many requests were repeated
 (the emulator's ``request_key``). Then the latency-hiding ratio: the time a plan of N sources
 and of 1 source gains when the emulator adds 50 ms to every call (the median of the
-differences of 5 pairs of plans, one without and one with), and their quotient (1 would be
-perfect hiding; N x 2 none at all). Both are printed twice: by the wall clock, and counting only
-the time the emulator was not computing (its CPU per call varies with the machine's load by more
-than the latency adds to a large fleet's plan). `just bench` runs it with the release binary.
+differences of 7 pairs of plans, one without and one with, the pair's first plan taking turns),
+and their quotient (1 would be perfect hiding; N x 2 none at all). `just bench` runs it with the
+release binary.
 """
 
 import argparse
@@ -33,8 +32,8 @@ from support import Emulator, RunningEmulator  # noqa: E402
 
 COMMANDS = {"plan": ("plan", "--detailed-exitcode"), "drift": ("drift",), "check --live": ("check", "--live")}
 LATENCY_MS = 50
-# Plans timed with and without latency, each.
-ROUNDS = 5
+# Pairs of plans timed, one without latency and one with.
+ROUNDS = 7
 
 
 def default_binary() -> Path:
@@ -73,47 +72,40 @@ def calls(emu: Emulator, coffer: Coffer, topology: Path, sources: int) -> None:
 PLAN_ARGS: list[str] = []  # extra arguments of the timed plans (--concurrency)
 
 
-def cpu_seconds(pid: int) -> float:
-    """The CPU (user + system, all threads) process ``pid`` has used."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def timed_plan(coffer: Coffer, topology: Path, emulator_pid: int) -> tuple[float, float]:
-    """One plan's wall-clock time, and the part of it the emulator was not computing."""
-    cpu = cpu_seconds(emulator_pid)
+def timed_plan(emu: Emulator, coffer: Coffer, topology: Path, latency_ms: int) -> float:
+    """One plan's wall-clock time, with ``latency_ms`` added to every call."""
+    emu.admin("PUT", "faults", {"latency_ms": {"*": latency_ms} if latency_ms else {}})
     started = time.monotonic()
     result = coffer.run("plan", "--detailed-exitcode", *PLAN_ARGS, topology=topology, timeout=3600)
     if result.code != 0:
         sys.exit(f"plan: {result}")
-    wall = time.monotonic() - started
-    return wall, wall - (cpu_seconds(emulator_pid) - cpu)
+    return time.monotonic() - started
 
 
 class Cost:
-    """ROUNDS pairs of plans, one without the injected latency and one with, taken in turn."""
+    """ROUNDS pairs of plans, one without the injected latency and one with."""
 
-    def __init__(self, pairs: list[tuple[tuple[float, float], tuple[float, float]]]):
-        self.plain = statistics.median(p[0] for p, _ in pairs)
-        self.slow = statistics.median(s[0] for _, s in pairs)
-        self.walls = [s[0] - p[0] for p, s in pairs]
-        self.waits = [s[1] - p[1] for p, s in pairs]
+    def __init__(self, pairs: list[tuple[float, float]]):
+        self.plain = statistics.median(plain for plain, _ in pairs)
+        self.slow = statistics.median(slow for _, slow in pairs)
+        self.differences = [slow - plain for plain, slow in pairs]
         # The median of the differences within a pair: a change in the machine's load touches
         # both plans of a pair alike.
-        self.induced = statistics.median(self.walls)
-        # The same, counting only the time the emulator was not computing: its CPU per call
-        # varies with the machine's load by more than the latency adds to a large fleet's plan,
-        # and the added latency is a sleep, which takes none.
-        self.induced_waiting = statistics.median(self.waits)
+        self.induced = statistics.median(self.differences)
 
 
-def latency_cost(emu: Emulator, coffer: Coffer, topology: Path, emulator_pid: int) -> Cost:
+def latency_cost(emu: Emulator, coffer: Coffer, topology: Path) -> Cost:
+    """The pairs' first plan takes turns (without latency first, then with), so a machine
+    slowing down or speeding up over the rounds does not lean every difference one way."""
     pairs = []
-    for _ in range(ROUNDS):
-        emu.admin("PUT", "faults", {"latency_ms": {}})
-        plain = timed_plan(coffer, topology, emulator_pid)
-        emu.admin("PUT", "faults", {"latency_ms": {"*": LATENCY_MS}})
-        pairs.append((plain, timed_plan(coffer, topology, emulator_pid)))
+    for turn in range(ROUNDS):
+        if turn % 2 == 0:
+            plain = timed_plan(emu, coffer, topology, 0)
+            slow = timed_plan(emu, coffer, topology, LATENCY_MS)
+        else:
+            slow = timed_plan(emu, coffer, topology, LATENCY_MS)
+            plain = timed_plan(emu, coffer, topology, 0)
+        pairs.append((plain, slow))
     emu.admin("PUT", "faults", {"latency_ms": {}})
     return Cost(pairs)
 
@@ -134,25 +126,22 @@ def main() -> None:
         coffer = Coffer(args.coffer, emu.url)
         with tempfile.TemporaryDirectory() as directory:
             small = applied_fleet(emu, coffer, 1, Path(directory))
-            small_cost = latency_cost(emu, coffer, small, running.process.pid)
+            small_cost = latency_cost(emu, coffer, small)
             large = applied_fleet(emu, coffer, args.sources, Path(directory))
             calls(emu, coffer, large, args.sources)
-            large_cost = latency_cost(emu, coffer, large, running.process.pid)
+            large_cost = latency_cost(emu, coffer, large)
     finally:
         running.stop()
     print(f"\n## Latency ({LATENCY_MS} ms added to every call)")
-    print("| sources | plan | plan with latency | latency-induced | outside the emulator's CPU |")
-    print("|---:|---:|---:|---:|---:|")
+    print("| sources | plan | plan with latency | latency-induced |")
+    print("|---:|---:|---:|---:|")
     for n, cost in ((1, small_cost), (args.sources, large_cost)):
-        print(f"| {n} | {cost.plain:.2f} s | {cost.slow:.2f} s | {cost.induced:.2f} s | {cost.induced_waiting:.2f} s |")
+        print(f"| {n} | {cost.plain:.2f} s | {cost.slow:.2f} s | {cost.induced:.2f} s |")
     for n, cost in ((1, small_cost), (args.sources, large_cost)):
-        walls = ", ".join(f"{d:.2f}" for d in cost.walls)
-        waits = ", ".join(f"{d:.2f}" for d in cost.waits)
-        print(f"\n{n} sources, each pair's latency-induced time (s): {walls}; outside the emulator's CPU: {waits}")
+        differences = ", ".join(f"{d:.2f}" for d in cost.differences)
+        print(f"\n{n} sources, each pair's latency-induced time (s): {differences}")
     ratio = large_cost.induced / max(small_cost.induced, 1e-9)
-    waiting = large_cost.induced_waiting / max(small_cost.induced_waiting, 1e-9)
     print(f"\nlatency-induced time, {args.sources} sources / 1 source: {ratio:.1f}x")
-    print(f"latency-induced time outside the emulator's CPU, {args.sources} sources / 1 source: {waiting:.1f}x")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from moto.organizations.models import organizations_backends
 from moto.utilities.utils import PARTITION_NAMES
 
 from . import admin, alter, identity, kms_access, lost, roles, validation, wire, world
+from .backup import jobs
 from .backup.jobs import JobTiming, settle_due_jobs
 from .clock import CLOCK
 from .faults import FaultConfig, FaultInjector, LostResponse, RequestLog, request_key
@@ -58,6 +59,7 @@ class Emulator:
         """Forget all AWS state, the world, faults, the request log and clock offset."""
         with self._admin_lock:
             moto_api_backend.reset()
+            jobs.forget()
             organizations_backends.master_accounts.clear()
             world.forget()
             CLOCK.reset()

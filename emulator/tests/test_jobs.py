@@ -165,3 +165,20 @@ def test_restore_job_failures_and_listing(emu):
     assert [j["RestoreJobId"] for j in backup.list_restore_jobs(ByStatus="FAILED")["RestoreJobs"]] == [
         clash["RestoreJobId"]
     ]
+
+
+@pytest.mark.emulator_only(reason="admin API: loads the world again while a job runs")
+def test_a_job_running_when_the_world_is_loaded_again_never_ends_in_the_new_world(emu):
+    """Loading a world resets every account: a backup job still running then ends nowhere, even
+    once its time has come and the new world has a vault of the same name for it to write to."""
+    emu.admin("PUT", "settings", {"job_delay_seconds": 600.0})
+    backup = source_vault(emu)[0]
+    job = backup.start_backup_job(BackupVaultName="local", ResourceArn=ORDERS_ARN, IamRoleArn=BACKUP_ROLE)
+    assert backup.describe_backup_job(BackupJobId=job["BackupJobId"])["State"] == "CREATED"
+
+    emu.load_world()
+    backup = source_vault(emu)[0]
+    emu.admin("POST", "clock", {"advance_seconds": 86400})
+
+    assert backup.list_backup_jobs()["BackupJobs"] == []
+    assert backup.list_recovery_points_by_backup_vault(BackupVaultName="local")["RecoveryPoints"] == []

@@ -1,7 +1,6 @@
 """Backup, copy and restore jobs: starting them, and reading them (``JobOperations``, part of the
 backend). The jobs themselves, and how they run, are ``jobs.py``'s."""
 
-from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from moto.organizations.models import organizations_backends
@@ -24,11 +23,6 @@ class JobOperations(VaultOperations):
     backup_jobs: dict[str, BackupJob]
     copy_jobs: dict[str, CopyJob]
     restore_jobs: dict[str, RestoreJob]
-
-    def all_jobs(self) -> Iterator[Job]:
-        yield from self.backup_jobs.values()
-        yield from self.copy_jobs.values()
-        yield from self.restore_jobs.values()
 
     def visible_jobs(self, kind: str, by_account: str | None) -> list[Job]:
         """The jobs of ``kind`` (``backup_jobs``, ``copy_jobs``, ``restore_jobs``) a List*Jobs call

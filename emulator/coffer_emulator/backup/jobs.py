@@ -11,6 +11,7 @@ applied, exactly once.  [source: BOTO-BACKUP BackupJobState, CopyJobState, Resto
 
 import threading
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +27,11 @@ from . import lifecycle as lifecycles
 from .models import BACKUP_SIZE_IN_BYTES, RecoveryPoint, Vault
 
 _SETTLE_LOCK = threading.RLock()
+# All that ``settle_due_jobs`` can have to do: the jobs not settled yet, and the vaults that were
+# given a recovery point (whose retention may end). Held weakly and forgotten on reset
+# (``forget()``), so they never outlive the backends that hold them.
+_UNSETTLED: "weakref.WeakSet[Job]" = weakref.WeakSet()
+_HOLDING: "weakref.WeakSet[Vault]" = weakref.WeakSet()
 
 
 class JobTiming:
@@ -64,6 +70,8 @@ class Job:
         self._halfway = self.creation_date + timedelta(seconds=start.delay_seconds / 2)
         self.final_state: str | None = None
         self.status_message: str | None = None
+        with _SETTLE_LOCK:
+            _UNSETTLED.add(self)
 
     def run(self) -> str | None:
         """Check the job's prerequisites and apply its effects; return a failure message or None."""
@@ -77,6 +85,7 @@ class Job:
                 failure = self.run()
                 self.status_message = failure
                 self.final_state = "FAILED" if failure else self.success_state
+                _UNSETTLED.discard(self)
 
     def state(self) -> str:
         now = CLOCK.now()
@@ -146,6 +155,8 @@ class RecoveryPointJob(Job):
         self.lifecycle = lifecycle
 
     def store(self, vault: Vault, arn: str, **fields: Any) -> None:
+        with _SETTLE_LOCK:
+            _HOLDING.add(vault)
         vault.recovery_points[arn] = RecoveryPoint(
             arn=arn,
             vault_name=vault.backup_vault_name,
@@ -441,12 +452,23 @@ def settle_due_jobs() -> None:
     """Finish every job whose time has come, so other services (e.g. RDS) see its effects, then
     delete the recovery points whose retention has ended (``Vault.expire``)."""
     now = CLOCK.now()
-    backends = list(state.all_backends())
-    for backend in backends:
-        for job in list(backend.all_jobs()):
-            job.settle_if_due(now)
     with _SETTLE_LOCK:
-        for backend in backends:
-            for vault in list(backend.vaults.values()):
-                for arn in vault.expire(now):
-                    backend.tagger.delete_all_tags_for_resource(arn)
+        jobs = list(_UNSETTLED)
+        vaults = list(_HOLDING)
+    for job in jobs:
+        job.settle_if_due(now)
+    with _SETTLE_LOCK:
+        for vault in vaults:
+            expired = vault.expire(now)
+            address = state.VaultAddress.parse(vault.backup_vault_arn)
+            if expired and address is not None:
+                tagger = state.backend(address.account, address.region).tagger
+                for arn in expired:
+                    tagger.delete_all_tags_for_resource(arn)
+
+
+def forget() -> None:
+    """Forget the jobs and vaults ``settle_due_jobs`` looks at (the emulator's reset)."""
+    with _SETTLE_LOCK:
+        _UNSETTLED.clear()
+        _HOLDING.clear()

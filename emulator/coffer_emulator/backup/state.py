@@ -6,7 +6,6 @@ copy rules and organization-wide reads reach other accounts' state through it wi
 the backend class, which imports them. ``operations.backend`` gives the whole backend."""
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -19,12 +18,6 @@ from .models import Vault
 VAULT_ARN = re.compile(r"^arn:aws:backup:(?P<region>[^:]+):(?P<account>\d{12}):backup-vault:(?P<name>[^:]+)$")
 
 
-class DueJob(Protocol):
-    """A job that finishes when its time has come."""
-
-    def settle_if_due(self, now: datetime) -> None: ...
-
-
 class RegionBackups(Protocol):
     """One account's Backup state in one Region, as other accounts and Regions see it."""
 
@@ -33,16 +26,9 @@ class RegionBackups(Protocol):
     global_settings_updated: datetime | None
     tagger: TaggingService
 
-    def all_jobs(self) -> Iterator[DueJob]: ...
-
 
 def backend(account: str, region: str) -> RegionBackups:
     return backup_backends[account][region]  # type: ignore[return-value]
-
-
-def all_backends() -> Iterator[RegionBackups]:
-    for _account, _region, found in list(backup_backends.iter_backends()):
-        yield found  # type: ignore[misc]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The default global bound (`--concurrency`).
-pub const GLOBAL: usize = 128;
+pub const GLOBAL: usize = 256;
 /// Calls in flight to one account, all services together.
 pub const PER_ACCOUNT: usize = 8;
 /// Calls in flight to one service of one account.

@@ -130,11 +130,13 @@ pub async fn read(
             Err(e) => errors.push(e),
         }
     }
-    // Only accounts whose role could be assumed: the others failed already.
-    let organizations = organizations::memberships(topology, sessions, &usable, &limit).await;
-    // The roles the selections pass to AWS Backup (`crate::service_roles`).
-    let roles =
-        crate::service_roles::read_selection_roles(topology, sessions, &usable, &limit).await;
+    // Only accounts whose role could be assumed: the others failed already. The membership
+    // of the organization (a listing whose pages follow one another), the roles the
+    // selections pass to AWS Backup (`crate::service_roles`) and the regions are read side by
+    // side: none needs another's answer, and the listing's pages would otherwise add their
+    // latency to every region's.
+    let organizations = organizations::memberships(topology, sessions, &usable, &limit);
+    let roles = crate::service_roles::read_selection_roles(topology, sessions, &usable, &limit);
 
     let tasks = wanted(topology)
         .into_iter()
@@ -154,7 +156,7 @@ pub async fn read(
                 (id, region, result)
             })
         });
-    let results = join_all(tasks).await;
+    let (organizations, roles, results) = futures::join!(organizations, roles, join_all(tasks));
     let mut live = LiveState::default();
     for (id, organization) in organizations {
         let account = live.accounts.entry(id).or_default();
