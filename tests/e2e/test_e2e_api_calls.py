@@ -3,7 +3,8 @@ topology, `coffer plan`, `coffer drift` and `coffer check --live` each assume ev
 role once and never send the same request twice; on a generated fleet (``fleet.py``: sources
 with a key, a vault with a policy and a plan with a selection in each of two Regions) they stay
 within the calls the fleet's shape allows (``fleet.expected_calls``), which is under 11 per
-source account and Region. The calls per account and Region are printed (run with ``-s``).
+source account and Region. The calls per account and Region are printed (run with ``-s``). The
+regions are read while the organization's membership is listed, not after it.
 
 An AssumeRole is logged under the account that calls it (the base credentials'), so the
 AssumeRoles of different accounts are told apart by their request key (the body names the
@@ -127,3 +128,23 @@ def test_an_in_sync_fleet_read_stays_within_its_call_budget(emu, coffer, tmp_pat
                 if e["account"] == fleet.source(i) and e["region"] == region and e["operation"] != "GetRole"
             )
             assert made == expected, (fleet.source(i), region, made)
+
+
+def test_regions_are_read_while_the_organization_is_listed(emu, coffer, tmp_path):
+    """The organization's membership (`DescribeOrganization`, then every page of `ListAccounts`,
+    one after another) and the regions need nothing of each other, so a slow listing does not
+    hold the regions back: with the listing's answer held 3 s, region reads are answered before
+    it. Read one after the other, every region read would come after it."""
+    emu.load_world(text=fleet.world(SOURCES))
+    topology = tmp_path / "fleet.yaml"
+    topology.write_text(fleet.topology(SOURCES))
+    applied = coffer.apply(topology=topology)
+    assert applied.code == 0, applied
+    emu.admin("PUT", "faults", {"latency_ms": {"organizations:ListAccounts": 3000}})
+
+    entries = _calls_of(emu, coffer, "plan", topology)
+    listed = max(e["seq"] for e in entries if e["operation"] == "ListAccounts")
+    regions = [e for e in entries if e["service"] in ("tagging", "kms", "backup")]
+    assert regions, entries
+    answered_before = [e["operation"] for e in regions if e["seq"] < listed]
+    assert answered_before, f"every region read waited for the organization's listing: {[e['operation'] for e in entries]}"
