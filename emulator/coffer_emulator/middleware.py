@@ -58,8 +58,8 @@ class Emulator:
     def reset(self) -> None:
         """Forget all AWS state, the world, faults, the request log and clock offset."""
         with self._admin_lock:
-            moto_api_backend.reset()
-            jobs.forget()
+            with jobs.resetting():
+                moto_api_backend.reset()
             organizations_backends.master_accounts.clear()
             world.forget()
             CLOCK.reset()

@@ -12,6 +12,8 @@ applied, exactly once.  [source: BOTO-BACKUP BackupJobState, CopyJobState, Resto
 import threading
 import uuid
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,7 +31,7 @@ from .models import BACKUP_SIZE_IN_BYTES, RecoveryPoint, Vault
 _SETTLE_LOCK = threading.RLock()
 # All that ``settle_due_jobs`` can have to do: the jobs not settled yet, and the vaults that were
 # given a recovery point (whose retention may end). Held weakly and forgotten on reset
-# (``forget()``), so they never outlive the backends that hold them.
+# (``resetting()``), so they never outlive the backends that hold them.
 _UNSETTLED: "weakref.WeakSet[Job]" = weakref.WeakSet()
 _HOLDING: "weakref.WeakSet[Vault]" = weakref.WeakSet()
 
@@ -81,7 +83,9 @@ class Job:
         if self.final_state is not None or now < self.due:
             return
         with _SETTLE_LOCK:
-            if self.final_state is None:
+            # Not among the unsettled jobs: settled already, or forgotten by a reset that came
+            # after this job was picked up (it must not end in the next world).
+            if self.final_state is None and self in _UNSETTLED:
                 failure = self.run()
                 self.status_message = failure
                 self.final_state = "FAILED" if failure else self.success_state
@@ -467,8 +471,11 @@ def settle_due_jobs() -> None:
                     tagger.delete_all_tags_for_resource(arn)
 
 
-def forget() -> None:
-    """Forget the jobs and vaults ``settle_due_jobs`` looks at (the emulator's reset)."""
+@contextmanager
+def resetting() -> Iterator[None]:
+    """Hold off settling while the emulator's state is reset, then forget the jobs and vaults
+    ``settle_due_jobs`` looks at: a job of the old state never ends in the new one."""
     with _SETTLE_LOCK:
+        yield
         _UNSETTLED.clear()
         _HOLDING.clear()

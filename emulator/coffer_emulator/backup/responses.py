@@ -18,9 +18,10 @@ from botocore.utils import parse_timestamp
 from moto.backup.responses import BackupResponse
 from moto.core.request import Request
 from moto.core.common_types import TYPE_RESPONSE
+from moto.core import responses as moto_responses
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.routing import get_service_router
-from moto.core.utils import camelcase_to_underscores, method_names_from_class
+from moto.core.utils import camelcase_to_underscores
 
 from . import operations
 from .errors import BackupError, InvalidParameterValue, MissingParameterValue, NotImplementedOperation
@@ -75,7 +76,7 @@ class CofferBackupResponse(BackupResponse):
             name = operation.name
         except Exception:  # no operation of the model matches method and path
             name = None
-        if name is None or camelcase_to_underscores(name) not in method_names_from_class(type(self)):
+        if name is None or camelcase_to_underscores(name) not in moto_responses.method_names_from_class(type(self)):
             return self._error(NotImplementedOperation(name or f"{request.method} {request.path}"))
         return super()._dispatch(request, full_url, headers)
 
