@@ -275,6 +275,7 @@ class RequestLog:
         invocation: str = "",
         attempt: int | None = None,
         max_attempts: int | None = None,
+        connection: str = "",
     ) -> None:
         with self._lock:
             self._seq += 1
@@ -295,6 +296,7 @@ class RequestLog:
                     "invocation": invocation,
                     "attempt": attempt,
                     "max_attempts": max_attempts,
+                    "connection": connection,
                 }
             )
 

@@ -109,7 +109,13 @@ class Emulator:
             query=environ.get("QUERY_STRING", ""),
             body=wire._read_body(environ),
         )
-        logged = {"method": method, "path": path, "request_key": key, **sdk_attempt(environ)}
+        logged = {
+            "method": method,
+            "path": path,
+            "request_key": key,
+            "connection": f"{environ.get('REMOTE_ADDR', '')}:{environ.get('REMOTE_PORT', '')}",
+            **sdk_attempt(environ),
+        }
         decision = self.faults.decide(call.service, call.operation)
         if decision.latency_seconds:
             time.sleep(decision.latency_seconds)

@@ -108,7 +108,10 @@ def install() -> None:
     consistency.install()  # IAM notes when each role was created (the new_role delay)
     ResourceGroupsTaggingAPIResponse.get_resources = _get_resources  # type: ignore[method-assign,assignment]
     organizations_utils.PAGINATION_MODEL["list_accounts"].update(unique_attribute="Id", limit_default=20)
-    DomainDispatcherApplication.get_backend_for_host = _remembered(DomainDispatcherApplication.get_backend_for_host)  # type: ignore[method-assign]
+    # Called under the dispatcher's lock; the answer depends on the host name alone.
+    DomainDispatcherApplication.get_backend_for_host = functools.lru_cache(maxsize=_HOSTS_REMEMBERED)(  # type: ignore[method-assign]
+        DomainDispatcherApplication.get_backend_for_host
+    )
     moto_responses.method_names_from_class = functools.cache(method_names_from_class)  # type: ignore[attr-defined]
     _installed = True
 
@@ -116,22 +119,6 @@ def install() -> None:
 # Host names remembered at most: a service's endpoints in every Region are a few hundred; the
 # host name comes from the request's signature, which the client writes.
 _HOSTS_REMEMBERED = 4096
-
-
-def _remembered(get_backend_for_host: Any) -> Any:
-    """``get_backend_for_host`` answering each host name from memory after its first answer.
-    Called under the dispatcher's lock, so the dictionary needs none of its own."""
-    answers: dict[str | None, Any] = {}
-
-    def remembered(self: DomainDispatcherApplication, host: str | None) -> Any:
-        if host in answers:
-            return answers[host]
-        answer = get_backend_for_host(self, host)
-        if len(answers) < _HOSTS_REMEMBERED:
-            answers[host] = answer
-        return answer
-
-    return remembered
 
 
 def _get_resources(self: ResourceGroupsTaggingAPIResponse) -> str:

@@ -15,13 +15,28 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
-from moto.moto_server.werkzeug_app import MotoRequestHandler
-from werkzeug.serving import make_server
+from werkzeug.serving import ThreadedWSGIServer
 
 from . import patches, world
+from .connections import KeepAliveRequestHandler
 from .middleware import Emulator
 
 HOST = "127.0.0.1"
+
+
+class Server(ThreadedWSGIServer):
+    """werkzeug's threaded server, with connections kept open between calls
+    (``connections.KeepAliveRequestHandler``) and a listen backlog that holds a fleet's
+    connections.
+
+    werkzeug listens with a backlog of 128. A client with hundreds of calls in flight (Coffer
+    reading a fleet: 256 by default) opens connections faster than the accepting thread takes
+    them while the request threads hold the interpreter; the kernel then drops the surplus
+    connection requests and each such client waits a second before it tries again, a stall
+    AWS's endpoints never cause. The kernel caps the backlog at ``net.core.somaxconn``.
+    """
+
+    request_queue_size = 4096
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -55,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"coffer-emulator: cannot load world {args.world}: {error}", file=sys.stderr)
             return 2
 
-    server = make_server(HOST, args.port, emulator, threaded=True, request_handler=MotoRequestHandler)
+    server = Server(HOST, args.port, emulator, handler=KeepAliveRequestHandler)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()

@@ -9,6 +9,9 @@ regions are read while the organization's membership is listed, not after it.
 An AssumeRole is logged under the account that calls it (the base credentials'), so the
 AssumeRoles of different accounts are told apart by their request key (the body names the
 role).
+
+Every account's clients send their calls through one HTTP client: a read reuses its connections
+for every account, service and Region (the emulator logs the connection each call came over).
 """
 
 from collections import Counter
@@ -148,3 +151,23 @@ def test_regions_are_read_while_the_organization_is_listed(emu, coffer, tmp_path
     assert regions, entries
     answered_before = [e["operation"] for e in regions if e["seq"] < listed]
     assert answered_before, f"every region read waited for the organization's listing: {[e['operation'] for e in entries]}"
+
+
+def test_every_accounts_calls_share_one_pool_of_connections(emu, coffer, tmp_path):
+    """With one call in flight at a time (`--concurrency 1`), a fleet's read needs two connections:
+    one for the calls, one for the AssumeRole a call waits on while it holds its turn. A client of
+    its own per account, service and Region would open a connection for each."""
+    emu.load_world(text=fleet.world(SOURCES))
+    topology = tmp_path / "fleet.yaml"
+    topology.write_text(fleet.topology(SOURCES))
+    applied = coffer.apply(topology=topology)
+    assert applied.code == 0, applied
+
+    emu.admin("DELETE", "requests")
+    result = coffer.run("plan", "--detailed-exitcode", "--concurrency", "1", topology=topology)
+    assert result.code == 0, result
+    entries = emu.admin("GET", "requests")["requests"]
+    connections = Counter(e["connection"] for e in entries)
+    clients = {(e["account"], e["service"], e["region"]) for e in entries}
+    assert len(clients) > 2 * len(fleet.REGIONS) * SOURCES, clients
+    assert len(connections) <= 2, f"{len(entries)} calls over {len(connections)} connections: {connections}"

@@ -5,7 +5,10 @@
 //! retry budget. What cannot change within a run (the account the role lands in, the
 //! account's organization) is learnt once per session: the account from the AssumeRole answer
 //! itself (no `sts:GetCallerIdentity`), the organization from the management account's
-//! `organizations:ListAccounts` (see `crate::read`).
+//! `organizations:ListAccounts` (see `crate::read`). Every client of every account sends its
+//! calls through one HTTP client, so a run keeps one pool of connections (at most as many as
+//! calls in flight) instead of one pool, and one TLS handshake at least, per account, service and
+//! region.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -19,6 +22,9 @@ use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_backup::config::retry::RetryPartition;
 use aws_sdk_kms::config::SharedCredentialsProvider;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_http_client::{Builder as HttpClientBuilder, ConnectorBuilder, proxy::ProxyConfig};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use coffer_spec::{Account, Topology};
 use tokio::sync::{Mutex, OnceCell};
 
@@ -239,6 +245,26 @@ impl AccountSession {
 #[derive(Debug, Clone)]
 pub struct Sessions {
     accounts: Arc<BTreeMap<String, Arc<AccountSession>>>,
+    /// The HTTP client every account's clients send their calls through (one connection pool).
+    http_client: SharedHttpClient,
+}
+
+/// The HTTPS client the SDK gives each client it builds (rustls with aws-lc, proxies from the
+/// environment, the client's connect and read timeouts), built once to be shared: connections to
+/// an endpoint are reused by every account's clients, whichever account's credentials sign the
+/// call. Its connections belong to the Tokio runtime that opens them, so it is built per
+/// [`Sessions::connect`], not once per process.
+fn shared_http_client() -> SharedHttpClient {
+    HttpClientBuilder::new().build_with_connector_fn(|settings, components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 impl Sessions {
@@ -255,7 +281,8 @@ impl Sessions {
         options: &ConnectOptions,
         earlier: Option<&Sessions>,
     ) -> Sessions {
-        let mut loader = aws_config::defaults(behavior_version());
+        let http_client = earlier.map_or_else(shared_http_client, |e| e.http_client.clone());
+        let mut loader = aws_config::defaults(behavior_version()).http_client(http_client.clone());
         if let Some(url) = &options.endpoint_url {
             loader = loader.endpoint_url(url);
         }
@@ -338,6 +365,7 @@ impl Sessions {
         }
         Sessions {
             accounts: Arc::new(accounts),
+            http_client,
         }
     }
 

@@ -464,8 +464,10 @@ def settle_due_jobs() -> None:
     with _SETTLE_LOCK:
         for vault in vaults:
             expired = vault.expire(now)
+            if not expired:
+                continue
             address = state.VaultAddress.parse(vault.backup_vault_arn)
-            if expired and address is not None:
+            if address is not None:
                 tagger = state.backend(address.account, address.region).tagger
                 for arn in expired:
                     tagger.delete_all_tags_for_resource(arn)
