@@ -28,6 +28,11 @@ class KeepAliveRequestHandler(MotoRequestHandler):
     # endpoints close idle connections.
     timeout = 60
 
+    def setup(self) -> None:
+        super().setup()
+        # Answers go out as soon as they are written, as each is whole (see ``_send``).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def make_environ(self) -> dict[str, Any]:
         """werkzeug's environment, with the request's body read to its end and served from memory
         (a chunked body de-chunked, with its length as ``CONTENT_LENGTH``)."""
@@ -98,7 +103,10 @@ class KeepAliveRequestHandler(MotoRequestHandler):
             self.send_header("Content-Length", str(len(body)))
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
+        # The head and the body leave in one write: a body written after its head would wait for
+        # the client to acknowledge the head (Nagle's algorithm against a delayed ACK).
+        self._headers_buffer.append(b"\r\n")
         if not bodiless and not head:
-            self.wfile.write(body)
+            self._headers_buffer.append(body)
+        self.flush_headers()
         self.wfile.flush()
