@@ -9,7 +9,7 @@ on a free port, applies the fleet, then prints for `coffer plan`, `coffer drift`
 calls, the central accounts' included, divided by N x 2), and how many requests were repeated
 (the emulator's ``request_key``). Then the latency-hiding ratio: the time a plan of N sources
 and of 1 source gains when the emulator adds 50 ms to every call (the median of the
-differences of 8 pairs of plans, one without and one with, the pair's first plan taking turns),
+differences of 16 pairs of plans, one without and one with, the pair's first plan taking turns),
 and their quotient (1 would be perfect hiding; N x 2 none at all). `just bench` runs it with the
 release binary.
 """
@@ -33,7 +33,7 @@ from support import Emulator, RunningEmulator  # noqa: E402
 COMMANDS = {"plan": ("plan", "--detailed-exitcode"), "drift": ("drift",), "check --live": ("check", "--live")}
 LATENCY_MS = 50
 # Pairs of plans timed, one without latency and one with.
-ROUNDS = 8
+ROUNDS = 16
 
 
 def default_binary() -> Path:

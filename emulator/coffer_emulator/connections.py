@@ -11,12 +11,13 @@ close``, HTTP/1.0), when the application fails, or when the connection is lost (
 resets it).
 """
 
-import io
 import socket
 import traceback
 from typing import Any
 
 from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+from . import wire
 
 # Answers that carry no body, so no Content-Length either. [source: RFC 9110 section 8.6]
 _NO_BODY = {204, 304}
@@ -27,6 +28,10 @@ class KeepAliveRequestHandler(MotoRequestHandler):
     # An idle connection is closed after this many seconds (its thread ends), as AWS's
     # endpoints close idle connections.
     timeout = 60
+    # Answers are written to a buffer and leave when ``_send`` flushes it: the head and the body
+    # in one write (a body written after its head would wait for the client to acknowledge the
+    # head: Nagle's algorithm against a delayed ACK).
+    wbufsize = 1 << 16
 
     def setup(self) -> None:
         super().setup()
@@ -35,23 +40,15 @@ class KeepAliveRequestHandler(MotoRequestHandler):
 
     def make_environ(self) -> dict[str, Any]:
         """werkzeug's environment, with the request's body read to its end and served from memory
-        (a chunked body de-chunked, with its length as ``CONTENT_LENGTH``)."""
+        (``wire.read_body``), so the next request on the connection starts where this one ends."""
         environ = super().make_environ()
-        stream = environ["wsgi.input"]
-        # A de-chunked body stays marked terminated (``wsgi.input_terminated``): werkzeug reads a
-        # chunked request's stream to its end, and ignores its ``CONTENT_LENGTH``.
-        if environ.get("wsgi.input_terminated"):
-            body = stream.read()
-            environ["CONTENT_LENGTH"] = str(len(body))
-        else:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            body = stream.read(length) if length > 0 else b""
-        environ["wsgi.input"] = io.BytesIO(body)
+        wire.read_body(environ)
         return environ
 
     def run_wsgi(self) -> None:
         if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.wfile.flush()  # the client waits for it before it sends the body
         self.environ = environ = self.make_environ()
         started: list[Any] = []
         chunks: list[bytes] = []
@@ -103,10 +100,7 @@ class KeepAliveRequestHandler(MotoRequestHandler):
             self.send_header("Content-Length", str(len(body)))
         if self.close_connection:
             self.send_header("Connection", "close")
-        # The head and the body leave in one write: a body written after its head would wait for
-        # the client to acknowledge the head (Nagle's algorithm against a delayed ACK).
-        self._headers_buffer.append(b"\r\n")
+        self.end_headers()
         if not bodiless and not head:
-            self._headers_buffer.append(body)
-        self.flush_headers()
+            self.wfile.write(body)
         self.wfile.flush()

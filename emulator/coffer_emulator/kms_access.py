@@ -115,7 +115,7 @@ class _Use:
 def check(call: wire.Call, environ: dict[str, Any], caller: Caller) -> Answer:
     """Evaluate the key policies a KMS call needs; see the module docs."""
     try:
-        body = json.loads(wire._read_body(environ) or b"{}")
+        body = json.loads(wire.read_body(environ) or b"{}")
     except ValueError:
         return PASS
     if not isinstance(body, dict):

@@ -28,7 +28,6 @@ from typing import Any
 
 from moto.iam.models import iam_backends
 from moto.moto_api._internal.models import moto_api_backend
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.organizations.models import organizations_backends
 from moto.utilities.utils import PARTITION_NAMES
 
@@ -36,6 +35,7 @@ from . import admin, alter, identity, kms_access, lost, roles, validation, wire,
 from .backup import jobs
 from .backup.jobs import JobTiming, settle_due_jobs
 from .clock import CLOCK
+from .dispatch import Dispatcher
 from .faults import FaultConfig, FaultInjector, LostResponse, RequestLog, request_key
 
 ADMIN_PREFIX = "/_coffer/"
@@ -48,7 +48,10 @@ class Emulator:
         self.job_delay_override = job_delay_override
         self.faults = FaultInjector()
         self.requests = RequestLog()
-        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.moto = Dispatcher()
+        # The account of each temporary access key moto issued (``ASIA...``, by AssumeRole),
+        # found once: such a key cannot be deleted or change account, only forgotten by a reset.
+        self._key_accounts: dict[str, str] = {}
         self._admin_lock = threading.RLock()
         self.base_job_delay = job_delay_override if job_delay_override is not None else JobTiming.DEFAULT_SECONDS
         JobTiming.delay_seconds = self.base_job_delay
@@ -63,6 +66,7 @@ class Emulator:
             organizations_backends.master_accounts.clear()
             world.forget()
             CLOCK.reset()
+            self._key_accounts.clear()
             self.faults.configure(FaultConfig())
             self.requests.clear()
             JobTiming.delay_seconds = self.base_job_delay
@@ -94,7 +98,7 @@ class Emulator:
         call = wire.classify(environ)
         if call is None:
             return self.moto(environ, start_response)
-        account = environ.get("HTTP_X_MOTO_ACCOUNT_ID") or account_for_key(call.access_key)
+        account = environ.get("HTTP_X_MOTO_ACCOUNT_ID") or self._account_for_key(call.access_key)
         environ["HTTP_X_MOTO_ACCOUNT_ID"] = account
         caller = identity.resolve(call.access_key, account)
         method = environ.get("REQUEST_METHOD", "")
@@ -107,7 +111,7 @@ class Emulator:
             method=method,
             path=path,
             query=environ.get("QUERY_STRING", ""),
-            body=wire._read_body(environ),
+            body=wire.read_body(environ),
         )
         logged = {
             "method": method,
@@ -147,7 +151,7 @@ class Emulator:
             if answer.route_account is not None:
                 environ["HTTP_X_MOTO_ACCOUNT_ID"] = answer.route_account
         if f"{call.service}:{call.operation}" in self.faults.config().alter_on_write:
-            alter.rewrite(call, environ, wire._read_body(environ), account)
+            alter.rewrite(call, environ, wire.read_body(environ), account)
         if decision.lost is not None:
             return self._lose_answer(decision.lost, call, environ, start_response, caller, account, logged)
         statuses: list[int] = []
@@ -157,11 +161,30 @@ class Emulator:
             return start_response(status, headers, exc_info)
 
         with identity.acting_as(caller):
-            result = self.moto(environ, recording_start_response)
+            result = self._serve(call, environ, recording_start_response)
         self.requests.record(
             account, call.service, call.operation, call.region, statuses[-1] if statuses else 0, False, **logged
         )
         return result
+
+    def _serve(self, call: wire.Call, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """moto's answer to a signed call (``dispatch.py``)."""
+        if call.operation == wire.UNKNOWN_OPERATION:
+            return self.moto(environ, start_response)
+        return self.moto.answer(environ, start_response)
+
+    def _account_for_key(self, access_key: str) -> str:
+        """The account an access key acts as: moto-issued keys (AssumeRole) belong to an account;
+        any other key acts as the world's management account."""
+        known = self._key_accounts.get(access_key)
+        if known is not None:
+            return known
+        issuer = issuing_account(access_key)
+        if issuer is None:
+            return world.CURRENT.default_account
+        if access_key.startswith(TEMPORARY_KEY_PREFIX):
+            self._key_accounts[access_key] = issuer
+        return issuer
 
     def _lose_answer(
         self,
@@ -175,7 +198,7 @@ class Emulator:
     ) -> Iterable[bytes]:
         """Serve the call (it takes effect), then lose its answer as ``rule`` says."""
         with identity.acting_as(caller):
-            answer = self.moto(environ, lambda status, headers, exc_info=None: None)
+            answer = self._serve(call, environ, lambda status, headers, exc_info=None: None)
         b"".join(answer)
         getattr(answer, "close", lambda: None)()
         status = lost.status_of(rule)
@@ -202,11 +225,15 @@ def sdk_attempt(environ: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def account_for_key(access_key: str) -> str:
-    """The account an access key acts as: moto-issued keys (AssumeRole) belong to an account;
-    any other key acts as the world's management account."""
+# Temporary credentials (AssumeRole's) have access key IDs that begin so.
+# [source: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html ("ASIA")]
+TEMPORARY_KEY_PREFIX = "ASIA"
+
+
+def issuing_account(access_key: str) -> str | None:
+    """The account whose IAM issued ``access_key``, if moto issued it."""
     for account_id, per_partition in list(iam_backends.items()):
         for partition in PARTITION_NAMES:
             if partition in per_partition.keys() and access_key in per_partition[partition].access_keys:
                 return account_id
-    return world.CURRENT.default_account
+    return None

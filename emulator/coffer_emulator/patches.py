@@ -55,6 +55,11 @@
     method of an operation by listing the response class's functions (``inspect.getmembers``)
     for every request. The list is remembered per class; ``install()`` runs before the first
     request, so every method the emulator adds is in it.
+14. Dispatch: moto's ``BackendDict[account]`` (every backend lookup, several per request) takes
+    the lock all requests share, copies the list of accounts the service has seen and searches
+    the list of services in use, comparing each. An account already there is now answered by the
+    dictionary itself; a new account still goes through moto's (it registers the service, and
+    moto's reset forgets the accounts and the services together).
 """
 
 import functools
@@ -113,12 +118,22 @@ def install() -> None:
         DomainDispatcherApplication.get_backend_for_host
     )
     moto_responses.method_names_from_class = functools.cache(method_names_from_class)  # type: ignore[attr-defined]
+    BackendDict.__getitem__ = _known_account_first(BackendDict.__getitem__)  # type: ignore[method-assign]
     _installed = True
 
 
 # Host names remembered at most: a service's endpoints in every Region are a few hundred; the
 # host name comes from the request's signature, which the client writes.
 _HOSTS_REMEMBERED = 4096
+
+
+def _known_account_first(original: Any) -> Any:
+    @functools.wraps(original)
+    def getitem(self: BackendDict, account_id: str) -> Any:  # type: ignore[type-arg]
+        found = dict.get(self, account_id)
+        return found if found is not None else original(self, account_id)
+
+    return getitem
 
 
 def _get_resources(self: ResourceGroupsTaggingAPIResponse) -> str:

@@ -93,25 +93,27 @@ def query_parameter(environ: dict[str, Any], name: str) -> str | None:
         return query[name][0]
     if not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
         return None
-    body = _read_body(environ)
+    body = read_body(environ)
     form = parse_qs(body.decode("utf-8", errors="replace"))
     return form[name][0] if name in form else None
 
 
-def _read_body(environ: dict[str, Any]) -> bytes:
+def read_body(environ: dict[str, Any]) -> bytes:
     """Read the request body and put it back so the application can read it again.
 
     A body sent without ``Content-Length`` (``Transfer-Encoding: chunked``, as SDKs stream some
     uploads) is read until its end: werkzeug's server de-chunks it and marks the stream
-    terminated (``wsgi.input_terminated``). It is put back with its length as ``CONTENT_LENGTH``,
-    so moto, which reads ``CONTENT_LENGTH`` bytes, sees all of it (it answered HTTP 500 before).
+    terminated (``wsgi.input_terminated``), and ignores a ``Content-Length`` sent with it, as
+    HTTP does [source: RFC 9112 section 6.3]. It is put back with its length as
+    ``CONTENT_LENGTH``, so moto, which reads ``CONTENT_LENGTH`` bytes, sees all of it (it answered
+    HTTP 500 before).
     """
-    if environ.get("CONTENT_LENGTH"):
-        length = int(environ["CONTENT_LENGTH"])
-        body = environ["wsgi.input"].read(length) if length else b""
-    elif _streamed(environ):
+    if _streamed(environ):
         body = environ["wsgi.input"].read()
         environ["CONTENT_LENGTH"] = str(len(body))
+    elif environ.get("CONTENT_LENGTH"):
+        length = int(environ["CONTENT_LENGTH"])
+        body = environ["wsgi.input"].read(length) if length else b""
     else:
         body = b""
     environ["wsgi.input"] = io.BytesIO(body)

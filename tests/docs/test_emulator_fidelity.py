@@ -15,6 +15,7 @@ NOT_RULES = {
     "test_conformance_mode.py",
     "test_structure.py",
     "test_lost_responses.py",
+    "test_dispatch.py",
 }
 
 

@@ -39,13 +39,13 @@ def decode(call: wire.Call, environ: dict[str, Any], operation: OperationModel) 
         return _decode_query(call, environ)
     if call.protocol == "rest-json":
         return _decode_rest_json(call, environ, operation)
-    return _json_object(wire._read_body(environ))
+    return _json_object(wire.read_body(environ))
 
 
 def _decode_query(call: wire.Call, environ: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, str] = {}
     if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
-        values.update(_form(wire._read_body(environ).decode("utf-8", errors="replace")))
+        values.update(_form(wire.read_body(environ).decode("utf-8", errors="replace")))
     values.update(_form(environ.get("QUERY_STRING", "")))
     operation = _moto_operation(call.service, call.operation)
     request = {"values": values}
@@ -79,7 +79,7 @@ def _defined(value: Any) -> Any:
 def _decode_rest_json(call: wire.Call, environ: dict[str, Any], operation: OperationModel) -> dict[str, Any]:
     shape = operation.input_shape
     payload_name = shape.serialization.get("payload")
-    body = wire._read_body(environ)
+    body = wire.read_body(environ)
     decoded: dict[str, Any] = {} if payload_name else _json_object(body)
     decoded = {name: value for name, value in decoded.items() if name not in _located(shape)}
     if payload_name and shape.members[payload_name].type_name == "structure":
