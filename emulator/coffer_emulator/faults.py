@@ -105,7 +105,7 @@ ALTERABLE_WRITES = (
 # AWS's common errors `InternalFailure` (500) and `ServiceUnavailable` (503), or the answer held
 # for `hold_seconds` and then the connection reset (the client's read timeout).
 LOST_KINDS = ("reset", "500", "InternalFailure", "ServiceUnavailable", "timeout")
-MAX_HOLD_SECONDS = 30.0
+MAX_HOLD_SECONDS = 600.0
 
 
 @dataclass(frozen=True)

@@ -127,3 +127,23 @@ def test_with_the_sdk_retrying_create_key_a_lost_answer_makes_a_duplicate(emu, c
     assert "CB032" in plan.stdout + plan.stderr, f"the next plan reports the duplicate:\n{plan}"
     assert coffer.apply("--allow-delete").code == 0
     assert convergence_problems(emu, coffer) == []
+
+
+def test_an_answer_that_never_comes_is_given_up_and_asked_again(emu, coffer):
+    """An endpoint that accepts a call and then says nothing does not hold the run: the attempt
+    gives up after `--read-timeout` seconds and the call is asked again. The answer is held for
+    10 minutes, far past the run's guard, so a client that waits for it fails the test."""
+    emu.load_world()
+    assert coffer.apply().code == 0
+    emu.admin("PUT", "faults", {"lost_response": {"kms:DescribeKey": {"kind": "timeout", "next": 1, "hold_seconds": 600}}})
+    emu.admin("DELETE", "requests")
+    try:
+        result = coffer.run("plan", "--detailed-exitcode", "--read-timeout", "1", timeout=180)
+    finally:
+        emu.admin("DELETE", "faults")
+    assert result.code == 0, result
+    calls = [e for e in emu.admin("GET", "requests")["requests"] if e["operation"] == "DescribeKey"]
+    held = [e for e in calls if e["lost"] == "timeout"]
+    assert len(held) == 1, calls
+    asked_again = [e for e in calls if e["invocation"] == held[0]["invocation"] and not e["lost"]]
+    assert [e["attempt"] for e in asked_again] == [2], calls

@@ -17,4 +17,4 @@ pub mod sets;
 pub use error::{AwsError, ReadErrors};
 pub use execute::SdkExecutor;
 pub use read::read;
-pub use session::{ConnectOptions, Sessions};
+pub use session::{ConnectOptions, DEFAULT_READ_TIMEOUT, Sessions};

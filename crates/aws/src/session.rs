@@ -18,6 +18,7 @@ use std::time::Duration;
 use aws_config::BehaviorVersion;
 use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_backup::config::retry::RetryPartition;
@@ -38,6 +39,16 @@ pub fn behavior_version() -> BehaviorVersion {
     BehaviorVersion::v2026_01_12()
 }
 
+/// How long an attempt waits for the first byte of its answer unless told otherwise (the AWS
+/// CLI's `--cli-read-timeout` default). An attempt that waits longer fails as a timeout, which
+/// is retried like any transient failure, so an endpoint that accepts a call and never answers
+/// cannot hold a run forever.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The SDK's connect timeout (its default for this behavior version), set with the read timeout
+/// because a timeout configuration given to the loader replaces the defaults it leaves unset.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
+
 /// How to reach AWS.
 #[derive(Clone, Debug, Default)]
 pub struct ConnectOptions {
@@ -48,6 +59,9 @@ pub struct ConnectOptions {
     pub sts_region: Option<String>,
     /// Maximum attempts per call (throttling and transient errors are retried with backoff).
     pub max_attempts: Option<u32>,
+    /// How long an attempt waits for the first byte of its answer ([`DEFAULT_READ_TIMEOUT`]
+    /// when unset).
+    pub read_timeout: Option<Duration>,
     /// Assume this role (name, optionally with a path) in every account instead of the
     /// topology's.
     pub role_name: Option<String>,
@@ -292,6 +306,12 @@ impl Sessions {
                 .with_max_backoff(Duration::from_secs(20))
         };
         loader = loader.retry_config(retry(RetryConfig::standard()));
+        loader = loader.timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .read_timeout(options.read_timeout.unwrap_or(DEFAULT_READ_TIMEOUT))
+                .build(),
+        );
         let fallback_region = topology
             .accounts
             .values()

@@ -116,6 +116,10 @@ pub struct Connection {
     /// topology's, e.g. a read-only role for plan and drift (`coffer iam-policy --mode plan`).
     #[arg(long, value_name = "NAME", env = "COFFER_ROLE")]
     pub role: Option<String>,
+    /// How many seconds an AWS call waits for the first byte of its answer before the attempt
+    /// fails; a failed attempt is retried like any transient failure.
+    #[arg(long, default_value_t = coffer_aws::DEFAULT_READ_TIMEOUT.as_secs() as u32, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub read_timeout: u32,
     /// The sessions this run has connected so far (see [`connect`]).
     #[arg(skip)]
     pub sessions: SessionCache,
@@ -147,6 +151,7 @@ impl Connection {
         coffer_aws::ConnectOptions {
             endpoint_url: self.endpoint_url.clone(),
             role_name: self.role.clone(),
+            read_timeout: Some(std::time::Duration::from_secs(u64::from(self.read_timeout))),
             ..Default::default()
         }
     }
