@@ -28,9 +28,9 @@ class KeepAliveRequestHandler(MotoRequestHandler):
     # An idle connection is closed after this many seconds (its thread ends), as AWS's
     # endpoints close idle connections.
     timeout = 60
-    # Answers are written to a buffer and leave when ``_send`` flushes it: the head and the body
-    # in one write (a body written after its head would wait for the client to acknowledge the
-    # head: Nagle's algorithm against a delayed ACK).
+    # Answers are written to a buffer and leave when ``_send`` flushes it: the head and a body that
+    # fits the buffer in one write. (A larger body leaves after its head; with ``TCP_NODELAY`` it
+    # does not wait for the client to acknowledge the head.)
     wbufsize = 1 << 16
 
     def setup(self) -> None:

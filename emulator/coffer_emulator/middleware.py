@@ -52,6 +52,8 @@ class Emulator:
         # The account of each temporary access key moto issued (``ASIA...``, by AssumeRole),
         # found once: such a key cannot be deleted or change account, only forgotten by a reset.
         self._key_accounts: dict[str, str] = {}
+        self._resets = 0  # a key's account found before a reset is not remembered after it
+        self._keys_lock = threading.Lock()
         self._admin_lock = threading.RLock()
         self.base_job_delay = job_delay_override if job_delay_override is not None else JobTiming.DEFAULT_SECONDS
         JobTiming.delay_seconds = self.base_job_delay
@@ -66,7 +68,9 @@ class Emulator:
             organizations_backends.master_accounts.clear()
             world.forget()
             CLOCK.reset()
-            self._key_accounts.clear()
+            with self._keys_lock:
+                self._resets += 1
+                self._key_accounts.clear()
             self.faults.configure(FaultConfig())
             self.requests.clear()
             JobTiming.delay_seconds = self.base_job_delay
@@ -179,11 +183,14 @@ class Emulator:
         known = self._key_accounts.get(access_key)
         if known is not None:
             return known
+        resets = self._resets
         issuer = issuing_account(access_key)
         if issuer is None:
             return world.CURRENT.default_account
         if access_key.startswith(TEMPORARY_KEY_PREFIX):
-            self._key_accounts[access_key] = issuer
+            with self._keys_lock:
+                if resets == self._resets:
+                    self._key_accounts[access_key] = issuer
         return issuer
 
     def _lose_answer(

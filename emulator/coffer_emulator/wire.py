@@ -111,13 +111,19 @@ def read_body(environ: dict[str, Any]) -> bytes:
     if _streamed(environ):
         body = environ["wsgi.input"].read()
         environ["CONTENT_LENGTH"] = str(len(body))
-    elif environ.get("CONTENT_LENGTH"):
-        length = int(environ["CONTENT_LENGTH"])
-        body = environ["wsgi.input"].read(length) if length else b""
+    elif _content_length(environ) > 0:
+        body = environ["wsgi.input"].read(_content_length(environ))
     else:
         body = b""
     environ["wsgi.input"] = io.BytesIO(body)
     return body
+
+
+def _content_length(environ: dict[str, Any]) -> int:
+    """``CONTENT_LENGTH``, 0 when absent or not a length (negative, not a number): a stream is
+    never read "to its end" on a connection the client keeps open."""
+    value = environ.get("CONTENT_LENGTH", "")
+    return int(value) if value.isdigit() else 0
 
 
 def _streamed(environ: dict[str, Any]) -> bool:

@@ -59,6 +59,21 @@ def test_a_body_left_unread_does_not_become_the_next_request(running_emulator, c
         connection.close()
 
 
+def test_a_length_that_is_no_length_does_not_swallow_the_next_request(running_emulator):
+    connection = _connection(running_emulator)
+    try:
+        connection.putrequest("POST", "/")
+        connection.putheader("Content-Length", "-1")
+        connection.endheaders()
+        connection.getresponse().read()
+        # Read "to the end" of a kept connection, the body would wait for the client to close it.
+        answer = _requests_log(connection)
+        assert answer.status == 200
+        assert json.loads(answer.read()) == {"requests": []}
+    finally:
+        connection.close()
+
+
 def test_a_client_that_asks_for_close_gets_it(running_emulator):
     connection = _connection(running_emulator)
     try:

@@ -1,5 +1,6 @@
 """A signed call answered straight by moto's response class (``dispatch.py``) gets the answer
-moto's own server gives it: the same status, headers and body, for answers and errors alike.
+moto's own server gives it: the same status, headers and body, for answers and errors alike, a
+path moto's server routes nowhere and a browser's request (``Origin``) included.
 
 The emulator runs in a child process (moto's state and the emulator's patches stay out of the
 test process), serving each call twice on the same state: once the direct way, once through
@@ -41,41 +42,52 @@ CALLS = [
     ("rds", "describe_db_snapshots", {"DBSnapshotIdentifier": "missing"}),
     ("resourcegroupstaggingapi", "get_resources", {}),
     ("iam", "list_roles", {}),
+    # A path moto's server routes nowhere (404), and a browser's request (Flask-CORS answers it).
+    ("kms", "list_keys", {}, {"path": "/elsewhere"}),
+    ("backup", "list_backup_vaults", {}, {"headers": {"Origin": "https://console.example"}}),
+    ("sts", "get_caller_identity", {}, {"headers": {"Origin": "https://console.example"}}),
 ]
 VARYING = {"date", "x-amzn-requestid", "x-amz-request-id"}
 
-def call(service, operation, parameters):
-    client = boto3.client(service, endpoint_url=url, region_name="eu-west-1",
+def call(service, operation, parameters, how=None):
+    how = how or {}
+    client = boto3.client(service, endpoint_url=url + how.get("path", ""), region_name="eu-west-1",
                           aws_access_key_id="AKIADISPATCH", aws_secret_access_key="x")
+    def add_headers(request, **_):
+        for name, value in how.get("headers", {}).items():
+            request.headers[name] = value
+    client.meta.events.register("before-sign", add_headers)
     try:
         answer = getattr(client, operation)(**parameters)
         error = None
     except botocore.exceptions.ClientError as caught:
         answer, error = caught.response, caught.response.get("Error")
+    except botocore.exceptions.BotoCoreError as caught:  # an answer that is no AWS answer
+        return {"status": None, "headers": {}, "body": "", "error": repr(caught)}
     meta = answer.pop("ResponseMetadata")
     headers = {k: v for k, v in meta["HTTPHeaders"].items() if k not in VARYING}
     body = {k: v for k, v in answer.items() if k != "Error"}
     return {"status": meta["HTTPStatusCode"], "headers": headers, "body": repr(body), "error": error}
 
-direct_handlers = []
-original_handler = Dispatcher._handler
+direct_routes = []
+original_route = Dispatcher._route
 def counted(self, app):
-    handler = original_handler(self, app)
-    direct_handlers.append(handler is not None)
-    return handler
-Dispatcher._handler = counted
+    route = original_route(self, app)
+    direct_routes.append(route is not None)
+    return route
+Dispatcher._route = counted
 
 boto3.client("backup", endpoint_url=url, region_name="eu-west-1", aws_access_key_id="AKIADISPATCH",
              aws_secret_access_key="x").create_backup_vault(BackupVaultName="dispatch")
 direct_answer = Dispatcher.answer
 results = []
-for service, operation, parameters in CALLS:
-    direct = call(service, operation, parameters)
+for service, operation, parameters, *how in CALLS:
+    direct = call(service, operation, parameters, *how)
     Dispatcher.answer = Dispatcher.__call__
-    through_moto = call(service, operation, parameters)
+    through_moto = call(service, operation, parameters, *how)
     Dispatcher.answer = direct_answer
-    results.append({"call": f"{service}:{operation}", "direct": direct, "moto": through_moto})
-json.dump({"results": results, "direct_handlers": direct_handlers}, sys.stdout)
+    results.append({"call": f"{service}:{operation} {how}", "direct": direct, "moto": through_moto})
+json.dump({"results": results, "direct_routes": direct_routes}, sys.stdout)
 """
 
 
@@ -89,10 +101,12 @@ def _serve_each_call_twice() -> dict:
 
 def test_a_call_answered_directly_gets_moto_servers_answer():
     outcome = _serve_each_call_twice()
-    assert len(outcome["results"]) == 11
-    # Every call went the direct way the first time: each service's rules lead to one handler.
-    assert outcome["direct_handlers"] and all(outcome["direct_handlers"]), outcome["direct_handlers"]
+    assert len(outcome["results"]) == 14
+    # Each service's rules lead to one handler, so calls could go the direct way.
+    assert outcome["direct_routes"] and all(outcome["direct_routes"]), outcome["direct_routes"]
     differences = [r for r in outcome["results"] if r["direct"] != r["moto"]]
     assert differences == [], json.dumps(differences, indent=1)[:4000]
     statuses = {r["direct"]["status"] for r in outcome["results"]}
-    assert statuses >= {200, 400}, statuses  # answers and errors both compared
+    assert statuses >= {200, 400, 404}, statuses  # answers, errors and an unrouted path compared
+    with_origin = [r["direct"]["headers"] for r in outcome["results"] if "Origin" in r["call"]]
+    assert all(h.get("access-control-allow-origin") == "https://console.example" for h in with_origin), with_origin
