@@ -29,6 +29,8 @@ from moto.settings import DISABLE_GLOBAL_CORS
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RoutingException
 
+from .wire import UNKNOWN_OPERATION, Call
+
 StartResponse = Callable[..., Any]
 Handler = Callable[[Any, str, dict[str, str]], Any]
 
@@ -45,8 +47,10 @@ class Dispatcher:
         """Answer as moto's server does."""
         return self.server(environ, start_response)
 
-    def answer(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """Answer a signed call whose operation is known."""
+    def answer(self, call: Call, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Answer a signed call, the direct way when its operation is known."""
+        if call.operation == UNKNOWN_OPERATION:
+            return self(environ, start_response)
         app = self.server.get_application(environ)
         route = self._route(app)
         if route is None or not route.leads_here(app, environ) or _asks_cors(environ):

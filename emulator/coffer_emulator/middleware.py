@@ -165,17 +165,11 @@ class Emulator:
             return start_response(status, headers, exc_info)
 
         with identity.acting_as(caller):
-            result = self._serve(call, environ, recording_start_response)
+            result = self.moto.answer(call, environ, recording_start_response)
         self.requests.record(
             account, call.service, call.operation, call.region, statuses[-1] if statuses else 0, False, **logged
         )
         return result
-
-    def _serve(self, call: wire.Call, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """moto's answer to a signed call (``dispatch.py``)."""
-        if call.operation == wire.UNKNOWN_OPERATION:
-            return self.moto(environ, start_response)
-        return self.moto.answer(environ, start_response)
 
     def _account_for_key(self, access_key: str) -> str:
         """The account an access key acts as: moto-issued keys (AssumeRole) belong to an account;
@@ -205,7 +199,7 @@ class Emulator:
     ) -> Iterable[bytes]:
         """Serve the call (it takes effect), then lose its answer as ``rule`` says."""
         with identity.acting_as(caller):
-            answer = self._serve(call, environ, lambda status, headers, exc_info=None: None)
+            answer = self.moto.answer(call, environ, lambda status, headers, exc_info=None: None)
         b"".join(answer)
         getattr(answer, "close", lambda: None)()
         status = lost.status_of(rule)

@@ -111,10 +111,9 @@ def read_body(environ: dict[str, Any]) -> bytes:
     if _streamed(environ):
         body = environ["wsgi.input"].read()
         environ["CONTENT_LENGTH"] = str(len(body))
-    elif _content_length(environ) > 0:
-        body = environ["wsgi.input"].read(_content_length(environ))
     else:
-        body = b""
+        length = _content_length(environ)
+        body = environ["wsgi.input"].read(length) if length else b""
     environ["wsgi.input"] = io.BytesIO(body)
     return body
 
