@@ -204,7 +204,7 @@ def test_drill_report_says_the_copy_is_left_to_expire(emu, coffer):
     # The stages, as before; the clean-up says what it deleted and what it left.
     for stage in SEED_STAGES:
         assert re.search(rf"^  ok   {re.escape(stage)} +\d+\.\ds  ", text, re.M), (stage, text)
-    assert re.search(r"^  ok   backup .*, kept 1 day, tagged coffer:drill=coffer-drill-\d+$", text, re.M), text
+    assert re.search(r"^  ok   backup .*, kept 1 day, tagged coffer:drill=coffer-drill-\d+-[0-9a-f]{6}$", text, re.M), text
     assert re.search(r"^  ok   copy to vault\.central .* in vault central, kept 7 days$", text, re.M), text
     clean_up = next(line for line in text.splitlines() if "clean up" in line)
     assert "deleted: database coffer-drill-" in clean_up and f"{ORDERS_ARN}" not in clean_up, clean_up

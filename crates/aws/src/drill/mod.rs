@@ -115,7 +115,7 @@ pub async fn run(
     let source_session = session(sessions, topology.account_id(&plan.account))?;
     let source = source_session.region(&plan.region).await;
     let call = |name: &str| source_session.call(&plan.region, name);
-    let token = format!("coffer-drill-{}", now_secs());
+    let token = drill_id(now_secs());
     let rpo_seen = newest_recovery_point_age(&source, &source_vault.vault_name, &resource, &call);
     let mut report = DrillReport::new(
         topology.name.clone(),
@@ -165,6 +165,20 @@ pub async fn run(
         seconds: drill_started.elapsed().as_secs_f64(),
     });
     Ok(report)
+}
+
+/// A new drill's ID, `coffer-drill-<unix seconds>-<6 random hex digits>`: the value of its tag
+/// and the idempotency token of its jobs. AWS Backup answers a `Start*Job` whose token it has seen
+/// with the earlier job, so two drills started in the same second (a drill run twice, or drills
+/// of two plans side by side) must not share one: the second would be handed the first's jobs,
+/// whose recovery points the first's clean-up deletes.
+fn drill_id(now_secs: u64) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    // A fresh `RandomState` is seeded from the operating system's randomness.
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    format!("coffer-drill-{now_secs}-{:06x}", random & 0xff_ffff)
 }
 
 /// A drill under way: what it drills, and where.
@@ -225,5 +239,19 @@ pub(crate) mod tests {
         }
         let loaded = coffer_spec::load_str(&text);
         loaded.topology.expect("the seed topology loads")
+    }
+
+    #[test]
+    fn drills_started_in_the_same_second_have_different_ids() {
+        let ids: std::collections::BTreeSet<String> =
+            (0..64).map(|_| super::drill_id(1_700_000_000)).collect();
+        assert_eq!(ids.len(), 64, "{ids:?}");
+        for id in &ids {
+            let random = id.strip_prefix("coffer-drill-1700000000-").expect(id);
+            assert!(
+                random.len() == 6 && random.chars().all(|c| c.is_ascii_hexdigit()),
+                "{id}"
+            );
+        }
     }
 }
