@@ -247,6 +247,36 @@ def test_drill_with_keep_leaves_the_database_and_every_recovery_point(emu, coffe
     assert clean_up["ok"] and clean_up["detail"].startswith(f"kept (--keep): database {database['DBInstanceIdentifier']}; left to expire: "), clean_up
 
 
+# A vault's logical name that is no RDS identifier as it is (capitals, `_`, two hyphens in a
+# row, a hyphen at the end, longer than the room the drill ID leaves): the drill names the
+# database it restores from a copy after the destination vault's logical name.
+ODD_VAULT = "Central_Backups--of-the-Organization-Vault-"
+# RDS's rule for a DB instance identifier: 1 to 63 letters, digits and hyphens, a letter first,
+# no two hyphens in a row, none at the end.
+RDS_IDENTIFIER = re.compile(r"^(?!.*--)[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+
+
+def test_drill_restores_under_a_name_rds_allows_whatever_the_vault_is_called(emu, coffer, tmp_path):
+    topology = topology_variant(
+        tmp_path,
+        "odd-vault-name",
+        ("  central:\n    account: backup\n", f"  {ODD_VAULT}:\n    account: backup\n"),
+        ("          - vault: central\n", f"          - vault: {ODD_VAULT}\n"),
+    )
+    applied = coffer.apply(topology=topology)
+    assert applied.code == 0, applied
+
+    result = coffer.run("drill", "--format", "json", "--keep", "--poll-seconds", POLL_SECONDS, topology=topology)
+    assert result.code == 0, result
+    report = result.json()
+    assert report["ok"] is True, report
+    (database,) = emu.client("rds", BACKUP).describe_db_instances()["DBInstances"]
+    identifier = database["DBInstanceIdentifier"]
+    assert RDS_IDENTIFIER.match(identifier) and identifier.startswith(report["drill_id"] + "-central-backups-"), identifier
+    (copy,) = recovery_points(emu, BACKUP, CENTRAL_VAULT)
+    assert_drill_lifecycle(copy, CENTRAL_MIN_RETENTION_DAYS)
+
+
 REFUSALS = {
     # A lock put on the source vault out of band (the topology does not declare it).
     "locked": ("InvalidRequestException", 400),
