@@ -7,7 +7,9 @@ One alteration per supported operation, each a change of meaning:
 
 * ``backup:PutBackupVaultAccessPolicy``: one more statement (the account's root may describe
   the vault);
-* ``backup:PutBackupVaultLockConfiguration``: ``MinRetentionDays`` one day longer;
+* ``backup:PutBackupVaultLockConfiguration``: a compliance lock (one with ``ChangeableForDays``)
+  stored without it, as a governance lock anyone allowed may remove; any other lock with
+  ``MinRetentionDays`` one day longer;
 * ``backup:CreateBackupPlan``: the first rule's schedule becomes ``cron(0 1 ? * * *)``;
 * ``backup:CreateBackupSelection``: one more resource ARN.
 """
@@ -40,7 +42,8 @@ def _vault_policy(body: dict[str, Any], call: Call, account: str) -> None:
 
 
 def _vault_lock(body: dict[str, Any], call: Call, account: str) -> None:
-    body["MinRetentionDays"] = int(body.get("MinRetentionDays") or 1) + 1
+    if body.pop("ChangeableForDays", None) is None:
+        body["MinRetentionDays"] = int(body.get("MinRetentionDays") or 1) + 1
 
 
 def _backup_plan(body: dict[str, Any], call: Call, account: str) -> None:

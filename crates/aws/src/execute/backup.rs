@@ -135,7 +135,14 @@ pub(super) async fn put_vault_lock(
         .send()
         .await;
     let done = at.done("backup:PutBackupVaultLockConfiguration", answer)?;
-    readback::vault_lock(at, vault_name, min_retention_days, max_retention_days).await?;
+    readback::vault_lock(
+        at,
+        vault_name,
+        min_retention_days,
+        max_retention_days,
+        changeable_for_days,
+    )
+    .await?;
     Ok(done)
 }
 

@@ -116,18 +116,52 @@ pub(super) async fn vault_lock(
     vault_name: &str,
     min_retention_days: Option<i64>,
     max_retention_days: Option<i64>,
+    changeable_for_days: Option<i64>,
 ) -> Result<(), StepError> {
     let resource = format!("vault lock of `{vault_name}`");
-    let sent =
-        json!({ "MinRetentionDays": min_retention_days, "MaxRetentionDays": max_retention_days });
+    let sent = json!({
+        "MinRetentionDays": min_retention_days,
+        "MaxRetentionDays": max_retention_days,
+        "Mode": lock_mode(changeable_for_days.is_some()),
+        "ChangeableForDays": changeable_for_days,
+    });
     until_same(&resource, &sent, || async {
         let request = at.backup.describe_backup_vault();
         let out = request.backup_vault_name(vault_name).send().await;
         let out = out.map_err(|e| at.failed("backup:DescribeBackupVault", e))?;
         let (min, max) = (out.min_retention_days(), out.max_retention_days());
-        Ok(json!({ "MinRetentionDays": min, "MaxRetentionDays": max }))
+        let lock_date = out.lock_date().map(|date| date.secs());
+        Ok(json!({
+            "MinRetentionDays": min,
+            "MaxRetentionDays": max,
+            "Mode": lock_mode(lock_date.is_some()),
+            "ChangeableForDays": lock_date.map(|date| days_until(date, now_secs())),
+        }))
     })
     .await
+}
+
+/// A vault lock's mode: compliance when it has a `LockDate` (it was put with
+/// `ChangeableForDays`), governance when not.
+fn lock_mode(compliance: bool) -> &'static str {
+    if compliance {
+        "compliance"
+    } else {
+        "governance"
+    }
+}
+
+/// Whole days from `now` to `date` (Unix seconds), rounded: the `ChangeableForDays` of a lock put
+/// just now whose `LockDate` is `date`, whatever the seconds since and a clock hours apart.
+fn days_until(date: i64, now: i64) -> i64 {
+    const DAY: i64 = 86_400;
+    (date - now + DAY / 2).div_euclid(DAY)
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// The backup plan `plan_id`: its name and, rule by rule, the fields Coffer sets.
@@ -190,6 +224,25 @@ fn sorted_selection(selection: &impl Serialize) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lock_date_reads_as_the_days_it_was_put_with() {
+        const DAY: i64 = 86_400;
+        let put = 1_700_000_000;
+        for days in [3, 7, 36_500] {
+            let lock_date = put + days * DAY;
+            // Read seconds after the put, or with a clock hours ahead or behind AWS's.
+            for now in [put, put + 5, put + 11 * 3_600, put - 11 * 3_600] {
+                assert_eq!(
+                    days_until(lock_date, now),
+                    days,
+                    "{days} days, read at {now}"
+                );
+            }
+        }
+        assert_eq!(lock_mode(true), "compliance");
+        assert_eq!(lock_mode(false), "governance");
+    }
 
     #[test]
     fn fields_left_to_aws_are_not_compared() {
