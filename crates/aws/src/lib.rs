@@ -18,3 +18,10 @@ pub use error::{AwsError, ReadErrors};
 pub use execute::SdkExecutor;
 pub use read::read;
 pub use session::{ConnectOptions, DEFAULT_READ_TIMEOUT, Sessions};
+
+/// Now, in Unix seconds.
+pub(crate) fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

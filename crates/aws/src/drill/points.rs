@@ -2,8 +2,6 @@
 //! points in a vault: the newest one's age before the drill (the RPO seen) and when the
 //! drill's own expire.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use aws_sdk_backup::primitives::DateTime;
 use aws_sdk_backup::types::RecoveryPointByBackupVault;
 use coffer_spec::{Account, Vault};
@@ -115,9 +113,4 @@ pub(super) async fn newest_recovery_point_age(
     Ok(newest.map(|n| now_secs().saturating_sub(u64::try_from(n).unwrap_or(0))))
 }
 
-/// Now, in Unix seconds.
-pub(super) fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+pub(super) use crate::now_secs;

@@ -135,7 +135,7 @@ pub(super) async fn vault_lock(
             "MinRetentionDays": min,
             "MaxRetentionDays": max,
             "Mode": lock_mode(lock_date.is_some()),
-            "ChangeableForDays": lock_date.map(|date| days_until(date, now_secs())),
+            "ChangeableForDays": lock_date.map(|date| days_until(date, i64::try_from(crate::now_secs()).unwrap_or(i64::MAX))),
         }))
     })
     .await
@@ -156,12 +156,6 @@ fn lock_mode(compliance: bool) -> &'static str {
 fn days_until(date: i64, now: i64) -> i64 {
     const DAY: i64 = 86_400;
     (date - now + DAY / 2).div_euclid(DAY)
-}
-
-fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// The backup plan `plan_id`: its name and, rule by rule, the fields Coffer sets.

@@ -3,12 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Now, in Unix seconds.
-pub(super) fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+pub(super) use crate::now_secs;
 
 /// Unix seconds as an RFC 3339 UTC timestamp.
 fn timestamp(secs: u64) -> String {
